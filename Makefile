@@ -1,0 +1,62 @@
+# itslab — two commands do all set-up: `make demo` runs the main job, `make test` passes the tests.
+# Every target creates/uses .venv and installs what it needs; re-running installs nothing new.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+# On CPU machines the torch 2.13.0 CPU wheel is installed before anything that depends on torch,
+# so pip never pulls a multi-GB CUDA build. On a GPU machine: make TORCH_SPEC="torch" ...
+TORCH_SPEC ?= torch==2.13.0
+EXTRAS ?= hf,notebooks,test
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)-$(subst $(comma),_,$(EXTRAS))
+comma  := ,
+
+# Benchmarks live beside the checkout in ../shared/data unless the caller says otherwise.
+export ITSLAB_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
+export PIP_DISABLE_PIP_VERSION_CHECK = 1
+
+.PHONY: help install models demo test test-fast lab notebooks bench clean
+
+help:
+	@echo "make demo       run the main job on the embedded default model (prints a table, writes runs/demo/)"
+	@echo "make test       install everything and run the test suite and the notebooks (smoke mode)"
+	@echo "make lab        start JupyterLab on notebooks/"
+	@echo "make notebooks  run every notebook in smoke mode with nbmake"
+	@echo "make bench      run the speed benchmarks in benchmarks/"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+models: $(STAMP)
+	$(PY) -m itslab models install smollm2-135m
+
+demo: $(STAMP) models
+	$(PY) -m itslab demo
+
+test: $(STAMP) models
+	$(PY) -m pytest
+	ITSLAB_MODE=smoke $(PY) -m pytest --nbmake notebooks/
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -x -q
+
+lab: $(STAMP)
+	$(PY) -m jupyter lab notebooks/
+
+notebooks: $(STAMP) models
+	ITSLAB_MODE=smoke $(PY) -m pytest --nbmake notebooks/
+
+bench: $(STAMP) models
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache runs

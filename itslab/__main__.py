@@ -1,0 +1,4 @@
+"""`python -m itslab` runs the command-line interface."""
+from itslab.cli import main
+
+raise SystemExit(main())

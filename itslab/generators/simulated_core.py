@@ -1,0 +1,257 @@
+"""Machinery shared by the simulated generators: problem lookup, per-sample streams, answer models.
+
+Sampling model (all three simulators). A problem has a success probability ``p`` (pass@1 at
+temperature 1), drawn from Beta(a, b) or given in ``problem.meta["p_correct"]``, and K distractor
+answers with weights ``w ~ Dirichlet(concentration · 1)``. At temperature 1 an answer is gold with
+probability p and distractor i with probability (1 - p)·w_i. Temperature T tempers this
+categorical, ``q_T ∝ q^(1/T)`` (T → 0 is greedy: the mode answer, which is a distractor when some
+(1 - p)·w_i > p — then majority voting converges to a wrong answer); top-k and top-p (nucleus,
+Holtzman et al. 2020) truncate it as they truncate a token distribution. A small concentration
+gives peaked distractors (majority vote hurts on hard problems), a large one spreads them.
+
+Randomness. Each request gets one stream from (generator seed, exact prefix, request seed) via
+`itslab.rng.problem_seed_sequence`; sample j consumes row j of a fixed-width block of uniforms, so
+sample j depends only on (prefix, params, seed, j) and the first k of n samples are identical for
+every n ≥ k, in every process. Sampling parameters are not in the stream, so requests that differ
+only in temperature share their uniforms (common random numbers: curves over T are smooth). At
+T = 0 every sample reuses row 0, so greedy samples are identical.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from itslab.generators.simulated_text import count_tokens
+from itslab.rng import as_rng, problem_rng, problem_seed_sequence
+from itslab.types import Completion, Problem, Request
+
+
+@dataclass(frozen=True)
+class AnswerModel:
+    """One problem's answer distribution at temperature 1: gold with prob `p`, else a distractor."""
+
+    gold: str
+    p: float
+    distractors: tuple[str, ...]
+    weights: tuple[float, ...]
+
+    def probs(self, temperature: float = 1.0, top_p: float = 1.0, top_k: int | None = None) -> np.ndarray:
+        """Probabilities of ``(gold, *distractors)`` after temperature, top-k and top-p."""
+        q = np.concatenate([[self.p], (1.0 - self.p) * np.asarray(self.weights)])
+        return tempered(q, temperature, top_p, top_k)
+
+    @property
+    def answers(self) -> tuple[str, ...]:
+        """``(gold, *distractors)``, the support of `probs`."""
+        return (self.gold, *self.distractors)
+
+
+def tempered(q: np.ndarray, temperature: float, top_p: float = 1.0, top_k: int | None = None) -> np.ndarray:
+    """A categorical tempered (``∝ q^(1/T)``; T = 0 is argmax, ties to the first), then top-k/top-p truncated."""
+    q = np.asarray(q, dtype=float)
+    if temperature == 0:
+        out = np.zeros_like(q)
+        out[int(np.argmax(q))] = 1.0
+        return out
+    with np.errstate(divide="ignore"):
+        logq = np.where(q > 0, np.log(np.where(q > 0, q, 1.0)), -np.inf) / temperature
+    out = np.exp(logq - logq.max())
+    out /= out.sum()
+    if top_k is not None or top_p < 1.0:
+        order = np.argsort(-out, kind="stable")
+        keep = np.zeros(len(out), dtype=bool)
+        k = len(out) if top_k is None else max(1, min(top_k, len(out)))
+        # nucleus: smallest prefix of the sorted distribution whose mass reaches top_p
+        n_p = int(np.searchsorted(np.cumsum(out[order]), top_p - 1e-12) + 1)
+        keep[order[:min(k, n_p)]] = True
+        out = np.where(keep, out, 0.0)
+        out /= out.sum()
+    return out
+
+
+def draw(probs: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Inverse-CDF draws of category indices for uniforms `u`."""
+    cdf = np.cumsum(probs)
+    return np.minimum(np.searchsorted(cdf, u * cdf[-1], side="right"), len(probs) - 1)
+
+
+def lognormal(mean: float, sigma: float, u1: np.ndarray, u2: np.ndarray) -> np.ndarray:
+    """Lognormal draws with the given mean (Box–Muller on two uniforms); lengths of texts."""
+    z = np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)
+    return mean * np.exp(sigma * z - 0.5 * sigma * sigma)
+
+
+def make_distractors(gold: str, k: int, rng: np.random.Generator) -> tuple[str, ...]:
+    """`k` distinct wrong integer answers near a gold answer (off-by-one, sign, scale slips, others)."""
+    try:
+        g = int(gold)
+    except (TypeError, ValueError):
+        g = int(rng.integers(10, 1000))  # non-integer gold: integers are wrong anyway
+    near = [g + 1, g - 1, g + 10, g - 10, 2 * g, g // 2, g + 2, -g, g * 10, g + 100]
+    out: list[str] = []
+    for v in near + [int(x) for x in rng.integers(0, 2 * abs(g) + 100, size=4 * k)]:
+        s = str(v)
+        if s != str(gold).strip() and s not in out:
+            out.append(s)
+    order = rng.permutation(len(out))
+    return tuple(out[i] for i in order[:k])
+
+
+def dirichlet_weights(k: int, concentration: float, rng: np.random.Generator) -> tuple[float, ...]:
+    """Distractor weights ~ Dirichlet(concentration · 1), sorted descending (inf: uniform)."""
+    if math.isinf(concentration):
+        return tuple([1.0 / k] * k)
+    w = np.sort(rng.dirichlet(np.full(k, concentration)))[::-1]
+    return tuple(float(x) for x in w)
+
+
+class SimBase:
+    """Lookup of problems by prefix, per-request uniforms, and `Completion` assembly for the simulators."""
+
+    kind = "sim"
+
+    def __init__(self, problems: Sequence[Problem], *, seed: int = 0, a: float = 2.0, b: float = 2.0,
+                 n_distractors: int = 8, distractor_concentration: float = 1.0,
+                 model_id: str | None = None, config: dict[str, Any] | None = None) -> None:
+        if not problems:
+            raise ValueError(f"{type(self).__name__} needs at least one Problem")
+        if a <= 0 or b <= 0:
+            raise ValueError(f"Beta(a, b) needs a > 0 and b > 0, got a={a}, b={b}")
+        if n_distractors < 1 or distractor_concentration <= 0:
+            raise ValueError(f"need n_distractors >= 1 and distractor_concentration > 0, got "
+                             f"{n_distractors}, {distractor_concentration}")
+        self.seed = int(seed)
+        self.a, self.b = float(a), float(b)
+        self.n_distractors, self.distractor_concentration = int(n_distractors), float(distractor_concentration)
+        self.n_params = 0.0
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        self._by_prompt: dict[str, Problem] = {}
+        for pr in self.problems:
+            if pr.answer is None:
+                raise ValueError(f"simulated generators need gold answers; Problem {pr.id!r} has answer=None")
+            if pr.prompt in self._by_prompt:
+                raise ValueError(f"Problems {self._by_prompt[pr.prompt].id!r} and {pr.id!r} share a prompt; "
+                                 "the simulator maps prefixes to problems by prompt")
+            self._by_prompt[pr.prompt] = pr
+        self._lengths = sorted({len(p) for p in self._by_prompt}, reverse=True)
+        self._models: dict[str, AnswerModel] = {}
+        cfg = {"kind": self.kind, "seed": self.seed, "a": a, "b": b, "K": n_distractors,
+               "conc": distractor_concentration, **(config or {})}
+        self.model_id = model_id or f"sim-{self.kind}-{self._fingerprint(cfg)}"
+
+    def _fingerprint(self, cfg: dict[str, Any]) -> str:
+        # the model id names config *and* problems, so a SampleStore never mixes two simulators
+        h = hashlib.blake2b(json.dumps(cfg, sort_keys=True, default=str).encode(), digest_size=6)
+        for pr in self.problems:
+            h.update(json.dumps([pr.id, pr.prompt, pr.answer, pr.meta.get("p_correct"),
+                                 pr.meta.get("n_steps")], default=str).encode())
+        return h.hexdigest()
+
+    # --- problems -------------------------------------------------------------------------
+    def problem_for(self, prefix: str) -> Problem:
+        """The problem whose prompt starts `prefix` (longest match); a clear error if none does."""
+        for n in self._lengths:
+            pr = self._by_prompt.get(prefix[:n])
+            if pr is not None:
+                return pr
+        raise KeyError(f"{self.model_id}: prefix does not start with the prompt of any of its "
+                       f"{len(self.problems)} problems: {prefix[:80]!r}")
+
+    def success_p(self, problem: Problem) -> float:
+        """Target pass@1 at T = 1: ``meta["p_correct"]`` if given, else a Beta(a, b) draw for this problem."""
+        if "p_correct" in problem.meta:
+            p = float(problem.meta["p_correct"])
+            if not 0.0 <= p <= 1.0:
+                raise ValueError(f"Problem {problem.id!r}: meta['p_correct'] must be in [0, 1], got {p}")
+            return p
+        return float(problem_rng(self.seed, problem.id, "p").beta(self.a, self.b))
+
+    def answer_model(self, problem: Problem) -> AnswerModel:
+        """The problem's `AnswerModel` (gold, p, distractors, weights), built once and memoised."""
+        m = self._models.get(problem.id)
+        if m is None:
+            rng = problem_rng(self.seed, problem.id, "distractors")
+            d = make_distractors(str(problem.answer), self.n_distractors, rng)
+            w = dirichlet_weights(len(d), self.distractor_concentration, rng)
+            m = AnswerModel(str(problem.answer).strip(), self.success_p(problem), d, w)
+            self._models[problem.id] = m
+        return m
+
+    def difficulty(self, problem: Problem) -> float:
+        """Latent difficulty ``1 - p`` (p = pass@1 target at T = 1)."""
+        return 1.0 - self.success_p(problem)
+
+    # --- sampling -------------------------------------------------------------------------
+    def uniforms(self, request: Request, width: int) -> np.ndarray:
+        """An ``(n, width)`` block of uniforms; row j belongs to sample j (row 0 for all at T = 0)."""
+        ss = problem_seed_sequence(self.seed, request.prefix, f"request-seed={request.seed}")
+        rows = 1 if request.temperature == 0 else request.n
+        u = as_rng(ss).random((rows, width))
+        return np.repeat(u, request.n, axis=0) if rows == 1 else u
+
+    def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
+        """Sample ``request.n`` continuations of each request's prefix (the `Generator` protocol)."""
+        out = []
+        for req in requests:
+            if req.n == 0:
+                out.append([])
+                continue
+            problem = self.problem_for(req.prefix)
+            texts, metas = self._continue(problem, req.prefix[len(problem.prompt):], req)
+            out.append(self._completions(req, problem, texts, metas))
+        return out
+
+    def _continue(self, problem: Problem, solution: str, request: Request) -> tuple[list[str], list[dict]]:
+        raise NotImplementedError
+
+    def _completions(self, req: Request, problem: Problem, texts: list[str], metas: list[dict]) -> list[Completion]:
+        from itslab.generators.simulated_text import apply_limits
+
+        n_prompt = count_tokens(req.prefix)
+        out = []
+        for j, (text, meta) in enumerate(zip(texts, metas)):
+            text, reason = apply_limits(text, req.max_tokens, req.stop)
+            n = count_tokens(text)
+            lp = None
+            if req.logprobs:
+                # the sample's log-confidence spread evenly over its tokens: the sum is the signal
+                lp = [math.log(meta["confidence"]) / max(n, 1)] * n if n else []
+            meta = {**meta, "problem_id": problem.id}
+            out.append(Completion(text=text, n_tokens=n, n_prompt_tokens=n_prompt,
+                                  n_cached_tokens=0 if j == 0 else n_prompt, logprobs=lp,
+                                  finish_reason=reason, seed=req.seed, meta=meta))
+        return out
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model_id={self.model_id!r}, n_problems={len(self.problems)}, seed={self.seed})"
+
+
+def confidence(logit_prior: np.ndarray, correct: np.ndarray, u1: np.ndarray, u2: np.ndarray, *,
+               auc: float, scale: float, bias: float) -> np.ndarray:
+    """Per-sample confidence that the answer is right: an equal-variance Gaussian signal model.
+
+    A latent score ``s ~ N(+d/2, 1)`` for right answers and ``N(-d/2, 1)`` for wrong ones has ROC
+    AUC ``Φ(d/√2)``, so ``d = √2 Φ⁻¹(auc)``. The calibrated confidence is the posterior
+    ``P(right | s) = σ(logit p + d·s)``; a miscalibrated model reports ``σ(scale · logit + bias)``
+    (scale > 1 or bias > 0: overconfident). Calibration as in Guo et al. 2017.
+    """
+    from statistics import NormalDist
+
+    if not 0.5 <= auc < 1.0:
+        raise ValueError(f"confidence_auc must be in [0.5, 1), got {auc}")
+    d = math.sqrt(2.0) * NormalDist().inv_cdf(auc)
+    z = np.sqrt(-2.0 * np.log1p(-u1)) * np.sin(2.0 * np.pi * u2)
+    s = np.where(correct, d / 2.0, -d / 2.0) + z
+    logit = scale * (logit_prior + d * s) + bias
+    return 1.0 / (1.0 + np.exp(-np.clip(logit, -30.0, 30.0)))
+
+
+def logit(p: float) -> float:
+    """log(p / (1 - p)), clipped away from 0 and 1."""
+    p = min(max(p, 1e-9), 1.0 - 1e-9)
+    return math.log(p / (1.0 - p))

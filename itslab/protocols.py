@@ -1,0 +1,59 @@
+"""The three structural protocols every backend, verifier and strategy satisfies (DESIGN.md)."""
+from __future__ import annotations
+
+from typing import Any, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from itslab.budget import Budget
+from itslab.trace import Result
+from itslab.types import Completion, Problem, Request, Usage
+
+STEP_DELIMITER = "\n\n"
+"""Default separator between reasoning steps (as in search-and-learn and most PRM papers)."""
+
+Scores = tuple[float, ...]
+"""Verifier output for one text: one score (outcome verifier) or one per step (process verifier)."""
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """A language model (real, simulated or recorded) that continues text prefixes.
+
+    ``generate(requests)[i][j]`` is sample j of request i; sample j depends only on
+    (request prefix, sampling params, seed, j), so the first k of n samples are the same for every
+    n ≥ k. `model_id` names the model; `n_params` (may be 0 for simulators) feeds FLOPs estimates.
+
+    Optional methods strategies use when present: ``count_tokens(text) -> int`` (exact prompt
+    length, for worst-case budget checks; otherwise the UTF-8 byte length bounds it) and
+    ``format_prompt(problem) -> str`` (chat templating; otherwise ``problem.prompt`` is the prefix).
+    """
+
+    model_id: str
+    n_params: float
+
+    def generate(self, requests: Sequence[Request]) -> list[list[Completion]]: ...
+
+
+@runtime_checkable
+class Verifier(Protocol):
+    """Scores candidate solutions of a problem: higher is better.
+
+    Outcome verifiers return one score per text, process verifiers one per step (steps split on
+    `STEP_DELIMITER` unless the verifier says otherwise). `cost` says, before scoring, what
+    scoring these texts will charge to the budget (verifier calls, tokens, FLOPs), so strategies
+    can check a `Meter` first; it is deterministic and equal to what `score` spends.
+    """
+
+    name: str
+
+    def score(self, problem: Problem, texts: Sequence[str]) -> list[Scores]: ...
+
+    def cost(self, problem: Problem, texts: Sequence[str]) -> Usage: ...
+
+
+class Strategy(Protocol):
+    """``(problem, generator, verifier, budget, rng, **hyper) -> Result``; never exceeds the budget."""
+
+    def __call__(self, problem: Problem, generator: Generator, verifier: Verifier | None,
+                 budget: Budget, rng: np.random.Generator, **hyper: Any) -> Result: ...

@@ -1,0 +1,199 @@
+"""The bookkeeping every strategy shares: spend only through a `Run`, which meters and traces.
+
+A strategy asks `Run.affordable` how many samples it may draw in the worst case (every sample
+runs to ``max_tokens``, no prefix cached), draws them with `Run.sample` / `Run.sample_batch`,
+scores them with `Run.score`, and ends with `Run.finish`. Each call charges the *actual* usage to
+the `Meter` and appends a `StepRecord`, so ``Result.usage`` is the sum of the trace by
+construction and can never exceed the budget.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from itslab.budget import Budget, CostModel, Meter
+from itslab.protocols import Generator, Scores, Verifier
+from itslab.rng import draw_seed
+from itslab.trace import Candidate, Result, StepRecord
+from itslab.types import Completion, Problem, Request, Usage
+
+
+def prompt_of(problem: Problem, generator: Generator) -> str:
+    """The text prefix for `problem` under `generator` (its chat template when it has one)."""
+    fmt = getattr(generator, "format_prompt", None)
+    return fmt(problem) if callable(fmt) else problem.prompt
+
+
+def count_tokens(generator: Generator, text: str) -> int:
+    """Prompt length in tokens: the generator's own count, else the UTF-8 byte length (an upper bound for byte-level BPE)."""
+    fn = getattr(generator, "count_tokens", None)
+    return int(fn(text)) if callable(fn) else len(text.encode("utf-8"))
+
+
+class Run:
+    """Per-call ledger of one strategy on one problem: meter, cost model and trace."""
+
+    def __init__(self, strategy: str, problem: Problem, generator: Generator, verifier: Verifier | None,
+                 budget: Budget) -> None:
+        self.strategy, self.problem, self.generator, self.verifier = strategy, problem, generator, verifier
+        self.meter = Meter(budget)
+        self.cost = CostModel(generator_params=float(getattr(generator, "n_params", 0.0) or 0.0),
+                              verifier_params=float(getattr(verifier, "n_params", 0.0) or 0.0))
+        self.steps: list[StepRecord] = []
+        self._prompt: str | None = None
+
+    @property
+    def prompt(self) -> str:
+        """The problem's prompt as the generator's prefix (computed once)."""
+        if self._prompt is None:
+            self._prompt = prompt_of(self.problem, self.generator)
+        return self._prompt
+
+    # -- spending -------------------------------------------------------------------------
+    def worst_case(self, prefixes: Sequence[str], ns: Sequence[int], max_tokens: int) -> Usage:
+        """Usage if every prefix is read uncached and every sample runs to `max_tokens`."""
+        p = sum(count_tokens(self.generator, x) for x, n in zip(prefixes, ns) if n > 0)
+        g = sum(ns) * max_tokens
+        return Usage(samples=sum(ns), prompt_tokens=p, generated_tokens=g,
+                     generator_flops=2.0 * self.cost.generator_params * (p + g))
+
+    def affordable(self, prefix: str, max_tokens: int, want: int | None = None) -> int:
+        """How many samples of `prefix` (at most `want`) fit in the remaining budget, worst case."""
+        p = count_tokens(self.generator, prefix)
+        k = self.meter.affordable_samples(p, max_tokens, cost=self.cost) if self._bounded() else (want or 0)
+        return k if want is None else min(k, want)
+
+    def _bounded(self) -> bool:
+        gen_axes = {"samples", "prompt_tokens", "generated_tokens", "total_tokens", "generator_flops", "flops", "price"}
+        return bool(gen_axes & set(self.meter.budget.limits))
+
+    def sample_batch(self, requests: Sequence[Request], *, kind: str, info: Mapping[str, Any] | None = None
+                     ) -> list[list[Completion]] | None:
+        """Generate `requests` if their worst case fits; charge actual usage and trace the step.
+
+        Returns None (and spends nothing) when the worst case does not fit.
+        """
+        if not requests:
+            return []
+        mt = max(r.max_tokens for r in requests)
+        if not self.meter.can_afford(self.worst_case([r.prefix for r in requests], [r.n for r in requests], mt)):
+            return None
+        t0 = time.perf_counter()
+        outs = self.generator.generate(list(requests))
+        wall = time.perf_counter() - t0
+        flat = [c for cs in outs for c in cs]
+        u = self.cost.generator_usage(flat)
+        u = Usage(**{**_fields(u), "wall_time": wall})
+        self.meter.charge(u)
+        rec_info = {"n_requests": len(requests), "n_cached_tokens": u.cached_tokens}
+        rec_info.update(info or {})
+        self.steps.append(StepRecord(len(self.steps), kind, u, rec_info))
+        return outs
+
+    def sample(self, prefix: str, n: int, rng: np.random.Generator, *, kind: str = "sample",
+               info: Mapping[str, Any] | None = None, **sampling: Any) -> list[Completion] | None:
+        """Draw `n` samples of `prefix` with a seed drawn from `rng` (None if it does not fit)."""
+        if n <= 0:
+            return []
+        req = Request(prefix=prefix, n=n, seed=draw_seed(rng), **sampling)
+        out = self.sample_batch([req], kind=kind, info={"seed": req.seed, **(info or {})})
+        return None if out is None else out[0]
+
+    def score(self, texts: Sequence[str], *, kind: str = "verify", info: Mapping[str, Any] | None = None
+              ) -> list[Scores] | None:
+        """Score `texts` with the verifier if its cost fits (None otherwise); charge and trace it."""
+        if self.verifier is None:
+            raise ValueError(f"strategy {self.strategy!r} needs a verifier, got None")
+        if not texts:
+            return []
+        cost = self.verifier.cost(self.problem, list(texts))
+        if not self.meter.can_afford(cost):
+            return None
+        t0 = time.perf_counter()
+        scores = [tuple(float(x) for x in s) for s in self.verifier.score(self.problem, list(texts))]
+        cost = Usage(**{**_fields(cost), "wall_time": time.perf_counter() - t0})
+        self.meter.charge(cost)
+        self.steps.append(StepRecord(len(self.steps), kind, cost, {"n_texts": len(texts), **(info or {})}))
+        return scores
+
+    def affordable_scores(self, texts: Sequence[str]) -> int:
+        """How many of `texts`, taken in order, the verifier can still score within the budget."""
+        if self.verifier is None:
+            return 0
+        lo, hi = 0, len(texts)
+        while lo < hi:  # cost is monotone in the number of texts
+            mid = (lo + hi + 1) // 2
+            if self.meter.can_afford(self.verifier.cost(self.problem, list(texts[:mid]))):
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+    def note(self, kind: str, info: Mapping[str, Any]) -> None:
+        """Trace a step that spent nothing (a resampling, a selection)."""
+        self.steps.append(StepRecord(len(self.steps), kind, Usage(), info))
+
+    # -- ending ---------------------------------------------------------------------------
+    def finish(self, answer: str | None, candidates: Sequence[Candidate], *, seed: int | None,
+               hyper: Mapping[str, Any]) -> Result:
+        """The frozen `Result`; `correct` is set when the problem has a gold answer."""
+        correct = None
+        if self.problem.answer is not None:
+            correct = answer is not None and answers_equal(answer, self.problem.answer)
+        usage = Usage()
+        for s in self.steps:
+            usage = usage + s.usage
+        return Result(problem_id=self.problem.id, strategy=self.strategy, answer=answer,
+                      candidates=tuple(candidates), trace=tuple(self.steps), usage=usage, seed=seed,
+                      hyper=dict(hyper), correct=correct)
+
+
+def _fields(u: Usage) -> dict[str, Any]:
+    from dataclasses import asdict
+    return asdict(u)
+
+
+def extract(text: str) -> str | None:
+    """The final answer in `text` (``\\boxed{}``, ``#### N``, "the answer is", last number)."""
+    from itslab.tasks.answers import extract_answer
+    return extract_answer(text)
+
+
+def answers_equal(a: str, b: str) -> bool:
+    """Answer equivalence after normalisation and math-verify (never raw string equality)."""
+    from itslab.tasks.answers import answers_equal as eq
+    return eq(a, b)
+
+
+def equivalence_classes(answers: Sequence[str | None]) -> list[int]:
+    """Class id per answer, grouping equivalent answers; None answers each get class -1.
+
+    Answers are first keyed by their normalised form, then distinct keys are merged when
+    `answers_equal` says so (few distinct answers per problem, so the pairwise pass is cheap).
+    """
+    from itslab.tasks.answers import normalize_answer
+
+    reps: list[str] = []
+    key_to_class: dict[str, int] = {}
+    out: list[int] = []
+    for a in answers:
+        if a is None:
+            out.append(-1)
+            continue
+        key = normalize_answer(a)
+        if key not in key_to_class:
+            cls = next((i for i, r in enumerate(reps) if answers_equal(r, a)), None)
+            if cls is None:
+                reps.append(a)
+                cls = len(reps) - 1
+            key_to_class[key] = cls
+        out.append(key_to_class[key])
+    return out
+
+
+def outcome_score(scores: Scores, agg: str = "last") -> float:
+    """One number per candidate: the outcome score, or the process scores aggregated by `agg`."""
+    from itslab.verifiers import aggregate
+    return float(scores[0]) if len(scores) == 1 else float(aggregate(scores, how=agg))

@@ -1,0 +1,75 @@
+import math
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from itslab.budget import Budget, BudgetExceeded, CostModel, Meter
+from itslab.types import Completion, Usage
+
+small = st.integers(min_value=0, max_value=50)
+charges = st.lists(st.builds(Usage, samples=small, prompt_tokens=small, generated_tokens=small,
+                             verifier_calls=small, generator_flops=st.floats(0, 1e3)), max_size=40)
+budgets = st.builds(Budget, samples=st.one_of(st.none(), st.integers(0, 200)),
+                    generated_tokens=st.integers(0, 500), total_tokens=st.one_of(st.none(), st.integers(0, 800)),
+                    flops=st.one_of(st.none(), st.floats(0, 5e3)))
+
+
+@given(budgets, charges)
+@settings(max_examples=200)
+def test_meter_never_lets_usage_exceed_budget(budget, seq):
+    m = Meter(budget)
+    for u in seq:
+        before = m.used
+        try:
+            m.charge(u)
+        except BudgetExceeded:
+            assert m.used == before  # a refused charge changes nothing
+        assert budget.allows(m.used)
+
+
+@given(budgets, st.integers(0, 30), st.integers(0, 40))
+@settings(max_examples=200)
+def test_affordable_samples_is_exact_worst_case(budget, prompt, max_tokens):
+    m = Meter(budget)
+    try:
+        k = m.affordable_samples(prompt, max_tokens)
+    except ValueError:
+        # unbounded: only possible when no limit involves samples or tokens of this shape
+        assert max_tokens == 0 or budget.samples is None
+        return
+    worst = lambda j: Usage(samples=j, prompt_tokens=prompt if j else 0, generated_tokens=j * max_tokens)
+    assert m.can_afford(worst(k))
+    assert not m.can_afford(worst(k + 1))
+
+
+def test_charge_error_names_axis_and_values():
+    m = Meter(Budget(samples=2))
+    m.charge(Usage(samples=2))
+    with pytest.raises(BudgetExceeded, match=r"samples: 3 > 2"):
+        m.charge(Usage(samples=1))
+    assert m.exhausted and m.remaining("samples") == 0
+    assert math.isinf(m.remaining("generated_tokens"))
+
+
+def test_budget_validation_and_axes():
+    with pytest.raises(ValueError, match="at least one limit"):
+        Budget()
+    with pytest.raises(ValueError, match="Budget.samples"):
+        Budget(samples=-1)
+    with pytest.raises(ValueError, match="unknown budget axis 'tokens'"):
+        Budget.on("tokens", 3)
+    b = Budget.on("flops", 10.0)
+    assert b.allows(Usage(generator_flops=4, verifier_flops=6)) and not b.allows(Usage(generator_flops=11))
+    assert Budget(samples=4, flops=2.0).scaled(2).limits == {"samples": 8, "flops": 4.0}
+
+
+def test_cost_model_counts_flops_separately_and_prices():
+    cm = CostModel(generator_params=100, verifier_params=10, price_per_mtok_prompt=1e6, price_per_mtok_generated=2e6)
+    comps = [Completion("a", n_tokens=3, n_prompt_tokens=5, n_cached_tokens=0),
+             Completion("b", n_tokens=4, n_prompt_tokens=5, n_cached_tokens=5)]
+    u = cm.generator_usage(comps)
+    assert (u.samples, u.prompt_tokens, u.cached_tokens, u.generated_tokens) == (2, 5, 5, 7)
+    assert u.generator_flops == 2 * 100 * (5 + 7)
+    assert u.price == pytest.approx(5 * 1 + 7 * 2)
+    v = cm.verifier_usage(2, 30)
+    assert (v.verifier_calls, v.verifier_tokens, v.verifier_flops) == (2, 30, 2 * 10 * 30)

@@ -7,19 +7,10 @@ the total `Usage` and the seed it ran with. Same seed ⇒ identical `Result` (DE
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any, Mapping
 
+from itslab.frozen import freeze as _freeze
 from itslab.types import Usage, total_usage
-
-
-def _freeze(x: Any) -> Any:
-    """Deep-freeze plain containers so a trace cannot be edited after the fact."""
-    if isinstance(x, Mapping):
-        return MappingProxyType({k: _freeze(v) for k, v in x.items()})
-    if isinstance(x, (list, tuple)):
-        return tuple(_freeze(v) for v in x)
-    return x
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any, Mapping, Sequence
+
+from itslab.frozen import FrozenDict
 
 
 def _frozen_map(m: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return MappingProxyType(dict(m or {}))
+    return FrozenDict(m or {})
 
 
 @dataclass(frozen=True)

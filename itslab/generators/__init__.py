@@ -14,6 +14,11 @@ _LAZY: dict[str, str] = {
     "SimulatedGenerator": "itslab.generators.simulated",
     "StepwiseSimGenerator": "itslab.generators.simulated",
     "SequentialSimGenerator": "itslab.generators.simulated",
+    "make_suite": "itslab.generators.simulated",
+    "ReplayGenerator": "itslab.generators.replay",
+    "MissingSample": "itslab.store",
+    "Cached": "itslab.store",
+    "SampleStore": "itslab.store",
     "HFGenerator": "itslab.generators.hf",
 }
 

@@ -18,6 +18,7 @@ T = 0 every sample reuses row 0, so greedy samples are identical.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -26,7 +27,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from itslab.generators.simulated_text import count_tokens
+from itslab.generators.simulated_text import apply_limits, count_tokens
 from itslab.rng import as_rng, problem_rng, problem_seed_sequence
 from itslab.types import Completion, Problem, Request
 
@@ -58,8 +59,9 @@ def tempered(q: np.ndarray, temperature: float, top_p: float = 1.0, top_k: int |
         out = np.zeros_like(q)
         out[int(np.argmax(q))] = 1.0
         return out
-    with np.errstate(divide="ignore"):
-        logq = np.where(q > 0, np.log(np.where(q > 0, q, 1.0)), -np.inf) / temperature
+    pos = q > 0
+    logq = np.full(len(q), -np.inf)
+    logq[pos] = np.log(q[pos]) / temperature
     out = np.exp(logq - logq.max())
     out /= out.sum()
     if top_k is not None or top_p < 1.0:
@@ -72,6 +74,16 @@ def tempered(q: np.ndarray, temperature: float, top_p: float = 1.0, top_k: int |
         out = np.where(keep, out, 0.0)
         out /= out.sum()
     return out
+
+
+def tempered2(p: float, temperature: float) -> float:
+    """Probability of the event after tempering the binary categorical (1 - p, p); the scalar `tempered`."""
+    if temperature == 0:
+        return 1.0 if p > 0.5 else 0.0
+    if p <= 0.0 or p >= 1.0:
+        return float(p > 0.0)
+    a, b = math.log(p) / temperature, math.log1p(-p) / temperature
+    return 1.0 / (1.0 + math.exp(b - a)) if b - a < 700 else 0.0
 
 
 def draw(probs: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -140,6 +152,7 @@ class SimBase:
             self._by_prompt[pr.prompt] = pr
         self._lengths = sorted({len(p) for p in self._by_prompt}, reverse=True)
         self._models: dict[str, AnswerModel] = {}
+        self._probs: dict[tuple, np.ndarray] = {}
         cfg = {"kind": self.kind, "seed": self.seed, "a": a, "b": b, "K": n_distractors,
                "conc": distractor_concentration, **(config or {})}
         self.model_id = model_id or f"sim-{self.kind}-{self._fingerprint(cfg)}"
@@ -155,11 +168,20 @@ class SimBase:
     # --- problems -------------------------------------------------------------------------
     def problem_for(self, prefix: str) -> Problem:
         """The problem whose prompt starts `prefix` (longest match); a clear error if none does."""
+        return self._locate(prefix)[0]
+
+    def _locate(self, prefix: str) -> tuple[Problem, int]:
+        """(problem, where its solution starts in `prefix`)."""
         for n in self._lengths:
             pr = self._by_prompt.get(prefix[:n])
             if pr is not None:
-                return pr
-        raise KeyError(f"{self.model_id}: prefix does not start with the prompt of any of its "
+                return pr, n
+        # fallback for prompts wrapped in a template (e.g. a chat header): the prompt inside the prefix
+        hits = [(i, -len(p)) for p in self._by_prompt if (i := prefix.find(p)) >= 0]
+        if hits:
+            i, neg = min(hits)
+            return self._by_prompt[prefix[i:i - neg]], i - neg
+        raise KeyError(f"{self.model_id}: prefix does not contain the prompt of any of its "
                        f"{len(self.problems)} problems: {prefix[:80]!r}")
 
     def success_p(self, problem: Problem) -> float:
@@ -182,6 +204,24 @@ class SimBase:
             self._models[problem.id] = m
         return m
 
+    def answer_probs(self, problem: Problem, request: Request, which: str = "answer") -> np.ndarray:
+        """Memoised sampling distribution of a problem under a request's temperature/top-p/top-k.
+
+        ``which="answer"``: over ``(gold, *distractors)``; ``"wrong"``: over the distractors only.
+        """
+        key = (problem.id, which, request.temperature, request.top_p, request.top_k)
+        q = self._probs.get(key)
+        if q is None:
+            m = self.answer_model(problem)
+            if which == "answer":
+                q = m.probs(request.temperature, request.top_p, request.top_k)
+            elif which == "wrong":
+                q = tempered(np.asarray(m.weights), request.temperature, request.top_p, request.top_k)
+            else:
+                raise ValueError(f"which must be 'answer' or 'wrong', got {which!r}")
+            self._probs[key] = q
+        return q
+
     def difficulty(self, problem: Problem) -> float:
         """Latent difficulty ``1 - p`` (p = pass@1 target at T = 1)."""
         return 1.0 - self.success_p(problem)
@@ -201,27 +241,33 @@ class SimBase:
             if req.n == 0:
                 out.append([])
                 continue
-            problem = self.problem_for(req.prefix)
-            texts, metas = self._continue(problem, req.prefix[len(problem.prompt):], req)
-            out.append(self._completions(req, problem, texts, metas))
+            problem, start = self._locate(req.prefix)
+            solution = req.prefix[start:]
+            texts, metas, counts = self._continue(problem, solution, req)
+            out.append(self._completions(req, problem, solution, texts, metas, counts))
         return out
 
-    def _continue(self, problem: Problem, solution: str, request: Request) -> tuple[list[str], list[dict]]:
+    def _continue(self, problem: Problem, solution: str,
+                  request: Request) -> tuple[list[str], list[dict], list[int] | None]:
+        """Would-be continuations of `solution` (before stop/max_tokens), their meta, and their
+        toy-token counts when known (None: count them)."""
         raise NotImplementedError
 
-    def _completions(self, req: Request, problem: Problem, texts: list[str], metas: list[dict]) -> list[Completion]:
-        from itslab.generators.simulated_text import apply_limits
+    def _finalize_meta(self, problem: Problem, solution: str, text: str, meta: dict) -> dict:
+        """Meta of a continuation after stop/max_tokens cut it (subclasses re-derive their state)."""
+        return meta
 
+    def _completions(self, req: Request, problem: Problem, solution: str, texts: list[str],
+                     metas: list[dict], counts: list[int] | None) -> list[Completion]:
         n_prompt = count_tokens(req.prefix)
         out = []
         for j, (text, meta) in enumerate(zip(texts, metas)):
-            text, reason = apply_limits(text, req.max_tokens, req.stop)
-            n = count_tokens(text)
+            text, reason, n = apply_limits(text, req.max_tokens, req.stop, None if counts is None else counts[j])
             lp = None
             if req.logprobs:
                 # the sample's log-confidence spread evenly over its tokens: the sum is the signal
                 lp = [math.log(meta["confidence"]) / max(n, 1)] * n if n else []
-            meta = {**meta, "problem_id": problem.id}
+            meta = {**self._finalize_meta(problem, solution, text, meta), "problem_id": problem.id, "index": j}
             out.append(Completion(text=text, n_tokens=n, n_prompt_tokens=n_prompt,
                                   n_cached_tokens=0 if j == 0 else n_prompt, logprobs=lp,
                                   finish_reason=reason, seed=req.seed, meta=meta))
@@ -240,15 +286,20 @@ def confidence(logit_prior: np.ndarray, correct: np.ndarray, u1: np.ndarray, u2:
     ``P(right | s) = σ(logit p + d·s)``; a miscalibrated model reports ``σ(scale · logit + bias)``
     (scale > 1 or bias > 0: overconfident). Calibration as in Guo et al. 2017.
     """
-    from statistics import NormalDist
-
-    if not 0.5 <= auc < 1.0:
-        raise ValueError(f"confidence_auc must be in [0.5, 1), got {auc}")
-    d = math.sqrt(2.0) * NormalDist().inv_cdf(auc)
+    d = _separation(auc)
     z = np.sqrt(-2.0 * np.log1p(-u1)) * np.sin(2.0 * np.pi * u2)
     s = np.where(correct, d / 2.0, -d / 2.0) + z
     logit = scale * (logit_prior + d * s) + bias
     return 1.0 / (1.0 + np.exp(-np.clip(logit, -30.0, 30.0)))
+
+
+@functools.lru_cache(maxsize=64)
+def _separation(auc: float) -> float:
+    from statistics import NormalDist
+
+    if not 0.5 <= auc < 1.0:
+        raise ValueError(f"confidence_auc must be in [0.5, 1), got {auc}")
+    return math.sqrt(2.0) * NormalDist().inv_cdf(auc)
 
 
 def logit(p: float) -> float:

@@ -13,6 +13,8 @@ reasoning models. Confidence: see `simulated_core.confidence` (tunable AUC and c
 is reported in ``meta["confidence"]`` and, when ``Request.logprobs``, as per-token logprobs
 whose sum is ``log(confidence)`` (so `Completion.logprob` is the log-confidence).
 
+Token budgets bite as on a real model: a solution longer than ``max_tokens`` is cut
+(finish_reason "length") and has no answer, so closed forms assume a large enough ``max_tokens``.
 Partial solutions in a prefix are ignored: the continuation is a fresh whole solution (use
 `StepwiseSimGenerator` for step-level continuation).
 
@@ -30,7 +32,7 @@ from typing import Sequence
 import numpy as np
 
 from itslab.generators.simulated_core import SimBase, confidence, draw, lognormal, logit
-from itslab.generators.simulated_text import answer_line, count_tokens, filler
+from itslab.generators.simulated_text import answer_line, count_tokens, extract_boxed, filler
 from itslab.types import Problem, Request
 
 _WIDTH = 6  # uniforms per sample: answer, 2 × length, 2 × confidence, filler offset
@@ -43,7 +45,7 @@ class SimulatedGenerator(SimBase):
     kind = "outcome"
 
     def __init__(self, problems: Sequence[Problem], *, seed: int = 0, a: float = 2.0, b: float = 2.0,
-                 n_distractors: int = 8, distractor_concentration: float = 1.0, mean_tokens: float = 200.0,
+                 n_distractors: int = 8, distractor_concentration: float = 1.0, mean_tokens: float = 100.0,
                  length_sigma: float = 0.35, length_difficulty: float = 1.0, wrong_length_factor: float = 1.3,
                  confidence_auc: float = 0.75, confidence_scale: float = 1.0, confidence_bias: float = 0.0,
                  model_id: str | None = None) -> None:
@@ -83,7 +85,7 @@ class SimulatedGenerator(SimBase):
         problem = self.problem_for(request.prefix)
         m = self.answer_model(problem)
         u = self.uniforms(request, _WIDTH)
-        probs = m.probs(request.temperature, request.top_p, request.top_k)
+        probs = self.answer_probs(problem, request)
         idx = draw(probs, u[:, 0])
         correct = idx == 0
         mean = self.mean_tokens * (1.0 + self.length_difficulty * (1.0 - m.p))
@@ -95,17 +97,28 @@ class SimulatedGenerator(SimBase):
         return {"answer": answers, "correct": correct, "n_body_tokens": n_body, "confidence": conf,
                 "offset": (u[:, 5] * 1e6).astype(int)}
 
-    def _continue(self, problem: Problem, solution: str, request: Request) -> tuple[list[str], list[dict]]:
+    def _continue(self, problem: Problem, solution: str,
+                  request: Request) -> tuple[list[str], list[dict], list[int] | None]:
         t = self.sample_table(request)
-        texts, metas = [], []
-        tails: dict[str, str] = {}
+        texts, metas, counts = [], [], []
+        tails: dict[str, tuple[str, int]] = {}
         for ans, ok, nb, conf, off in zip(t["answer"], t["correct"], t["n_body_tokens"], t["confidence"], t["offset"]):
             tail = tails.get(ans)
             if tail is None:
-                tail = tails[ans] = "\n" + answer_line(ans)
-            texts.append(filler(int(nb), int(off)).lstrip(" ") + tail)
+                line = "\n" + answer_line(ans)
+                tail = tails[ans] = (line, count_tokens(line))
+            # filler words are one toy token each, so the count is known without re-tokenizing
+            texts.append(filler(int(nb), int(off)).lstrip(" ") + tail[0])
+            counts.append(int(nb) + tail[1])
             metas.append({"answer": ans, "sim_correct": bool(ok), "confidence": float(conf), "finished": True})
-        return texts, metas
+        return texts, metas, counts
+
+    def _finalize_meta(self, problem: Problem, solution: str, text: str, meta: dict) -> dict:
+        if text.endswith("{" + meta["answer"] + "}."):
+            return meta
+        # cut by max_tokens or a stop string: the answer line may be gone
+        boxed = extract_boxed(text)
+        return {**meta, "answer": boxed, "sim_correct": boxed == str(problem.answer).strip(), "finished": False}
 
 
 def expected_tokens(gen: SimulatedGenerator, problem: Problem, temperature: float = 1.0) -> float:

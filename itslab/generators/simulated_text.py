@@ -8,7 +8,7 @@ vocabularies), so budgets in tokens mean the same thing on a simulator as on a m
 >>> sim_tokenize("The answer is 42.")
 ['The', ' answ', 'er', ' is', ' 42.']
 >>> apply_limits("one two three\\n\\nfour", max_tokens=10, stop=("\\n\\n",))
-('one two three\\n\\n', 'stop')
+('one two three\\n\\n', 'stop', 5)
 """
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ import re
 from typing import Sequence
 
 _TOKEN = re.compile(r"\s*\S{1,4}|\s+")
+_CHUNK = re.compile(r"\S{1,4}")
 
 ANSWER_TEMPLATE = "The answer is \\boxed{{{}}}."
 """How every simulator writes a final answer, so `\\boxed{}` extraction works uniformly."""
 
-_BOXED = re.compile(r"\\boxed\{([^{}]*)\}")
 
 # Four-letter words without digits, newlines or "Wait", so each " word" is exactly one toy token
 # and filler can never be mistaken for an answer, a value statement or a step delimiter.
@@ -28,7 +28,8 @@ _FILLER_WORDS = ("note", "that", "then", "each", "term", "adds", "more", "thus",
                  "when", "both", "sets", "take", "half", "less", "most", "last", "next", "form",
                  "sums", "over", "same", "such", "must", "hold", "only", "part", "give", "rule",
                  "side", "also")
-_FILLER = " ".join(_FILLER_WORDS * 2)  # doubled so any rotation of m <= len(words) words is one slice
+_REPEAT = 64
+_FILLER = " ".join(_FILLER_WORDS * _REPEAT)  # long, so most rotations of m words are one slice
 _WORD = 5  # len(" word")
 
 
@@ -39,7 +40,8 @@ def sim_tokenize(text: str) -> list[str]:
 
 def count_tokens(text: str) -> int:
     """Number of toy tokens in `text` (see `sim_tokenize`); the simulators' token counter."""
-    return len(_TOKEN.findall(text))
+    # each token holds exactly one run of <= 4 non-space characters, except trailing whitespace
+    return len(_CHUNK.findall(text)) + (1 if text and text[-1].isspace() else 0)
 
 
 def filler(n_tokens: int, offset: int) -> str:
@@ -51,9 +53,10 @@ def filler(n_tokens: int, offset: int) -> str:
         return ""
     k = len(_FILLER_WORDS)
     start = offset % k
+    chunk = k * (_REPEAT - 1)
     out = []
     while n_tokens > 0:
-        m = min(n_tokens, k)
+        m = min(n_tokens, chunk)
         out.append(" " + _FILLER[_WORD * start:_WORD * (start + m) - 1])
         n_tokens -= m
     return "".join(out)
@@ -65,32 +68,41 @@ def answer_line(answer: str) -> str:
 
 
 def extract_boxed(text: str) -> str | None:
-    """The content of the last ``\\boxed{...}`` in `text` (None when there is none)."""
-    hits = _BOXED.findall(text)
-    return hits[-1].strip() if hits else None
+    """The content of the last complete ``\\boxed{...}`` in `text`, nested braces allowed (None if none)."""
+    start = text.rfind("\\boxed{")
+    while start >= 0:
+        depth, i = 1, start + 7
+        while i < len(text) and depth:
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        if depth == 0:
+            return text[start + 7:i - 1].strip()
+        start = text.rfind("\\boxed{", 0, start)  # unclosed (cut by max_tokens): try an earlier one
+    return None
 
 
-def apply_limits(text: str, max_tokens: int, stop: Sequence[str]) -> tuple[str, str]:
+def apply_limits(text: str, max_tokens: int, stop: Sequence[str], n_tokens: int | None = None) -> tuple[str, str, int]:
     """Cut a would-be continuation at the first stop string or after `max_tokens` toy tokens.
 
-    Returns ``(text, finish_reason)``: ``"stop"`` when a stop string ended it (the stop string is
+    Returns ``(text, finish_reason, n_tokens)``: ``"stop"`` when a stop string ended it (the stop string is
     kept in the output, so a step ends with its delimiter, like vLLM's
     ``include_stop_str_in_output=True``) or it ended on its own, ``"length"`` when `max_tokens`
     cut it first. As in real decoding, stop strings are searched in the generated text only.
+    `n_tokens`, when the caller knows ``count_tokens(text)``, saves re-tokenizing uncut texts.
     """
-    reason = "stop"
     cut = len(text)
     for s in stop:
         if s:
             i = text.find(s)
             if i >= 0:
                 cut = min(cut, i + len(s))
-    text = text[:cut]
-    if max_tokens <= 0:
-        return "", "length" if text else reason
-    # cheap bound first: a toy token has at least one character
-    if len(text) > max_tokens:
-        toks = _TOKEN.findall(text)
-        if len(toks) > max_tokens:
-            return "".join(toks[:max_tokens]), "length"
-    return text, reason
+    if cut < len(text) or n_tokens is None:
+        text, n_tokens = text[:cut], None
+    if n_tokens is None and len(text) <= max_tokens:  # a toy token has at least one character
+        n_tokens = count_tokens(text)
+    if n_tokens is not None and n_tokens <= max_tokens:
+        return text, "stop", n_tokens
+    toks = _TOKEN.findall(text)
+    if len(toks) > max_tokens:
+        return "".join(toks[:max_tokens]), "length", max_tokens
+    return text, "stop", len(toks)

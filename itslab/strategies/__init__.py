@@ -13,7 +13,7 @@ F = TypeVar("F", bound=Callable)
 
 _REGISTRY: dict[str, Callable] = {}
 # modules whose import registers strategies; imported on first lookup so `import itslab` stays light
-_MODULES: tuple[str, ...] = ("itslab.strategies.sampling",)
+_MODULES: tuple[str, ...] = ("itslab.strategies.sampling", "itslab.strategies.search", "itslab.strategies.smc")
 _loaded = False
 
 

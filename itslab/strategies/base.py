@@ -8,13 +8,14 @@ construction and can never exceed the budget.
 """
 from __future__ import annotations
 
+import re
 import time
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from itslab.budget import Budget, CostModel, Meter
-from itslab.protocols import Generator, Scores, Verifier
+from itslab.protocols import STEP_DELIMITER, Generator, Scores, Verifier
 from itslab.rng import draw_seed
 from itslab.trace import Candidate, Result, StepRecord
 from itslab.types import Completion, Problem, Request, Usage
@@ -62,12 +63,15 @@ class Run:
     def affordable(self, prefix: str, max_tokens: int, want: int | None = None) -> int:
         """How many samples of `prefix` (at most `want`) fit in the remaining budget, worst case."""
         p = count_tokens(self.generator, prefix)
-        k = self.meter.affordable_samples(p, max_tokens, cost=self.cost) if self._bounded() else (want or 0)
+        try:
+            k = self.meter.affordable_samples(p, max_tokens, cost=self.cost)
+        except ValueError:
+            # the budget does not bound generation (e.g. only verifier calls are limited)
+            if want is None:
+                raise ValueError(f"{self.strategy}: budget {dict(self.meter.budget.limits)} does not bound the "
+                                 f"number of samples; pass n= or limit samples, tokens or FLOPs") from None
+            return want
         return k if want is None else min(k, want)
-
-    def _bounded(self) -> bool:
-        gen_axes = {"samples", "prompt_tokens", "generated_tokens", "total_tokens", "generator_flops", "flops", "price"}
-        return bool(gen_axes & set(self.meter.budget.limits))
 
     def sample_batch(self, requests: Sequence[Request], *, kind: str, info: Mapping[str, Any] | None = None
                      ) -> list[list[Completion]] | None:
@@ -197,3 +201,20 @@ def outcome_score(scores: Scores, agg: str = "last") -> float:
     """One number per candidate: the outcome score, or the process scores aggregated by `agg`."""
     from itslab.verifiers import aggregate
     return float(scores[0]) if len(scores) == 1 else float(aggregate(scores, how=agg))
+
+
+_FINAL_ANSWER = re.compile(r"\\(?:boxed|fbox)\s*\{|^\s*####", re.MULTILINE)
+
+
+def step_finished(completion: Completion, delimiter: str = STEP_DELIMITER) -> bool:
+    """Whether a step generated with ``stop=(delimiter,)`` ends its solution (step-level strategies' one rule).
+
+    A step ends the solution when it states a final answer (``\\boxed{``, ``\\fbox{`` or a
+    ``#### N`` line), when it is empty, or when it does not end with `delimiter` — the model
+    emitted EOS, or ``max_tokens`` cut it (finish_reason ``"length"``). This merges
+    search-and-learn's rule (EOS, length or empty ends a beam; ``boxed{`` ends a DVTS subtree)
+    with Puri et al.'s (EOS or ``\\boxed`` ends a particle). It assumes generators keep the stop
+    string in the output (vLLM's ``include_stop_str_in_output=True``), as itslab's backends do.
+    """
+    text = completion.text
+    return not text.strip() or not text.endswith(delimiter) or bool(_FINAL_ANSWER.search(text))

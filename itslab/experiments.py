@@ -1,0 +1,207 @@
+"""Sweeps: problems × strategies × budgets × seeds → one tidy DataFrame.
+
+`run` evaluates the cartesian product. Nested budgets share one sample pool: every strategy's
+rng depends only on (seed, problem, strategy label), never on the budget, and generators give
+sample j of a request independently of n, so the budget-b run asks for a prefix of what the
+largest budget asked for; a per-sweep memo serves it without generating again (a 1…64
+best-of-N sweep costs the generations of budget 64 alone). Usage in each row is what that
+budget's run *would* have spent, so curves stay honest while the sweep is cheap.
+
+With a `SampleStore`, generations persist: an interrupted sweep resumes without regenerating,
+and a finished one re-runs from the store.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from itslab.budget import Budget
+from itslab.protocols import Generator, Verifier
+from itslab.rng import problem_rng
+from itslab.trace import Result
+from itslab.types import Completion, Problem, Request, USAGE_AXES
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """A strategy name with fixed hyper-parameters and the label rows carry (name by default)."""
+
+    name: str
+    hyper: Mapping[str, Any] = field(default_factory=dict)
+    label: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Row label: `label`, or the name plus its hyper-parameters."""
+        if self.label:
+            return self.label
+        return self.name if not self.hyper else f"{self.name}({', '.join(f'{k}={v}' for k, v in sorted(self.hyper.items()))})"
+
+
+def as_specs(strategies: Any) -> list[StrategySpec]:
+    """Normalise names, (name, hyper) pairs, dicts {name: hyper} or StrategySpecs into a list of specs."""
+    if isinstance(strategies, (str, StrategySpec)):
+        strategies = [strategies]
+    if isinstance(strategies, Mapping):
+        strategies = list(strategies.items())
+    out = []
+    for s in strategies:
+        if isinstance(s, StrategySpec):
+            out.append(s)
+        elif isinstance(s, str):
+            out.append(StrategySpec(s))
+        elif isinstance(s, (tuple, list)) and len(s) == 2 and isinstance(s[0], str) and isinstance(s[1], Mapping):
+            out.append(StrategySpec(s[0], dict(s[1])))
+        else:
+            raise ValueError(f"cannot read strategy spec {s!r}: give a name, (name, hyper) or StrategySpec")
+    return out
+
+
+def as_budgets(budgets: Iterable[Budget | int], axis: str = "samples") -> list[Budget]:
+    """Budgets as `Budget`s; a bare number is a limit on `axis` (``samples`` unless told otherwise)."""
+    return [b if isinstance(b, Budget) else Budget.on(axis, b) for b in budgets]
+
+
+def budget_value(b: Budget) -> tuple[str, float]:
+    """(axis, limit) of a one-axis budget; for several axes, their names joined by '+' and the first limit."""
+    items = list(b.limits.items())
+    return "+".join(a for a, _ in items), float(items[0][1])
+
+
+class PoolMemo:
+    """Generator wrapper that remembers every request's samples and serves any prefix of them.
+
+    Keyed by (prefix, sampling params, seed); a request for n samples where m ≥ n are known is
+    served from memory; m < n generates n afresh (prefix-stable generators give the same first m).
+    `calls` counts requests that reached the wrapped generator.
+    """
+
+    def __init__(self, generator: Generator) -> None:
+        self.inner = generator
+        self.model_id = generator.model_id
+        self.n_params = getattr(generator, "n_params", 0.0)
+        self._memo: dict[tuple, list[Completion]] = {}
+        self._lock = threading.Lock()
+        self.calls = 0
+        self.generated = 0
+
+    def __getattr__(self, name: str) -> Any:  # count_tokens, format_prompt, logprob_of, ...
+        return getattr(self.inner, name)
+
+    @staticmethod
+    def _key(r: Request) -> tuple:
+        return (r.prefix, r.max_tokens, r.stop, r.temperature, r.top_p, r.top_k, r.seed, r.logprobs)
+
+    def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
+        with self._lock:
+            todo = [r for r in requests if len(self._memo.get(self._key(r), ())) < r.n]
+        if todo:
+            outs = self.inner.generate(todo)
+            with self._lock:
+                self.calls += len(todo)
+                for r, cs in zip(todo, outs):
+                    self.generated += len(cs)
+                    self._memo[self._key(r)] = list(cs)
+        with self._lock:
+            return [list(self._memo[self._key(r)][:r.n]) if r.n else [] for r in requests]
+
+
+def _row(res: Result, problem: Problem, spec: StrategySpec, budget: Budget, seed: int) -> dict[str, Any]:
+    axis, value = budget_value(budget)
+    row: dict[str, Any] = {
+        "problem_id": problem.id, "strategy": spec.key, "strategy_name": spec.name,
+        "hyper": json.dumps(dict(spec.hyper), sort_keys=True, default=str), "budget_axis": axis, "budget": value,
+        "seed": seed, "correct": bool(res.correct) if res.correct is not None else None, "answer": res.answer,
+        "gold": problem.answer, "n_candidates": len(res.candidates), "n_steps": len(res.trace),
+    }
+    row.update(res.usage.as_dict())
+    for k in ("difficulty", "subject", "source", "p_correct"):
+        if k in problem.meta:
+            row[k] = problem.meta[k]
+    return row
+
+
+def run(problems: Sequence[Problem], strategies: Any, budgets: Iterable[Budget | int], seeds: Iterable[int],
+        generator: Generator, verifier: Verifier | None = None, *, store: Any = None, executor: str = "local",
+        budget_axis: str = "samples", progress: bool = True, keep_results: bool = False,
+        ray_address: str | None = None) -> "Any":
+    """Run every (problem, strategy, budget, seed) and return a tidy DataFrame, one row each.
+
+    Columns: problem_id, strategy (label), strategy_name, hyper (JSON), budget_axis, budget, seed,
+    correct, answer, gold, n_candidates, n_steps, every `Usage` axis (plus total_tokens, flops) and
+    problem meta (difficulty, subject, source, p_correct) where present. Each strategy's rng is
+    `problem_rng(seed, problem.id, strategy label)`, so rows do not depend on what else ran.
+    `store` (an `itslab.store.SampleStore`) makes the sweep durable and resumable.
+    `executor="ray"` shards (problem, seed) units over a Ray cluster (extra ``ray``).
+    """
+    import pandas as pd
+
+    specs, budgets = as_specs(strategies), as_budgets(budgets, budget_axis)
+    seeds = list(seeds)
+    if not problems or not specs or not budgets or not seeds:
+        raise ValueError("run needs at least one problem, strategy, budget and seed")
+    if executor == "ray":
+        from itslab.executors import run_ray
+
+        return run_ray(problems, specs, budgets, seeds, generator, verifier, store=store, address=ray_address)
+    if executor != "local":
+        raise ValueError(f"executor must be 'local' or 'ray', got {executor!r}")
+    rows, results = _run_units(problems, specs, budgets, seeds, generator, verifier, store=store, progress=progress)
+    df = pd.DataFrame(rows)
+    if keep_results:
+        df.attrs["results"] = results
+    return df
+
+
+def _run_units(problems, specs, budgets, seeds, generator, verifier, *, store=None, progress=False):
+    from itslab import strategies as registry
+
+    gen = generator
+    if store is not None:
+        from itslab.store import Cached
+
+        gen = Cached(gen, store)
+    fns = {s.name: registry.get(s.name) for s in specs}
+    # largest budget first, so smaller budgets are served from the pool it drew
+    order = sorted(budgets, key=lambda b: -max(b.limits.values()))
+    units = [(p, s) for p in problems for s in seeds]
+    bar = _bar(len(units) * len(specs) * len(order), progress)
+    rows, results, t0, toks, calls = [], [], time.perf_counter(), 0, 0
+    for p, seed in units:
+        memo = PoolMemo(gen)  # one pool per (problem, seed): memory stays bounded by one unit
+        for spec in specs:
+            for b in order:
+                res = fns[spec.name](p, memo, verifier, b, problem_rng(seed, p.id, spec.key), **dict(spec.hyper))
+                rows.append(_row(res, p, spec, b, seed))
+                results.append(res)
+                toks += res.usage.generated_tokens
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(tok_s=f"{toks / max(1e-9, time.perf_counter() - t0):.0f}",
+                                    gen_calls=calls + memo.calls)
+        calls += memo.calls
+    if bar is not None:
+        bar.close()
+    return rows, results
+
+
+def _bar(total: int, on: bool):
+    if not on:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="itslab", unit="run", leave=False)
+
+
+def accuracy_table(df: "Any", *, by: Sequence[str] = ("strategy", "budget")) -> "Any":
+    """Mean accuracy, its standard error over problems, and mean usage per (strategy, budget)."""
+    g = df.groupby(list(by), sort=True)
+    out = g.agg(accuracy=("correct", "mean"), n=("correct", "size"), generated_tokens=("generated_tokens", "mean"),
+                samples=("samples", "mean"), verifier_calls=("verifier_calls", "mean"))
+    out["se"] = g["correct"].std(ddof=1).fillna(0.0) / np.sqrt(out["n"])
+    return out.reset_index()

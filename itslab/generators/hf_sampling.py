@@ -1,0 +1,104 @@
+"""Batched, per-row seeded token sampling for the transformers engine.
+
+Each sample (row) j of a request with seed s owns a stream of uniforms drawn once, up front, from
+``itslab.rng`` with the SeedSequence ``(s, j)``. Token t of the row is drawn by inverse-CDF
+sampling with the row's t-th uniform, after temperature, top-k and top-p (nucleus, Holtzman et
+al. 2020) filtering, in that order (the order of Hugging Face's logits warpers). Because a row's
+randomness depends only on (seed, j) and never on the batch it runs in, the first k of n samples
+are the same for every n >= k, and a sample is reproducible from its (prefix, params, seed, j),
+up to floating-point differences between batch shapes.
+
+Reported logprobs are ``log_softmax`` of the *raw* logits (temperature 1, no filtering) at the
+chosen token: the model's own probability of the text, comparable across sampling settings and
+equal to what `HFGenerator.logprob_of` scores.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from itslab import rng as itsrng
+
+
+def sample_uniforms(seed: int, j: int, n_steps: int) -> np.ndarray:
+    """The uniforms that drive sample `j` of a request with `seed` (one per generated token)."""
+    if seed < 0:
+        raise ValueError(f"Request.seed must be >= 0 for the transformers engine, got {seed}")
+    g = itsrng.as_rng(np.random.SeedSequence([int(seed), int(j)]))
+    return g.random(n_steps)
+
+
+@dataclass(frozen=True)
+class RowParams:
+    """Per-row sampling parameters as tensors of shape [B] (temperature 0 means greedy)."""
+
+    temperature: torch.Tensor
+    top_p: torch.Tensor
+    top_k: torch.Tensor  # 0 = no top-k
+    uniforms: torch.Tensor  # [B, n_steps], float64
+
+    @staticmethod
+    def build(temperature: Sequence[float], top_p: Sequence[float], top_k: Sequence[int],
+              uniforms: Sequence[np.ndarray], device: torch.device) -> "RowParams":
+        """Stack per-row settings; uniform streams are right-padded to a common length."""
+        width = max((len(u) for u in uniforms), default=0)
+        u = np.zeros((len(uniforms), max(width, 1)))
+        for i, row in enumerate(uniforms):
+            u[i, :len(row)] = row
+        return RowParams(
+            temperature=torch.tensor(temperature, dtype=torch.float32, device=device),
+            top_p=torch.tensor(top_p, dtype=torch.float32, device=device),
+            top_k=torch.tensor(top_k, dtype=torch.long, device=device),
+            uniforms=torch.from_numpy(u).to(device),
+        )
+
+    def select(self, idx: torch.Tensor) -> "RowParams":
+        """The rows `idx` (after finished rows leave the batch)."""
+        return RowParams(self.temperature[idx], self.top_p[idx], self.top_k[idx], self.uniforms[idx])
+
+
+def _filter(z: torch.Tensor, p: RowParams) -> torch.Tensor:
+    """Mask (to -inf) tokens outside each row's top-k and top-p sets; one sort serves both."""
+    need_k = bool((p.top_k > 0).any())
+    need_p = bool((p.top_p < 1).any())
+    if not (need_k or need_p):
+        return z
+    sz, si = torch.sort(z, dim=-1, descending=True)
+    drop = torch.zeros_like(sz, dtype=torch.bool)
+    if need_k:
+        rank = torch.arange(z.shape[-1], device=z.device)
+        k = torch.where(p.top_k > 0, p.top_k, z.shape[-1])
+        drop |= rank[None, :] >= k[:, None]
+    if need_p:
+        sp = torch.softmax(sz.masked_fill(drop, float("-inf")), dim=-1)
+        before = torch.cumsum(sp, dim=-1) - sp  # mass strictly above each token
+        drop |= before >= p.top_p[:, None]
+    drop[:, 0] = False  # the most likely token always survives
+    return z.masked_fill(drop.scatter(1, si, drop), float("-inf"))
+
+
+def sample_next(logits: torch.Tensor, p: RowParams, step: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw one token per row: returns ``(token_ids [B], raw_logprobs [B])``.
+
+    `step` [B] says which uniform of each row's stream to use (its number of generated tokens).
+    """
+    logits = logits.float()
+    logp = torch.log_softmax(logits, dim=-1)
+    greedy = p.temperature <= 0
+    tok = torch.argmax(logits, dim=-1)
+    if not bool(greedy.all()):
+        t = torch.where(greedy, torch.ones_like(p.temperature), p.temperature)
+        z = _filter(logits / t[:, None], p)
+        probs = torch.softmax(z, dim=-1, dtype=torch.float64)
+        cdf = torch.cumsum(probs, dim=-1)
+        total = cdf[:, -1]
+        u = p.uniforms.gather(1, step[:, None]).squeeze(1)
+        # v < total strictly, so searchsorted lands on a token with non-zero probability
+        v = torch.minimum(u * total, total * (1 - 1e-12))
+        drawn = torch.searchsorted(cdf, v[:, None], right=True).squeeze(1).clamp_(max=logits.shape[-1] - 1)
+        tok = torch.where(greedy, tok, drawn)
+    return tok, logp.gather(1, tok[:, None]).squeeze(1)

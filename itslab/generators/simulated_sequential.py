@@ -1,0 +1,176 @@
+"""`SequentialSimGenerator`: a simulated thinking model for sequential scaling and budget forcing.
+
+A solution is a thinking trace, closed by `THINK_END`, then the final answer::
+
+    Let me think. <filler> so the answer is 17.
+    </think>
+
+    The answer is \\boxed{17}.
+
+Budget forcing (Muennighoff et al. 2025, "s1: Simple test-time scaling"): generate with
+``stop=[THINK_END]``, strip the `THINK_END` from the text, append `WAIT` ("Wait") to the prefix and
+generate again — the model writes a reconsideration segment ``, let me check again. <filler> so the
+answer is Y.`` and closes its thinking again. At the m-th extension a wrong belief is fixed with
+probability ``p_fix · decay^(m-1)`` and a right one is broken with ``p_break · decay^(m-1)``
+(diminishing returns, as s1 observes); a broken answer becomes a distractor. The chance of being
+right after m extensions follows ``c_m = c_{m-1}(1 - b_m) + (1 - c_{m-1}) f_m`` with ``c_0 = p_T``
+(`p_correct`). To stop thinking early, append `THINK_END` to the prefix: the model answers with its
+last stated belief, or — when cut before it stated any — guesses, right with probability
+``guess_factor · p`` (`p_guess`). A prefix that ends inside a segment (cut by ``max_tokens``) is
+continued by finishing that segment. Every occurrence of `WAIT` in the solution counts as one
+extension (filler never contains it). Temperature tempers the first answer, the fix/break choices
+and the distractors as in `simulated_core`.
+"""
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+import numpy as np
+
+from itslab.generators.simulated_core import AnswerModel, SimBase, confidence, draw, lognormal, logit, tempered2
+from itslab.generators.simulated_text import answer_line, count_tokens, extract_boxed, filler
+from itslab.types import Problem, Request
+
+THINK_END = "</think>"
+"""End-of-thinking delimiter; budget forcing suppresses it (stop on it, strip it, append `WAIT`)."""
+WAIT = "Wait"
+"""What budget forcing appends to make the model think longer."""
+
+_OPEN_FIRST = "Let me think."
+_OPEN_WAIT = ", let me check again."
+_BELIEF_HEAD = "so the answer is "
+_BELIEF = re.compile(r"so the answer is (\S+?)\.(?=\s|$)")
+_WIDTH = 8  # uniforms per sample: first answer, transition, distractor, 2 × length, offset, 2 × confidence
+
+
+def current_answer(text: str) -> str | None:
+    """The boxed final answer of a trace, else its last stated belief (None when neither)."""
+    boxed = extract_boxed(text)
+    return boxed if boxed is not None else _last_belief(text.split(THINK_END, 1)[0])
+
+
+def _last_belief(text: str) -> str | None:
+    i = text.rfind(_BELIEF_HEAD)
+    while i >= 0:
+        hit = _BELIEF.match(text, i)
+        if hit:
+            return hit.group(1)
+        i = text.rfind(_BELIEF_HEAD, 0, i)
+    return None
+
+
+class SequentialSimGenerator(SimBase):
+    """Thinking-trace simulator with "Wait" extensions that fix or break answers (see module docstring)."""
+
+    kind = "sequential"
+
+    def __init__(self, problems: Sequence[Problem], *, seed: int = 0, a: float = 2.0, b: float = 2.0,
+                 n_distractors: int = 8, distractor_concentration: float = 1.0, p_fix: float = 0.3,
+                 p_break: float = 0.05, decay: float = 0.8, guess_factor: float = 0.5,
+                 mean_think_tokens: float = 150.0, mean_wait_tokens: float = 60.0, length_sigma: float = 0.35,
+                 length_difficulty: float = 1.0, confidence_auc: float = 0.75, model_id: str | None = None) -> None:
+        for name, v in (("p_fix", p_fix), ("p_break", p_break), ("decay", decay), ("guess_factor", guess_factor)):
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {v}")
+        if mean_think_tokens <= 0 or mean_wait_tokens <= 0 or length_sigma < 0:
+            raise ValueError(f"bad length model: mean_think_tokens={mean_think_tokens}, "
+                             f"mean_wait_tokens={mean_wait_tokens}, length_sigma={length_sigma}")
+        self.p_fix, self.p_break, self.decay, self.guess_factor = float(p_fix), float(p_break), float(decay), float(guess_factor)
+        self.mean_think_tokens, self.mean_wait_tokens = float(mean_think_tokens), float(mean_wait_tokens)
+        self.length_sigma, self.length_difficulty, self.confidence_auc = float(length_sigma), float(length_difficulty), float(confidence_auc)
+        super().__init__(problems, seed=seed, a=a, b=b, n_distractors=n_distractors,
+                         distractor_concentration=distractor_concentration, model_id=model_id,
+                         config={"fix": [p_fix, p_break, decay, guess_factor],
+                                 "len": [mean_think_tokens, mean_wait_tokens, length_sigma, length_difficulty],
+                                 "auc": confidence_auc})
+
+    # --- closed forms ------------------------------------------------------------------------
+    def _fix_break(self, m: int, temperature: float) -> tuple[float, float]:
+        s = self.decay ** (m - 1)
+        f, b = self.p_fix * s, self.p_break * s
+        return tempered2(f, temperature), tempered2(b, temperature)
+
+    def p_correct(self, problem: Problem, n_waits: int = 0, temperature: float = 1.0) -> float:
+        """Exact pass@1 after `n_waits` budget-forcing extensions (``n_waits=0``: p at T = 1)."""
+        c = float(self.answer_model(problem).probs(temperature)[0])
+        for m in range(1, n_waits + 1):
+            f, b = self._fix_break(m, temperature)
+            c = c * (1.0 - b) + (1.0 - c) * f
+        return c
+
+    def p_guess(self, problem: Problem, temperature: float = 1.0) -> float:
+        """Pass@1 when thinking is cut before any answer was stated (``guess_factor · p`` at T = 1)."""
+        return float(self._guess_model(problem).probs(temperature)[0])
+
+    def _guess_model(self, problem: Problem) -> AnswerModel:
+        m = self.answer_model(problem)
+        return AnswerModel(m.gold, self.guess_factor * m.p, m.distractors, m.weights)
+
+    # --- sampling ----------------------------------------------------------------------------
+    def _continue(self, problem: Problem, solution: str,
+                  request: Request) -> tuple[list[str], list[dict], list[int] | None]:
+        n, T = request.n, request.temperature
+        m = self.answer_model(problem)
+        u = self.uniforms(request, _WIDTH)
+        if THINK_END in solution:
+            thinking, after = solution.split(THINK_END, 1)
+            if extract_boxed(after) is not None:  # already answered: EOS
+                return [""] * n, [{"confidence": 0.5}] * n, [0] * n
+            belief = _last_belief(thinking)
+            if belief is not None:
+                ans = np.asarray([belief] * n, dtype=object)
+            else:
+                ans = np.asarray(m.answers, dtype=object)[draw(self._guess_model(problem).probs(T, request.top_p, request.top_k), u[:, 0])]
+            sep = "\n\n" if not after.strip() else " "
+            return self._finish(problem, [sep + answer_line(a) for a in ans], ans, u, request, None)
+        belief = _last_belief(solution)
+        n_waits = solution.count(WAIT)
+        last_seg = solution[solution.rfind(WAIT) + len(WAIT):] if n_waits else solution
+        if belief is not None and _last_belief(last_seg) is not None:  # segment complete: close thinking
+            ans = np.asarray([belief] * n, dtype=object)
+            return self._finish(problem, [f"\n{THINK_END}\n\n{answer_line(belief)}"] * n, ans, u, request, None)
+        wrong = np.asarray(m.distractors, dtype=object)[draw(self.answer_probs(problem, request, "wrong"), u[:, 2])]
+        if belief is None:  # first pass of thinking
+            ans = np.asarray(m.answers, dtype=object)[draw(self.answer_probs(problem, request), u[:, 0])]
+            mean = self.mean_think_tokens * (1.0 + self.length_difficulty * (1.0 - m.p))
+            opener = _OPEN_FIRST
+        else:  # a reconsideration segment after the n_waits-th "Wait"
+            f, b = self._fix_break(max(1, n_waits), T)
+            if belief == m.gold:
+                ans = np.where(u[:, 1] < b, wrong, belief)
+            else:
+                ans = np.where(u[:, 1] < f, m.gold, belief).astype(object)
+            mean = self.mean_wait_tokens
+            opener = _OPEN_WAIT
+        lens = np.maximum(1, np.rint(lognormal(mean, self.length_sigma, u[:, 3], u[:, 4]))).astype(int)
+        # cut inside one of our segments: only finish its sentence (other text, e.g. a chat
+        # template's assistant header, is context and gets a whole segment)
+        partial = _OPEN_FIRST in last_seg or _OPEN_WAIT.strip(",. ") in last_seg
+        texts, counts, tails = [], [], {}
+        n_open = 0 if partial else count_tokens(opener)
+        for j in range(n):
+            tail = tails.get(ans[j])
+            if tail is None:
+                t = f" so the answer is {ans[j]}.\n{THINK_END}\n\n{answer_line(ans[j])}"
+                tail = tails[ans[j]] = (t, count_tokens(t))
+            body = "" if partial else opener + filler(int(lens[j]), int(u[j, 5] * 1e6))
+            texts.append(body + tail[0])
+            # pieces meet at a space, so toy-token counts add up
+            counts.append(tail[1] + (0 if partial else n_open + int(lens[j])))
+        return self._finish(problem, texts, ans, u, request, counts)
+
+    def _finish(self, problem: Problem, texts: list[str], ans: np.ndarray, u: np.ndarray, request: Request,
+                counts: list[int] | None) -> tuple[list[str], list[dict], list[int] | None]:
+        gold = self.answer_model(problem).gold
+        correct = np.asarray([a == gold for a in ans], dtype=bool)
+        prior = logit(float(self.answer_probs(problem, request)[0]))
+        conf = confidence(np.full(len(ans), prior), correct, u[:, 6], u[:, 7],
+                          auc=self.confidence_auc, scale=1.0, bias=0.0)
+        return texts, [{"confidence": float(c)} for c in conf], counts
+
+    def _finalize_meta(self, problem: Problem, solution: str, text: str, meta: dict) -> dict:
+        full = solution + text
+        ans = current_answer(full)
+        return {**meta, "answer": ans, "sim_correct": ans == str(problem.answer).strip(),
+                "finished": extract_boxed(full) is not None, "n_waits": full.count(WAIT)}

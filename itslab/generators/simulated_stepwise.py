@@ -1,0 +1,213 @@
+"""`StepwiseSimGenerator`: a simulated LLM that writes solutions step by step, for step-level search.
+
+A problem has a hidden chain of S intermediate values (`hidden_chain`, a pure function of the
+problem) whose last value is the gold answer. Step k of a solution reads
+``Step k: <filler> so the running value is V.`` and ends with `STEP_DELIMITER`; the last step adds
+``The answer is \\boxed{V}.`` and ends the solution (EOS, finish_reason "stop",
+``meta["finished"]``). A latent "still correct" state starts true; each step breaks it with a
+per-step error rate ε, and a broken state recovers with rate r (default 0) — a two-state Markov
+chain, the error model behind process reward models (Lightman et al. 2023, "Let's Verify Step by
+Step"). While correct, V is the chain's value; while broken, V is a distractor of that step (the
+last step's distractors are the problem's wrong answers). ε is set per problem so that the chance
+of finishing correct equals the problem's p ~ Beta(a, b): with r = 0, ε = 1 - p^(1/S), so
+harder problems (small p, more steps) err more per step. Temperature tempers each step's
+(keep, break) and (stay, recover) choices like any categorical (T = 0: greedy).
+
+Call with ``stop=[STEP_DELIMITER]`` to get ONE next step continuing the prefix (prompt plus the
+steps so far); without it the generator writes the rest of the solution. A prefix that ends inside
+a step (e.g. cut by ``max_tokens``) is continued by finishing that step. Because the values are
+in the text, `step_oracle(problem, text)` recovers the per-step state from any text this
+simulator wrote, and `outcome_oracle` whether its final answer is right.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from typing import Sequence
+
+import numpy as np
+
+from itslab.generators.simulated_core import (AnswerModel, SimBase, confidence, dirichlet_weights, draw, lognormal,
+                                              logit, make_distractors, tempered, tempered2)
+from itslab.generators.simulated_text import answer_line, extract_boxed, filler
+from itslab.protocols import STEP_DELIMITER
+from itslab.rng import problem_rng
+from itslab.types import Problem, Request
+
+DEFAULT_N_STEPS = 4
+_VALUE = re.compile(r"running value is (\S+?)\.(?=\s|$)")
+_STEP_HEAD = re.compile(r"Step \d+:")
+_STEP_WIDTH = 5  # uniforms per step: error, value, 2 × length, filler offset
+
+
+def n_steps(problem: Problem) -> int:
+    """Number of steps of the problem's solution: ``meta["n_steps"]`` (default 4)."""
+    s = int(problem.meta.get("n_steps", DEFAULT_N_STEPS))
+    if s < 1:
+        raise ValueError(f"Problem {problem.id!r}: meta['n_steps'] must be >= 1, got {s}")
+    return s
+
+
+def hidden_chain(problem: Problem) -> tuple[str, ...]:
+    """The problem's hidden intermediate values (the last is the gold answer); a pure function of it."""
+    return _chain(problem.id, str(problem.answer), n_steps(problem))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _chain(pid: str, answer: str, s: int) -> tuple[str, ...]:
+    # memoised because oracles and the generator re-read it for every sample; pure, so caching is safe
+    rng = problem_rng(0, pid, "chain", answer)
+    return (*(str(int(v)) for v in rng.integers(1, 1000, size=s - 1)), answer.strip())
+
+
+def _solution(problem: Problem, text: str) -> str:
+    return text[len(problem.prompt):] if text.startswith(problem.prompt) else text
+
+
+def step_oracle(problem: Problem, text: str) -> list[bool]:
+    """Per-step "still correct" flags of a solution written by `StepwiseSimGenerator`.
+
+    `text` is the solution, with or without the prompt in front. Steps are the non-blank chunks
+    between `STEP_DELIMITER`s; step k is correct iff its value equals the hidden chain's k-th value
+    (and, on the final step, the boxed answer is gold). A chunk without a value keeps the state.
+    """
+    chain, gold = hidden_chain(problem), str(problem.answer).strip()
+    flags, state, k = [], True, 0
+    for chunk in _solution(problem, text).split(STEP_DELIMITER):
+        if not chunk.strip():
+            continue
+        for v in _VALUE.findall(chunk):
+            k += 1
+            state = k <= len(chain) and v == chain[k - 1]
+        boxed = extract_boxed(chunk)
+        if boxed is not None:
+            state = state and boxed == gold
+        flags.append(state)
+    return flags
+
+
+def outcome_oracle(problem: Problem, text: str) -> bool:
+    """Whether the last ``\\boxed{}`` answer in `text` is the gold answer."""
+    return extract_boxed(_solution(problem, text)) == str(problem.answer).strip()
+
+
+def markov_correct(c0: float, eps: float, rec: float, m: int) -> float:
+    """P(correct after m more steps) from P(correct now) = c0, break rate eps, recover rate rec."""
+    if eps + rec == 0:
+        return c0
+    pi = rec / (eps + rec)
+    return float(pi + (c0 - pi) * (1.0 - eps - rec) ** m)
+
+
+class StepwiseSimGenerator(SimBase):
+    """Step-level simulator with a latent still-correct state (see the module docstring)."""
+
+    kind = "stepwise"
+
+    def __init__(self, problems: Sequence[Problem], *, seed: int = 0, a: float = 2.0, b: float = 2.0,
+                 n_distractors: int = 8, distractor_concentration: float = 1.0, recover: float = 0.0,
+                 mean_step_tokens: float = 30.0, length_sigma: float = 0.35, length_difficulty: float = 1.0,
+                 confidence_auc: float = 0.75, model_id: str | None = None) -> None:
+        if not 0.0 <= recover < 1.0:
+            raise ValueError(f"recover must be in [0, 1), got {recover}")
+        if mean_step_tokens <= 0 or length_sigma < 0:
+            raise ValueError(f"bad length model: mean_step_tokens={mean_step_tokens}, length_sigma={length_sigma}")
+        self.recover, self.mean_step_tokens, self.length_sigma = float(recover), float(mean_step_tokens), float(length_sigma)
+        self.length_difficulty, self.confidence_auc = float(length_difficulty), float(confidence_auc)
+        self._eps: dict[str, float] = {}
+        self._step_models: dict[tuple[str, int], AnswerModel] = {}
+        self._wrong: dict[tuple, np.ndarray] = {}
+        super().__init__(problems, seed=seed, a=a, b=b, n_distractors=n_distractors,
+                         distractor_concentration=distractor_concentration, model_id=model_id,
+                         config={"rec": recover, "len": [mean_step_tokens, length_sigma, length_difficulty],
+                                 "auc": confidence_auc})
+
+    # --- closed forms ------------------------------------------------------------------------
+    def step_error(self, problem: Problem) -> float:
+        """Per-step break rate ε at T = 1, solved so that P(finish correct) = p (bisection)."""
+        eps = self._eps.get(problem.id)
+        if eps is None:
+            p, s, r = self.success_p(problem), n_steps(problem), self.recover
+            lo, hi = 0.0, 1.0  # P(correct) decreases in eps on [0, 1] for r < 1
+            for _ in range(60):
+                mid = 0.5 * (lo + hi)
+                lo, hi = (mid, hi) if markov_correct(1.0, mid, r, s) > p else (lo, mid)
+            eps = self._eps[problem.id] = 0.5 * (lo + hi)
+        return eps
+
+    def _rates(self, problem: Problem, temperature: float) -> tuple[float, float]:
+        return tempered2(self.step_error(problem), temperature), tempered2(self.recover, temperature)
+
+    def p_correct(self, problem: Problem, temperature: float = 1.0) -> float:
+        """Exact pass@1 (P(the finished solution is right)); equals p at T = 1 (up to bisection)."""
+        return self.value(problem, 0, True, temperature)
+
+    def value(self, problem: Problem, steps_done: int, still_correct: bool, temperature: float = 1.0) -> float:
+        """P(final answer right | `steps_done` steps written, current state): the ideal PRM's value."""
+        e_t, r_t = self._rates(problem, temperature)
+        return markov_correct(1.0 if still_correct else 0.0, e_t, r_t, max(0, n_steps(problem) - steps_done))
+
+    def _step_model(self, problem: Problem, k: int) -> AnswerModel:
+        if k == n_steps(problem):
+            return self.answer_model(problem)
+        key = (problem.id, k)
+        m = self._step_models.get(key)
+        if m is None:
+            rng = problem_rng(self.seed, problem.id, f"step-{k}")
+            gold = hidden_chain(problem)[k - 1]
+            d = make_distractors(gold, self.n_distractors, rng)
+            m = self._step_models[key] = AnswerModel(gold, 0.0, d, dirichlet_weights(len(d), self.distractor_concentration, rng))
+        return m
+
+    # --- sampling ----------------------------------------------------------------------------
+    def _wrong_probs(self, problem: Problem, step: int, r: Request) -> np.ndarray:
+        key = (problem.id, step, r.temperature, r.top_p, r.top_k)
+        q = self._wrong.get(key)
+        if q is None:
+            w = np.asarray(self._step_model(problem, step).weights)
+            q = self._wrong[key] = tempered(w, r.temperature, r.top_p, r.top_k)
+        return q
+
+    def _continue(self, problem: Problem, solution: str,
+                  request: Request) -> tuple[list[str], list[dict], list[int] | None]:
+        n, S, chain = request.n, n_steps(problem), hidden_chain(problem)
+        if extract_boxed(solution) is not None:  # finished: the model emits EOS at once
+            return [""] * n, [{"confidence": 0.5}] * n, None
+        values = _VALUE.findall(solution)
+        k = len(values)
+        state0 = k == 0 or (k <= S and values[-1] == chain[k - 1])
+        tail = solution.rsplit(STEP_DELIMITER, 1)[-1]
+        has_value = _VALUE.search(tail) is not None
+        partial = not has_value and _STEP_HEAD.search(tail) is not None  # cut inside our step: finish it
+        pre = STEP_DELIMITER if has_value and k < S else ""  # a whole step lacking its delimiter
+        # (any other tail, e.g. a chat template's assistant header, is just context: start a step)
+        n_write = max(0, S - k) if (pre or STEP_DELIMITER not in request.stop) else min(1, S - k)
+        u = self.uniforms(request, 2 + _STEP_WIDTH * max(1, S - k))
+        e_t, r_t = self._rates(problem, request.temperature)
+        mean = self.mean_step_tokens * (1.0 + self.length_difficulty * (1.0 - self.success_p(problem)))
+        state = np.full(n, state0)
+        texts = [pre] * n
+        for i in range(n_write):
+            step = k + 1 + i
+            ue, uv, l1, l2, uo = (u[:, 2 + _STEP_WIDTH * i + c] for c in range(_STEP_WIDTH))
+            state = np.where(state, ue >= e_t, ue < r_t)
+            sm = self._step_model(problem, step)
+            wrong = np.asarray(sm.distractors, dtype=object)[draw(self._wrong_probs(problem, step, request), uv)]
+            lens = np.maximum(1, np.rint(lognormal(mean, self.length_sigma, l1, l2))).astype(int)
+            for j in range(n):
+                v = sm.gold if state[j] else wrong[j]
+                head = "" if (i == 0 and partial) else f"Step {step}:{filler(int(lens[j]), int(uo[j] * 1e6))}"
+                end = " " + answer_line(v) if step == S else STEP_DELIMITER
+                texts[j] += f"{head} so the running value is {v}.{end}"
+        if k >= S:  # all values written but no answer line: state the last value as the answer
+            texts = [t + " " + answer_line(values[-1]) for t in texts]
+        conf = confidence(np.full(n, logit(self.p_correct(problem, request.temperature))), state, u[:, 0], u[:, 1],
+                          auc=self.confidence_auc, scale=1.0, bias=0.0)
+        return texts, [{"confidence": float(c)} for c in conf], None
+
+    def _finalize_meta(self, problem: Problem, solution: str, text: str, meta: dict) -> dict:
+        full = solution + text
+        flags = step_oracle(problem, full)
+        boxed = extract_boxed(full)
+        return {**meta, "sim_correct": bool(flags[-1]) if flags else True, "finished": boxed is not None,
+                "answer": boxed, "steps_done": len(flags)}

@@ -1,0 +1,36 @@
+"""Scaling analysis: turn pools of samples into curves, laws, frontiers and limits.
+
+- `estimators`  unbiased pass@k (Chen et al. 2021) and exact best-of-k over subsets of a pool
+- `voting`      maj@k and weighted maj@k (exact where feasible, Monte Carlo otherwise)
+- `bootstrap`   percentile bootstrap over problems; the tidy curve frame
+- `laws`        power / saturating / exponentiated power laws (Brown et al. 2024), logistic in
+                log compute, Beta difficulty; `fit` with standard errors
+- `law_uncertainty`  bootstrap of law fits, extrapolation checks
+- `beta_binomial`    maximum-likelihood Beta difficulty from per-problem counts
+- `frontiers`   compute-optimal selection (Snell et al. 2024) and Pareto frontiers on any cost axis
+- `verifier_limits`  resample-until-pass with an imperfect verifier (Stroebl et al. 2024)
+
+Pure numpy/scipy/pandas: importing this package never imports torch.
+"""
+from __future__ import annotations
+
+from itslab.scaling.beta_binomial import beta_binomial_loglik, fit_beta_binomial
+from itslab.scaling.bootstrap import bootstrap_counts, bootstrap_means, curve_frame, percentile_ci
+from itslab.scaling.estimators import (best_of_k, best_of_k_matrix, counts_from_flags, default_ks, pass_at_k,
+                                       pass_at_k_from_counts, pass_at_k_matrix)
+from itslab.scaling.frontiers import compute_optimal, config_accuracy, difficulty_bins, pareto_frontier
+from itslab.scaling.law_uncertainty import Extrapolation, LawBootstrap, bootstrap, extrapolation_check
+from itslab.scaling.laws import LAWS, FitResult, Law, fit, get_law
+from itslab.scaling.verifier_limits import (expected_attempts, expected_utility, optimal_k, resample_until_pass_at_k,
+                                            resampling_accuracy, resampling_ceiling, resampling_curve)
+from itslab.scaling.voting import encode_answers, majority_at_k, majority_at_k_matrix, weighted_majority_at_k
+
+__all__ = [
+    "LAWS", "Extrapolation", "FitResult", "Law", "LawBootstrap",
+    "best_of_k", "best_of_k_matrix", "beta_binomial_loglik", "bootstrap", "bootstrap_counts", "bootstrap_means",
+    "compute_optimal", "config_accuracy", "counts_from_flags", "curve_frame", "default_ks", "difficulty_bins",
+    "encode_answers", "expected_attempts", "expected_utility", "extrapolation_check", "fit", "fit_beta_binomial",
+    "get_law", "majority_at_k", "majority_at_k_matrix", "optimal_k", "pareto_frontier", "pass_at_k",
+    "pass_at_k_from_counts", "pass_at_k_matrix", "percentile_ci", "resample_until_pass_at_k",
+    "resampling_accuracy", "resampling_ceiling", "resampling_curve", "weighted_majority_at_k",
+]

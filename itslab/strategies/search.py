@@ -1,0 +1,363 @@
+"""Step-level search with a process verifier (PRM): beam search, DVTS and REBASE.
+
+All three grow solutions one step at a time: a node is a partial solution (text after the
+prompt); expanding it asks the generator for continuations of ``run.prompt + text`` with
+``stop=(STEP_DELIMITER,)`` — so a prefix-caching backend re-reads nothing it has already read —
+and the PRM scores each child. A node is finished by `step_finished`. Every depth is ONE batched
+`Run.sample_batch` call (all nodes' requests together) and one `Run.score` call; when either
+does not fit the budget the search stops and answers from what it has.
+
+- ``beam_search`` (Snell et al. 2024, "Scaling LLM Test-Time Compute Optimally can be More
+  Effective than Scaling Model Parameters"; Beeching et al., search-and-learn): N beams; keep the
+  N/M best active children by aggregated PRM score, expand each into M; finished beams leave
+  the search; optional lookahead rolls each child k more steps greedily (T = 0) and scores the
+  rollout's end.
+- ``dvts`` (diverse verifier tree search, search-and-learn): N/M independent subtrees, each
+  expands its beam into M children and keeps its single best child.
+- ``rebase`` (Wu et al. 2024, "Inference Scaling Laws", arXiv:2408.00724, and the authors'
+  rebase.py): a total width N; each finished node uses one unit of it; the remaining width is
+  spread over the active nodes of the current depth by a softmax of their rewards at
+  temperature ``softmax_temperature`` (sequential ceiling, highest reward first).
+
+Deviations from the reference code: search-and-learn's beam search scores a child without its
+lookahead text (its DVTS and Snell et al. score the rollout's end; we do that for both); a step
+cut by ``max_step_tokens`` finishes a node in all three (search-and-learn: only in beam search);
+the last allowed depth generates to the end of the solution, as search-and-learn's last
+iteration does, for all three (REBASE stops at depth 25 instead). Final answers: a weighted vote
+of aggregated scores over finished candidates by default (``select="weighted"``, the rule
+search-and-learn and REBASE report), or ``"best"`` / ``"majority"``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from itslab.budget import Budget
+from itslab.protocols import STEP_DELIMITER, Generator, Scores, Verifier
+from itslab.rng import draw_seed
+from itslab.strategies import register
+from itslab.strategies.base import Run, extract, outcome_score, step_finished
+from itslab.strategies.sampling import _vote
+from itslab.trace import Candidate, Result
+from itslab.types import Completion, Problem, Request
+
+SELECT_RULES: tuple[str, ...] = ("weighted", "best", "majority")
+
+
+# --- shared step primitives (also used by itslab.strategies.smc) ------------------------------
+def check_step_hyper(name: str, verifier: Verifier | None, **kw: Any) -> None:
+    """Clear errors for bad step-level hyperparameters (positive counts, known rules)."""
+    if verifier is None:
+        raise ValueError(f"{name} needs a process verifier (PRM) to score steps, got verifier=None")
+    for k in ("n", "n_particles", "beam_width", "max_steps", "max_step_tokens", "max_tokens", "n_iterations"):
+        if k in kw and (not isinstance(kw[k], int) or kw[k] < 1):
+            raise ValueError(f"{name}: {k} must be an int >= 1, got {kw[k]!r}")
+    if "lookahead" in kw and (not isinstance(kw["lookahead"], int) or kw["lookahead"] < 0):
+        raise ValueError(f"{name}: lookahead must be an int >= 0, got {kw['lookahead']!r}")
+    for k in ("temperature", "softmax_temperature"):
+        if k in kw and not kw[k] >= (0 if k == "temperature" else 1e-12):
+            raise ValueError(f"{name}: {k} must be {'>= 0' if k == 'temperature' else '> 0'}, got {kw[k]!r}")
+    if "agg" in kw and kw["agg"] not in ("last", "min", "prod", "mean"):
+        raise ValueError(f"{name}: agg must be one of last, min, prod, mean; got {kw['agg']!r}")
+    rules = kw.get("_rules", SELECT_RULES)
+    if "select" in kw and kw["select"] not in rules:
+        raise ValueError(f"{name}: select must be one of {', '.join(rules)}; got {kw['select']!r}")
+
+
+def expand(run: Run, rng: np.random.Generator, texts: Sequence[str], counts: Sequence[int], *, last: bool,
+           temperature: float, top_p: float, max_step_tokens: int, max_tokens: int,
+           n_tokens: Sequence[int] | None = None, kind: str = "expand", info: dict | None = None
+           ) -> list[list[Completion]] | None:
+    """``counts[i]`` continuations of ``run.prompt + texts[i]``, all in ONE `Run.sample_batch` call.
+
+    One step (``stop=(STEP_DELIMITER,)``, at most `max_step_tokens`), or when `last` the rest of
+    the solution (no stop, at most ``max_tokens - n_tokens[i]``). A seed is drawn from `rng` for
+    every node, in order, so results depend only on the seed. None when the batch does not fit.
+    """
+    seeds = [draw_seed(rng) for _ in texts]
+    used = n_tokens if n_tokens is not None else [0] * len(texts)
+    reqs, where = [], []
+    for i, (t, k) in enumerate(zip(texts, counts)):
+        if k > 0:
+            mt = max(1, max_tokens - used[i]) if last else max_step_tokens
+            reqs.append(Request(prefix=run.prompt + t, n=int(k), max_tokens=mt, temperature=temperature, top_p=top_p,
+                                stop=() if last else (STEP_DELIMITER,), seed=seeds[i]))
+            where.append(i)
+    if not reqs:
+        return [[] for _ in texts]
+    outs = run.sample_batch(reqs, kind=kind, info={"last": last, **(info or {})})
+    if outs is None:
+        return None
+    full: list[list[Completion]] = [[] for _ in texts]
+    for i, o in zip(where, outs):
+        full[i] = o
+    return full
+
+
+def lookahead_texts(run: Run, rng: np.random.Generator, texts: Sequence[str], finished: Sequence[bool], k: int, *,
+                    top_p: float, max_step_tokens: int) -> list[str]:
+    """Greedy (T = 0) rollouts of up to `k` more steps per unfinished node, for scoring only.
+
+    Snell et al. 2024's lookahead search (search-and-learn ``generate_k_steps``): one batched call
+    per lookahead step; stops early when the budget runs out (the partial rollout is scored).
+    """
+    ext = [""] * len(texts)
+    done = list(finished)
+    for j in range(k):
+        idx = [i for i in range(len(texts)) if not done[i]]
+        if not idx:
+            break
+        outs = expand(run, rng, [texts[i] + ext[i] for i in idx], [1] * len(idx), last=False, temperature=0.0,
+                      top_p=top_p, max_step_tokens=max_step_tokens, max_tokens=max_step_tokens,
+                      kind="lookahead", info={"lookahead_step": j + 1})
+        if outs is None:
+            break
+        for i, o in zip(idx, outs):
+            ext[i] += o[0].text
+            done[i] = step_finished(o[0])
+    return ext
+
+
+def score_nodes(run: Run, texts: Sequence[str], agg: str, *, info: dict | None = None
+                ) -> tuple[list[float], list[Scores]] | None:
+    """Aggregated PRM scores (and the raw per-step scores) of `texts`; None when scoring does not fit."""
+    raw = run.score(list(texts), kind="prm", info=info)
+    if raw is None:
+        return None
+    return [outcome_score(s, agg) for s in raw], raw
+
+
+def candidate(text: str, finished: bool, score: float | None, raw: Scores | None, **meta: Any) -> Candidate:
+    """A `Candidate` for a node: the answer only when finished (an unfinished text's last number is no answer)."""
+    steps = raw if raw is not None and len(raw) > 1 else None
+    return Candidate(text, extract(text) if finished else None, score, steps, {"finished": finished, **meta})
+
+
+def select_answer(cands: Sequence[Candidate], rule: str, weights: Sequence[float] | None = None
+                  ) -> tuple[str | None, dict[str, Any]]:
+    """The final answer among finished, scored candidates by `rule`.
+
+    ``best``: the highest score (ties: earliest); ``weighted``: the answer with the largest summed
+    weight (default weight: the score; Li et al. 2023, search-and-learn); ``majority``: the most
+    frequent answer (Wang et al. 2023).
+    """
+    w = [c.score for c in cands] if weights is None else list(weights)
+    idx = [i for i, c in enumerate(cands) if c.meta.get("finished") and c.answer is not None
+           and (rule == "majority" or (w[i] is not None and math.isfinite(w[i])))]
+    if not idx:
+        return None, {"rule": rule, "n_finished": 0}
+    if rule == "best":
+        best = max(idx, key=lambda i: (w[i], -i))
+        return cands[best].answer, {"rule": rule, "n_finished": len(idx), "best_index": best, "best_score": w[best]}
+    ones = [1.0] * len(idx)
+    answer, info = _vote([cands[i].answer for i in idx], ones if rule == "majority" else [w[i] for i in idx])
+    return answer, {"rule": rule, "n_finished": len(idx), **info}
+
+
+def _spread(total: int, k: int) -> list[int]:
+    """`total` copies spread over `k` survivors as search-and-learn's ``(active * repeats)[:n]`` does."""
+    return [total // k + (1 if i < total % k else 0) for i in range(k)]
+
+
+def _common(temperature: float, top_p: float, max_step_tokens: int, max_tokens: int) -> dict[str, Any]:
+    return {"temperature": temperature, "top_p": top_p, "max_step_tokens": max_step_tokens, "max_tokens": max_tokens}
+
+
+def _score_children(run: Run, rng: np.random.Generator, texts: list[str], fin: list[bool], agg: str, lookahead: int,
+                    top_p: float, max_step_tokens: int, depth: int):
+    ext = lookahead_texts(run, rng, texts, fin, lookahead, top_p=top_p,
+                          max_step_tokens=max_step_tokens) if lookahead else [""] * len(texts)
+    return score_nodes(run, [t + e for t, e in zip(texts, ext)], agg, info={"depth": depth})
+
+
+# --- beam search -----------------------------------------------------------------------------
+@register("beam_search")
+def beam_search(problem: Problem, generator: Generator, verifier: Verifier | None, budget: Budget,
+                rng: np.random.Generator, *, n: int = 16, beam_width: int = 4, lookahead: int = 0,
+                temperature: float = 0.8, top_p: float = 1.0, agg: str = "last", max_steps: int = 40,
+                max_step_tokens: int = 256, max_tokens: int = 2048, select: str = "weighted") -> Result:
+    """PRM-guided beam search (Snell et al. 2024; search-and-learn ``_beam_search``).
+
+    Each depth: the n active beams (the N/M survivors, each copied to fill n) take one step;
+    children are scored (after an optional `lookahead`); finished ones join the completed set;
+    the ``n // beam_width`` best active children survive. The answer is chosen by `select` over
+    the first n completed beams (search-and-learn's default, ``sort_completed=False``).
+    """
+    hyper = dict(n=n, beam_width=beam_width, lookahead=lookahead, agg=agg, max_steps=max_steps, select=select,
+                 **_common(temperature, top_p, max_step_tokens, max_tokens))
+    check_step_hyper("beam_search", verifier, **hyper)
+    if beam_width > n:
+        raise ValueError(f"beam_search: beam_width ({beam_width}) must be <= n ({n})")
+    run = Run("beam_search", problem, generator, verifier, budget)
+    keep = n // beam_width
+    beams, toks = [""], [0]
+    completed: list[Candidate] = []
+    stop = "max_steps"
+    for depth in range(max_steps):
+        last = depth == max_steps - 1
+        outs = expand(run, rng, beams, _spread(n, len(beams)), last=last, n_tokens=toks, info={"depth": depth},
+                      **_common(temperature, top_p, max_step_tokens, max_tokens))
+        if outs is None:
+            stop = "budget"
+            break
+        kids = [(i, beams[i] + c.text, toks[i] + c.n_tokens, last or step_finished(c) or toks[i] + c.n_tokens >= max_tokens)
+                for i, cs in enumerate(outs) for c in cs]
+        texts, fin = [k[1] for k in kids], [k[3] for k in kids]
+        sc = _score_children(run, rng, texts, fin, agg, lookahead, top_p, max_step_tokens, depth)
+        if sc is None:
+            stop = "budget"
+            break
+        scores, raw = sc
+        for j, (parent, text, nt, f) in enumerate(kids):
+            if f:
+                completed.append(candidate(text, True, scores[j], raw[j], depth=depth, n_tokens=nt))
+        active = sorted((j for j in range(len(kids)) if not fin[j]), key=lambda j: -scores[j])  # stable: ties keep order
+        survivors = active[:keep]
+        run.note("select", {"depth": depth, "parents": [k[0] for k in kids], "scores": scores, "finished": fin,
+                            "survivors": survivors, "n_completed": len(completed)})
+        beams, toks = [texts[j] for j in survivors], [kids[j][2] for j in survivors]
+        if not beams:
+            stop = "done"
+            break
+    unfinished = [candidate(t, False, None, None, n_tokens=k) for t, k in zip(beams, toks)] if stop != "done" else []
+    cands = completed + unfinished
+    answer, info = select_answer(completed[:n], select)
+    run.note("answer", {**info, "stop": stop})
+    return run.finish(answer, cands, seed=None, hyper=hyper)
+
+
+# --- diverse verifier tree search ------------------------------------------------------------
+@register("dvts")
+def dvts(problem: Problem, generator: Generator, verifier: Verifier | None, budget: Budget,
+         rng: np.random.Generator, *, n: int = 16, beam_width: int = 4, lookahead: int = 0,
+         temperature: float = 0.8, top_p: float = 1.0, agg: str = "last", max_steps: int = 40,
+         max_step_tokens: int = 256, max_tokens: int = 2048, select: str = "weighted") -> Result:
+    """Diverse verifier tree search (Beeching et al., search-and-learn ``_dvts``).
+
+    ``n // beam_width`` independent subtrees; at each depth every live subtree expands its beam
+    into `beam_width` children and keeps the best-scoring one; a subtree ends when its kept
+    child is finished. The candidates are each subtree's last `beam_width` children.
+    """
+    hyper = dict(n=n, beam_width=beam_width, lookahead=lookahead, agg=agg, max_steps=max_steps, select=select,
+                 **_common(temperature, top_p, max_step_tokens, max_tokens))
+    check_step_hyper("dvts", verifier, **hyper)
+    if n % beam_width:
+        raise ValueError(f"dvts: n ({n}) must be a multiple of beam_width ({beam_width}), as in search-and-learn")
+    run = Run("dvts", problem, generator, verifier, budget)
+    n_trees = n // beam_width
+    beam, toks, done = [""] * n_trees, [0] * n_trees, [False] * n_trees
+    leaves: list[list[Candidate]] = [[] for _ in range(n_trees)]  # each subtree's last children
+    stop = "max_steps"
+    for depth in range(max_steps):
+        alive = [t for t in range(n_trees) if not done[t]]
+        if not alive:
+            stop = "done"
+            break
+        last = depth == max_steps - 1
+        outs = expand(run, rng, [beam[t] for t in alive], [beam_width] * len(alive), last=last,
+                      n_tokens=[toks[t] for t in alive], info={"depth": depth},
+                      **_common(temperature, top_p, max_step_tokens, max_tokens))
+        if outs is None:
+            stop = "budget"
+            break
+        kids = [(t, beam[t] + c.text, toks[t] + c.n_tokens, last or step_finished(c) or toks[t] + c.n_tokens >= max_tokens)
+                for t, cs in zip(alive, outs) for c in cs]
+        texts, fin = [k[1] for k in kids], [k[3] for k in kids]
+        sc = _score_children(run, rng, texts, fin, agg, lookahead, top_p, max_step_tokens, depth)
+        if sc is None:
+            stop = "budget"
+            break
+        scores, raw = sc
+        kept = []
+        for t in alive:
+            js = [j for j, k in enumerate(kids) if k[0] == t]
+            best = max(js, key=lambda j: (scores[j], -j))
+            kept.append(best)
+            leaves[t] = [candidate(texts[j], fin[j], scores[j], raw[j], subtree=t, depth=depth, n_tokens=kids[j][2])
+                         for j in js]
+            beam[t], toks[t], done[t] = texts[best], kids[best][2], fin[best]
+        run.note("select", {"depth": depth, "parents": [k[0] for k in kids], "scores": scores, "finished": fin,
+                            "kept": kept})
+    cands = [c for group in leaves for c in group]
+    answer, info = select_answer(cands, select)
+    run.note("answer", {**info, "stop": stop})
+    return run.finish(answer, cands, seed=None, hyper=hyper)
+
+
+# --- REBASE ----------------------------------------------------------------------------------
+def balanced_widths(rewards: Sequence[float], width: int, softmax_temperature: float) -> list[int]:
+    """REBASE's expansion widths: ``W_j ≈ width · softmax(R / T)_j``, summing to `width`.
+
+    As in the authors' ``select_softmax``: nodes in order of decreasing reward each take
+    ``ceil(remaining · e_j / Σ_remaining e)`` and leave the rest to the others, so the widths sum
+    to exactly `width` and low-reward nodes may get none. Returned in the input order.
+
+    >>> balanced_widths([0.9, 0.1, 0.5], 8, 0.5)
+    [5, 0, 3]
+    """
+    r = np.asarray(rewards, dtype=float) / softmax_temperature
+    e = np.exp(r - r.max())
+    order = sorted(range(len(e)), key=lambda i: -r[i])  # stable sort: ties keep input order
+    out = [0] * len(e)
+    left, mass = width, float(e.sum())
+    for i in order:
+        k = min(left, int(math.ceil(left * e[i] / mass - 1e-12))) if mass > 0 else 0
+        out[i] = k
+        left -= k
+        mass -= float(e[i])
+    return out
+
+
+@register("rebase")
+def rebase(problem: Problem, generator: Generator, verifier: Verifier | None, budget: Budget,
+           rng: np.random.Generator, *, n: int = 16, softmax_temperature: float = 0.2, temperature: float = 1.0,
+           top_p: float = 1.0, agg: str = "last", max_steps: int = 40, max_step_tokens: int = 256,
+           max_tokens: int = 2048, select: str = "weighted") -> Result:
+    """Reward-balanced search (Wu et al. 2024, arXiv:2408.00724, Algorithm "REBASE").
+
+    Width `n` (the number of solutions); the root is expanded into n children; at each depth
+    finished nodes each take one unit of width for good, and the rest is shared among the active
+    nodes by `balanced_widths` of their last-step PRM reward (the authors' node score; defaults
+    T = 0.2 and sampling temperature 1.0 from their rebase.yaml). The answer: `select` over all
+    finished leaves (the paper's weighted majority vote, weights aggregated with `agg`).
+    """
+    hyper = dict(n=n, softmax_temperature=softmax_temperature, agg=agg, max_steps=max_steps, select=select,
+                 **_common(temperature, top_p, max_step_tokens, max_tokens))
+    check_step_hyper("rebase", verifier, **hyper)
+    run = Run("rebase", problem, generator, verifier, budget)
+    frontier, toks, rewards = [""], [0], [1.0]  # the root, reward 1.0 as in the authors' TreeNode
+    leaves: list[Candidate] = []
+    width, stop = n, "max_steps"
+    for depth in range(max_steps):
+        widths = [n] if depth == 0 else balanced_widths(rewards, width, softmax_temperature)
+        last = depth == max_steps - 1
+        outs = expand(run, rng, frontier, widths, last=last, n_tokens=toks, info={"depth": depth, "widths": widths},
+                      **_common(temperature, top_p, max_step_tokens, max_tokens))
+        if outs is None:
+            stop = "budget"
+            break
+        kids = [(i, frontier[i] + c.text, toks[i] + c.n_tokens, last or step_finished(c) or toks[i] + c.n_tokens >= max_tokens)
+                for i, cs in enumerate(outs) for c in cs]
+        sc = score_nodes(run, [k[1] for k in kids], agg, info={"depth": depth})
+        if sc is None:
+            stop = "budget"
+            break
+        agg_scores, raw = sc
+        last_step = [float(s[-1]) for s in raw]
+        for j, k in enumerate(kids):
+            if k[3]:
+                leaves.append(candidate(k[1], True, agg_scores[j], raw[j], depth=depth, n_tokens=k[2]))
+        act = [j for j, k in enumerate(kids) if not k[3]]
+        width -= len(kids) - len(act)
+        run.note("select", {"depth": depth, "parents": [k[0] for k in kids], "scores": agg_scores,
+                            "finished": [k[3] for k in kids], "remaining_width": width})
+        frontier, toks, rewards = [kids[j][1] for j in act], [kids[j][2] for j in act], [last_step[j] for j in act]
+        if width <= 0 or not frontier:
+            stop = "done"
+            break
+    cands = leaves + ([candidate(t, False, None, None, n_tokens=k) for t, k in zip(frontier, toks)] if stop != "done" else [])
+    answer, info = select_answer(leaves, select)
+    run.note("answer", {**info, "stop": stop})
+    return run.finish(answer, cands, seed=None, hyper=hyper)

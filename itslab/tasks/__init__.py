@@ -1,0 +1,41 @@
+"""Tasks: benchmark loaders, synthetic generators, prompt templates, answer extraction and checking.
+
+``load("gsm8k")`` reads ``ITSLAB_DATA_DIR/gsm8k/test.jsonl`` (or the Hugging Face hub through
+``datasets`` when the variable is unset); ``load("arithmetic", limit=20, difficulty=2)`` makes
+synthetic problems from a seed. Light on import: no torch, no sympy until an answer needs it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from itslab.tasks import synthetic
+from itslab.tasks.answers import answers_equal, extract_answer, normalize_answer
+from itslab.tasks.checking import check_answer, is_correct
+from itslab.tasks.loaders import BENCHMARKS, DataError, load_benchmark, read_jsonl
+from itslab.tasks.prompts import (STOP, TEMPLATES, PromptTemplate, format_messages, format_prompt,
+                                  with_template)
+from itslab.types import Problem
+
+NAMES: tuple[str, ...] = tuple(BENCHMARKS) + tuple(synthetic.GENERATORS)
+
+
+def load(name: str, split: str = "test", *, data_dir: str | Path | None = None, limit: int | None = None,
+         template: str | None = None, **synthetic_options: Any) -> list[Problem]:
+    """Problems of task `name`: a benchmark (gsm8k, math500, aime24, amc23) or a synthetic task.
+
+    Benchmarks read ``data_dir`` or ``ITSLAB_DATA_DIR`` (`itslab.config.data_dir`), else the hub.
+    Synthetic tasks (arithmetic, countdown, game24, graph) take ``difficulty`` and ``seed`` in
+    `synthetic_options` and make `limit` problems (default 100).
+    """
+    if name in synthetic.GENERATORS:
+        n = 100 if limit is None else limit
+        return synthetic.make(name, n, template=template, **synthetic_options)
+    if synthetic_options:
+        raise TypeError(f"load({name!r}) got unexpected options {sorted(synthetic_options)}")
+    return load_benchmark(name, split, data_dir=data_dir, limit=limit, template=template)
+
+
+__all__ = ["BENCHMARKS", "DataError", "NAMES", "PromptTemplate", "STOP", "TEMPLATES", "answers_equal",
+           "check_answer", "extract_answer", "format_messages", "format_prompt", "is_correct", "load",
+           "load_benchmark", "normalize_answer", "read_jsonl", "synthetic", "with_template"]

@@ -1,0 +1,155 @@
+"""LLM-as-judge verifiers built from a generator: self-evaluation and generative verification.
+
+- `SelfEvaluation`: the generator judges its own solution; the score is P("Yes") against
+  P("No") after a verification prompt, read from log-probabilities — the P(True) of Kadavath
+  et al. 2022 ("Language Models (Mostly) Know What They Know"). It needs the generator's
+  ``logprob_of(prefix, continuation)`` hook (the transformers backend has it).
+- `GenerativeVerifier`: k sampled verification rationales, each ending in a verdict; the score is
+  the fraction voting Yes (Zhang et al. 2024, "Generative Verifiers: Reward Modeling as
+  Next-Token Prediction", with majority voting over verification CoTs).
+
+Both duck-type the generator: anything with the used method (and optionally ``n_params`` for
+FLOPs and ``count_tokens``/``tokenizer`` for token counts) works.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections import OrderedDict
+from typing import Any, Sequence
+
+from itslab.budget import CostModel
+from itslab.protocols import Scores
+from itslab.rng import draw_seed, problem_rng
+from itslab.types import Problem, Request, Usage
+from itslab.verifiers.base import approx_tokens, as_texts
+
+JUDGE_PROMPT = ("Question: {question}\n\nProposed solution: {solution}\n\n"
+                "Is the proposed solution correct? Answer Yes or No.\nAnswer:")
+VERIFY_PROMPT = ("Question: {question}\n\nProposed solution: {solution}\n\n"
+                 "Check the proposed solution step by step. Then, on the last line, write "
+                 "'Verdict: Yes' if it is correct or 'Verdict: No' if it is not.\n\nVerification:")
+_VERDICT = re.compile(r"verdict\s*[:\-]?\s*\**\s*(yes|no)\b", re.IGNORECASE)
+
+
+def count_tokens(generator: Any, text: str) -> int:
+    """Tokens of `text` for `generator`: its ``count_tokens``, else its tokenizer, else ~4 chars/token."""
+    f = getattr(generator, "count_tokens", None)
+    if callable(f):
+        return int(f(text))
+    tok = getattr(generator, "tokenizer", None)
+    if tok is not None and hasattr(tok, "encode"):
+        return len(tok.encode(text, add_special_tokens=False))
+    return approx_tokens(text)
+
+
+def _logprob(value: Any) -> float:
+    """A total log-probability from what a backend's ``logprob_of`` returns (float, per-token list, or record)."""
+    if hasattr(value, "logprob"):
+        value = value.logprob
+    if isinstance(value, (list, tuple)):
+        return float(sum(value))
+    return float(value)
+
+
+def _question(problem: Problem) -> str:
+    return str(problem.meta.get("question", problem.prompt))
+
+
+class SelfEvaluation:
+    """P("Yes") from the generator's own log-probabilities after a judge prompt (Kadavath et al. 2022).
+
+    Score = exp(lp_yes) / (exp(lp_yes) + exp(lp_no)), the Yes/No probability renormalised over
+    the two answers. Cost: one call per text reading the judge prompt and both answer tokens.
+    """
+
+    is_process = False
+
+    def __init__(self, generator: Any, *, template: str = JUDGE_PROMPT, yes: str = " Yes", no: str = " No",
+                 name: str = "self_eval") -> None:
+        self.generator, self.template, self.yes, self.no, self.name = generator, template, yes, no, name
+
+    def prefix(self, problem: Problem, text: str) -> str:
+        """The judge prompt for one solution."""
+        return self.template.format(question=_question(problem), solution=text.strip())
+
+    def score(self, problem: Problem, texts: Sequence[str]) -> list[Scores]:
+        """P(Yes) per text, in [0, 1]."""
+        f = getattr(self.generator, "logprob_of", None)
+        if not callable(f):
+            raise TypeError(f"SelfEvaluation needs a generator with logprob_of(prefix, continuation); "
+                            f"{type(self.generator).__name__} has none")
+        out = []
+        for t in as_texts(texts, f"{self.name}.score"):
+            p = self.prefix(problem, t)
+            d = _logprob(f(p, self.yes)) - _logprob(f(p, self.no))
+            out.append((1.0 / (1.0 + math.exp(-d)) if d >= 0 else math.exp(d) / (1.0 + math.exp(d)),))
+        return out
+
+    def cost(self, problem: Problem, texts: Sequence[str]) -> Usage:
+        """One call per text: the judge prompt plus the two candidate answers."""
+        texts = as_texts(texts, f"{self.name}.cost")
+        extra = count_tokens(self.generator, self.yes) + count_tokens(self.generator, self.no)
+        n = sum(count_tokens(self.generator, self.prefix(problem, t)) + extra for t in texts)
+        return CostModel(verifier_params=float(getattr(self.generator, "n_params", 0.0))).verifier_usage(len(texts), n)
+
+
+def parse_verdict(text: str) -> bool | None:
+    """The last ``Verdict: Yes/No`` in a rationale (None when it gives none)."""
+    m = _VERDICT.findall(text or "")
+    return None if not m else m[-1].lower() == "yes"
+
+
+class GenerativeVerifier:
+    """k sampled verification rationales per solution; score = fraction of Yes verdicts (Zhang et al. 2024).
+
+    A rationale with no verdict counts as No. Samples are seeded from (seed, problem id, text),
+    so the same candidate always gets the same verdicts. Generations are memoised (LRU of
+    `cache_size` texts), so `cost` — which must equal what `score` spends — runs them once and
+    `score` then reuses them.
+    """
+
+    is_process = False
+
+    def __init__(self, generator: Any, *, k: int = 4, temperature: float = 0.7, max_tokens: int = 256,
+                 seed: int = 0, template: str = VERIFY_PROMPT, cache_size: int = 4096,
+                 name: str | None = None) -> None:
+        if k < 1:
+            raise ValueError(f"GenerativeVerifier.k must be >= 1, got {k}")
+        self.generator, self.k, self.temperature, self.max_tokens = generator, k, temperature, max_tokens
+        self.seed, self.template, self.cache_size = int(seed), template, cache_size
+        self.name = name or f"genverifier(k={k})"
+        self._cache: OrderedDict[tuple[str, str, str], tuple[float, Usage]] = OrderedDict()
+
+    def _run(self, problem: Problem, texts: list[str]) -> list[tuple[float, Usage]]:
+        keys = [(problem.id, problem.prompt, t) for t in texts]
+        todo = list(dict.fromkeys(k for k in keys if k not in self._cache))
+        if todo:
+            reqs = [Request(prefix=self.template.format(question=_question(problem), solution=t.strip()),
+                            n=self.k, max_tokens=self.max_tokens, temperature=self.temperature,
+                            seed=draw_seed(problem_rng(self.seed, problem.id, "genverifier", t)))
+                    for _, _, t in todo]
+            cm = CostModel(verifier_params=float(getattr(self.generator, "n_params", 0.0)))
+            for key, comps in zip(todo, self.generator.generate(reqs)):
+                votes = [parse_verdict(c.text) for c in comps]
+                n_read = sum(c.n_prompt_tokens - c.n_cached_tokens + c.n_tokens for c in comps)
+                self._cache[key] = (sum(v is True for v in votes) / len(comps) if comps else 0.0,
+                                    cm.verifier_usage(1, n_read))
+        out = []
+        for k in keys:
+            self._cache.move_to_end(k)
+            out.append(self._cache[k])
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return out
+
+    def score(self, problem: Problem, texts: Sequence[str]) -> list[Scores]:
+        """Fraction of Yes verdicts among k rationales, per text."""
+        return [(s,) for s, _ in self._run(problem, as_texts(texts, f"{self.name}.score"))]
+
+    def cost(self, problem: Problem, texts: Sequence[str]) -> Usage:
+        """One call per text; tokens = uncached prompt + generated tokens of its k rationales."""
+        out = Usage()
+        for _, u in self._run(problem, as_texts(texts, f"{self.name}.cost")):
+            out = out + u
+        return out

@@ -27,6 +27,31 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return demo_main(out_dir=args.out, quick=args.quick)
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from itslab import configs, report
+    from itslab.sweep import run_config
+
+    cfg = configs.load(args.config)
+    store = None
+    if args.store:
+        from itslab.store import SampleStore
+
+        store = SampleStore(args.store)
+    d = run_config(cfg, out=args.out, store=store)
+    print(report.strategy_table(__import__("itslab.runs", fromlist=["load"]).load(d)[0]).to_string(index=False))
+    print(f"\nwrote {d}/results.parquet, manifest.json, scaling.png, report.md")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from itslab import report
+
+    path = report.write_report(args.run_dir)
+    print(path.read_text())
+    print(f"wrote {path} and {path.parent / 'scaling.png'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `itslab` command."""
     p = argparse.ArgumentParser(prog="itslab", description="inference-time-scaling lab")
@@ -39,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="runs/demo", help="output directory (default runs/demo)")
     d.add_argument("--quick", action="store_true", help="smaller sizes (what the tests run)")
     d.set_defaults(fn=_cmd_demo)
+    r = sub.add_parser("run", help="run the sweep a YAML config describes")
+    r.add_argument("config", help="path to the YAML config")
+    r.add_argument("--out", default=None, help="output directory (default: the config's out)")
+    r.add_argument("--store", default=None, help="SQLite sample store: makes the sweep resumable")
+    r.set_defaults(fn=_cmd_run)
+    rp = sub.add_parser("report", help="write scaling.png and report.md for a run directory")
+    rp.add_argument("run_dir")
+    rp.set_defaults(fn=_cmd_report)
     return p
 
 
@@ -47,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.fn(args) or 0)
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, FileNotFoundError, LookupError) as e:
         print(f"itslab {args.command}: error: {e}", file=sys.stderr)
         return 2
 

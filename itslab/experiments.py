@@ -62,13 +62,48 @@ def as_specs(strategies: Any) -> list[StrategySpec]:
     return out
 
 
-def as_budgets(budgets: Iterable[Budget | int], axis: str = "samples") -> list[Budget]:
-    """Budgets as `Budget`s; a bare number is a limit on `axis` (``samples`` unless told otherwise)."""
-    return [b if isinstance(b, Budget) else Budget.on(axis, b) for b in budgets]
+# the hyper-parameter that sets a strategy's number of rollouts (``n`` unless listed)
+SIZE_PARAM: dict[str, str] = {"particle_filter": "n_particles", "particle_gibbs": "n_particles"}
 
 
-def budget_value(b: Budget) -> tuple[str, float]:
+@dataclass(frozen=True)
+class Rollouts:
+    """A budget of N rollouts, as papers plot it: N samples for sampling strategies, N beams or
+    particles for step-level search (their size hyper-parameter is set to N). The strategy's
+    `Budget` then caps completions at N × max_steps × (1 + lookahead); every row still reports the
+    actual `Usage`, so token- and FLOP-matched views of the same sweep stay available."""
+
+    n: int
+
+    def __post_init__(self) -> None:
+        if int(self.n) != self.n or self.n < 1:
+            raise ValueError(f"Rollouts.n must be a positive integer, got {self.n!r}")
+
+    def for_spec(self, spec: "StrategySpec") -> tuple[Budget, dict[str, Any]]:
+        """(Budget, hyper) for running `spec` with N rollouts."""
+        hyper = dict(spec.hyper)
+        hyper[SIZE_PARAM.get(spec.name, "n")] = int(self.n)
+        steps = int(hyper.get("max_steps", 1)) * (1 + int(hyper.get("lookahead", 0)))
+        iters = int(hyper.get("n_iterations", 1))
+        return Budget(samples=int(self.n) * steps * iters), hyper
+
+
+def as_budgets(budgets: Iterable[Budget | Rollouts | int], axis: str = "samples") -> list[Budget | Rollouts]:
+    """Budgets as `Budget`s (or `Rollouts`); a bare number is a limit on `axis` (``samples`` unless
+    told otherwise; ``axis="rollouts"`` makes it a `Rollouts`)."""
+    if axis == "rollouts":
+        return [b if isinstance(b, (Budget, Rollouts)) else Rollouts(int(b)) for b in budgets]
+    return [b if isinstance(b, (Budget, Rollouts)) else Budget.on(axis, b) for b in budgets]
+
+
+def _limit(b: Budget | Rollouts) -> float:
+    return float(b.n) if isinstance(b, Rollouts) else float(max(b.limits.values()))
+
+
+def budget_value(b: Budget | Rollouts) -> tuple[str, float]:
     """(axis, limit) of a one-axis budget; for several axes, their names joined by '+' and the first limit."""
+    if isinstance(b, Rollouts):
+        return "rollouts", float(b.n)
     items = list(b.limits.items())
     return "+".join(a for a, _ in items), float(items[0][1])
 
@@ -126,7 +161,7 @@ def _row(res: Result, problem: Problem, spec: StrategySpec, budget: Budget, seed
     return row
 
 
-def run(problems: Sequence[Problem], strategies: Any, budgets: Iterable[Budget | int], seeds: Iterable[int],
+def run(problems: Sequence[Problem], strategies: Any, budgets: Iterable[Budget | Rollouts | int], seeds: Iterable[int],
         generator: Generator, verifier: Verifier | None = None, *, store: Any = None, executor: str = "local",
         budget_axis: str = "samples", progress: bool = True, keep_results: bool = False,
         ray_address: str | None = None) -> "Any":
@@ -134,8 +169,9 @@ def run(problems: Sequence[Problem], strategies: Any, budgets: Iterable[Budget |
 
     Columns: problem_id, strategy (label), strategy_name, hyper (JSON), budget_axis, budget, seed,
     correct, answer, gold, n_candidates, n_steps, every `Usage` axis (plus total_tokens, flops) and
-    problem meta (difficulty, subject, source, p_correct) where present. Each strategy's rng is
-    `problem_rng(seed, problem.id, strategy label)`, so rows do not depend on what else ran.
+    problem meta (difficulty, subject, source, p_correct) where present. Every strategy gets the rng
+    `problem_rng(seed, problem.id)`, so rows do not depend on what else ran, and strategies that
+    draw the same requests share one pool (common random numbers: paired comparisons, one generation).
     `store` (an `itslab.store.SampleStore`) makes the sweep durable and resumable.
     `executor="ray"` shards (problem, seed) units over a Ray cluster (extra ``ray``).
     """
@@ -168,7 +204,7 @@ def _run_units(problems, specs, budgets, seeds, generator, verifier, *, store=No
         gen = Cached(gen, store)
     fns = {s.name: registry.get(s.name) for s in specs}
     # largest budget first, so smaller budgets are served from the pool it drew
-    order = sorted(budgets, key=lambda b: -max(b.limits.values()))
+    order = sorted(budgets, key=lambda b: -_limit(b))
     units = [(p, s) for p in problems for s in seeds]
     bar = _bar(len(units) * len(specs) * len(order), progress)
     rows, results, t0, toks, calls = [], [], time.perf_counter(), 0, 0
@@ -176,14 +212,15 @@ def _run_units(problems, specs, budgets, seeds, generator, verifier, *, store=No
         memo = PoolMemo(gen)  # one pool per (problem, seed): memory stays bounded by one unit
         for spec in specs:
             for b in order:
-                res = fns[spec.name](p, memo, verifier, b, problem_rng(seed, p.id, spec.key), **dict(spec.hyper))
+                budget, hyper = b.for_spec(spec) if isinstance(b, Rollouts) else (b, dict(spec.hyper))
+                res = fns[spec.name](p, memo, verifier, budget, problem_rng(seed, p.id), **hyper)
                 rows.append(_row(res, p, spec, b, seed))
                 results.append(res)
                 toks += res.usage.generated_tokens
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(tok_s=f"{toks / max(1e-9, time.perf_counter() - t0):.0f}",
-                                    gen_calls=calls + memo.calls)
+                                    gen_calls=calls + memo.calls, refresh=False)
         calls += memo.calls
     if bar is not None:
         bar.close()
@@ -195,7 +232,8 @@ def _bar(total: int, on: bool):
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="itslab", unit="run", leave=False)
+    # disable=None: silent when not attached to a terminal or notebook (CI logs stay readable)
+    return tqdm(total=total, desc="itslab", unit="run", leave=False, mininterval=0.5, disable=None)
 
 
 def accuracy_table(df: "Any", *, by: Sequence[str] = ("strategy", "budget")) -> "Any":

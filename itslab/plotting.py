@@ -20,9 +20,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from itslab.scaling.frontiers import config_accuracy, pareto_frontier
 from itslab.scaling.laws import FitResult
+
+FigAx = tuple[Figure, Axes]
 
 
 def set_style(context: str = "notebook") -> None:
@@ -32,7 +36,7 @@ def set_style(context: str = "notebook") -> None:
                       "savefig.bbox": "tight", "legend.frameon": False})
 
 
-def _axes(ax: Any, figsize: tuple[float, float] = (6.0, 4.0)):
+def _axes(ax: Any, figsize: tuple[float, float] = (6.0, 4.0)) -> FigAx:
     if ax is None:
         fig, ax = plt.subplots(figsize=figsize)
         return fig, ax
@@ -56,7 +60,7 @@ def _groups(df: pd.DataFrame, hue: str | None):
 
 def scaling_curve(df: pd.DataFrame, *, x: str = "k", y: str = "value", hue: str | None = "metric",
                   fit: FitResult | Mapping[str, FitResult] | None = None, extrapolate_to: float | None = None,
-                  logx: bool = True, ax: Any = None, ylabel: str | None = None):
+                  logx: bool = True, ax: Any = None, ylabel: str | None = None) -> FigAx:
     """Curves of `y` against budget `x` (log x), one per `hue`, with CI bands and fitted laws overlaid.
 
     `fit` is a `FitResult` or a mapping label → FitResult; each is drawn dashed from the smallest
@@ -88,7 +92,7 @@ def scaling_curve(df: pd.DataFrame, *, x: str = "k", y: str = "value", hue: str 
 
 
 def coverage(data: pd.DataFrame | np.ndarray | Mapping[str, Any], ks: Sequence[int] | None = None, *,
-             neglog: bool = False, fit: FitResult | Mapping[str, FitResult] | None = None, ax: Any = None):
+             neglog: bool = False, fit: FitResult | Mapping[str, FitResult] | None = None, ax: Any = None) -> FigAx:
     """Coverage (pass@k) against samples k (Brown et al. 2024, Fig. 1).
 
     `data` is a `pass_at_k` frame, a boolean correctness matrix [problems, n], or a mapping
@@ -117,7 +121,7 @@ def coverage(data: pd.DataFrame | np.ndarray | Mapping[str, Any], ks: Sequence[i
 
 
 def strategy_comparison(df: pd.DataFrame, *, x: str = "budget", y: str = "correct", hue: str = "strategy",
-                        logx: bool = True, ax: Any = None):
+                        logx: bool = True, ax: Any = None) -> FigAx:
     """Accuracy against budget per strategy, from an experiment frame (one row per problem × ... × seed).
 
     Accuracy averages seeds within a problem, then problems; bands are ±1.96 SE across problems.
@@ -134,7 +138,7 @@ def strategy_comparison(df: pd.DataFrame, *, x: str = "budget", y: str = "correc
 
 
 def frontier(df: pd.DataFrame, *, cost: str = "total_tokens", acc: str = "accuracy", hue: str = "strategy",
-             logx: bool = True, ax: Any = None):
+             logx: bool = True, ax: Any = None) -> FigAx:
     """Cost–accuracy scatter of configurations with the Pareto frontier drawn as a step line.
 
     `df` is a `pareto_frontier` table or a raw experiment frame (aggregated here on `cost`).
@@ -154,7 +158,7 @@ def frontier(df: pd.DataFrame, *, cost: str = "total_tokens", acc: str = "accura
 
 
 def calibration(data: pd.DataFrame | np.ndarray, correct: np.ndarray | None = None, *, score: str = "score",
-                label: str = "correct", n_bins: int = 10, ax: Any = None):
+                label: str = "correct", n_bins: int = 10, ax: Any = None) -> FigAx:
     """Reliability diagram of verifier scores (or confidences) in [0, 1] against correctness.
 
     Pass a frame with `score` and `label` columns, or arrays (scores, correct). Points are
@@ -202,7 +206,7 @@ def _normalised(w: np.ndarray, n: int) -> np.ndarray:
     return w / w.sum() if w.sum() > 0 else np.full(n, 1.0 / n)
 
 
-def particle_genealogy(source: Any, *, weights_for: str = "previous", ax: Any = None):
+def particle_genealogy(source: Any, *, weights_for: str = "previous", ax: Any = None) -> FigAx:
     """Genealogy of a particle filter (Doucet & Johansen 2009; for LLMs, Puri et al. 2025).
 
     `source` is a list of per-step dicts with ``"ancestors"`` (for each particle of this step, the

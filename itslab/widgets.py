@@ -202,13 +202,16 @@ def fit_explorer(curve: pd.DataFrame, *, forms: Sequence[str] = ("exp_power_law"
                        law=list(forms), fit_max=cuts)
 
 
-def verifier_explorer(p: float | np.ndarray, *, tpr: float = 1.0, noise: Sequence[float] = tuple(np.round(
-        np.linspace(0.0, 0.5, 11), 2)), ks: Sequence[float] = tuple(np.unique(np.geomspace(1, 1000, 25).round())),
-        weights: Sequence[float] | None = None) -> SliderPlot:
+def verifier_explorer(p: float | np.ndarray, *, tpr: float = 1.0, noise: Sequence[float] | None = None,
+                      ks: Sequence[float] | None = None, weights: Sequence[float] | None = None) -> SliderPlot:
     """Resample-until-pass accuracy vs k (Stroebl et al. 2024) with a verifier ``noise`` (FPR) slider.
 
-    The closed-form curves for every noise level are computed up front.
+    `p`: single-sample accuracy, or one per problem (averaged, with optional `weights`). `noise`
+    defaults to FPR 0, 0.05, ..., 0.5 and `ks` to 25 log-spaced values in 1..1000. The
+    closed-form curves for every noise level are computed up front.
     """
+    noise = [round(float(f), 4) for f in (np.linspace(0.0, 0.5, 11) if noise is None else noise)]
+    ks = np.unique(np.geomspace(1, 1000, 25).round()) if ks is None else np.asarray(ks, dtype=float)
     table = pd.concat([resampling_curve(ks, p, tpr, float(f), weights=weights).assign(noise=float(f))
                        for f in noise], ignore_index=True)
 
@@ -220,7 +223,7 @@ def verifier_explorer(p: float | np.ndarray, *, tpr: float = 1.0, noise: Sequenc
         ax.legend(fontsize="small")
         return fig, ax
 
-    return slider_plot(table, plot, noise=[float(f) for f in noise])
+    return slider_plot(table, plot, noise=noise)
 
 
 def genealogy_explorer(traces: Mapping[int, Any], *, weights_for: str = "previous") -> SliderPlot:

@@ -25,3 +25,35 @@ def problems() -> list[Problem]:
         Problem(id=f"toy/{i}", prompt=f"What is {i} + {i + 1}?", answer=str(2 * i + 1), meta={"difficulty": 1 + i % 3})
         for i in range(5)
     ]
+
+
+@pytest.fixture(scope="session")
+def sim_suite():
+    """20 simulated problems and the outcome simulator that answers them (seed 0)."""
+    from itslab.generators.simulated import make_suite
+
+    return make_suite(20, seed=0, kind="outcome", mean_tokens=40.0)
+
+
+@pytest.fixture(scope="session")
+def stepwise_suite():
+    """20 simulated step-by-step problems and the stepwise simulator (seed 0)."""
+    from itslab.generators.simulated import make_suite
+
+    return make_suite(20, seed=0, kind="stepwise")
+
+
+@pytest.fixture(scope="session")
+def oracle_verifier():
+    """A perfect outcome verifier: 1 when the extracted answer equals the gold one."""
+    from itslab.verifiers import ExactAnswer
+
+    return ExactAnswer()
+
+
+@pytest.fixture(scope="session")
+def noisy_verifier():
+    """An outcome verifier with TPR 0.8 and FPR 0.2 (deterministic per candidate, seed 0)."""
+    from itslab.verifiers import NoisyVerifier
+
+    return NoisyVerifier(tpr=0.8, fpr=0.2, seed=0)

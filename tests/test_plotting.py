@@ -41,7 +41,8 @@ def experiment_frame():
             for i in range(30):
                 p = min(0.95, base + 0.1 * np.log2(budget) - 0.01 * i)
                 rows.append(dict(problem_id=f"p{i}", strategy=strategy, hyper="", budget=budget, seed=0,
-                                 correct=bool(rng.random() < p), total_tokens=100.0 * budget * (1 + (strategy == "beam_search"))))
+                                 correct=bool(rng.random() < p),
+                                 total_tokens=100.0 * budget * (1 + (strategy == "beam_search"))))
     return pd.DataFrame(rows)
 
 

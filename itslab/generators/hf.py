@@ -95,14 +95,35 @@ class HFGenerator:
         return bos if bos is not None and probe[:1] == [bos] else None
 
     def encode(self, text: str) -> list[int]:
-        """Token ids of a prefix: no special tokens, plus BOS where the tokenizer would add one."""
-        ids = self.tokenizer.encode(text, add_special_tokens=False)
+        """Token ids of a prefix: prefix-stable, no special tokens added but a BOS where the
+        tokenizer would add one.
+
+        Prefix-stable: a text ending in whitespace is tokenized as it reads when more text follows
+        (byte-level BPE merges a trailing "\n\n" into one token only at the very end of a string,
+        but splits it before a word). So the prefix of the next step, prefix + generated step,
+        re-tokenizes into the same leading tokens and hits the prefix cache, and the model sees the
+        paragraph break as it saw it in training.
+        """
+        ids = self._stable_ids(text)
         if self._bos is not None and ids[:1] != [self._bos]:
             ids = [self._bos] + ids
         if not ids:  # an empty prefix still needs one token to condition on
             start = self.tokenizer.bos_token_id if self.tokenizer.bos_token_id is not None else min(self._eos)
             ids = [start]
         return ids
+
+    def _stable_ids(self, text: str) -> list[int]:
+        plain = self.tokenizer.encode(text, add_special_tokens=False)
+        if not text or not text[-1].isspace():
+            return plain
+        probe = self.tokenizer.encode(text + "x", add_special_tokens=False)
+        kw = dict(skip_special_tokens=False, clean_up_tokenization_spaces=False)
+        for k in range(len(probe) - 1, 0, -1):  # longest token prefix whose text is a prefix of `text`
+            head = self.tokenizer.decode(probe[:k], **kw)
+            if text.startswith(head):
+                rest = text[len(head):]
+                return probe[:k] + (self.tokenizer.encode(rest, add_special_tokens=False) if rest else [])
+        return plain
 
     def decode_continuation(self, prompt_ids: Sequence[int], ids: Sequence[int]) -> str:
         """Text of `ids` as they read after the prompt (decoding with a few prompt tokens of context

@@ -19,13 +19,6 @@ import numpy as np
 import pandas as pd
 
 
-def unique_rows(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of a [problems, ...] array and their multiplicities (problems sharing a row)."""
-    flat = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
-    uniq, mult = np.unique(flat, axis=0, return_counts=True)
-    return uniq.reshape((len(uniq),) + np.shape(values)[1:]), mult
-
-
 def bootstrap_counts(n_problems: int, rng: np.random.Generator, n_boot: int,
                      weights: np.ndarray | None = None) -> np.ndarray:
     """Resampling counts [n_boot, rows]: how often each row is redrawn when problems are resampled.

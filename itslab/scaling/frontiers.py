@@ -114,7 +114,8 @@ def compute_optimal(df: pd.DataFrame, by: str | None = "difficulty_bin", *,
     if "hyper" in spec:
         base = base[base["hyper"] == spec["hyper"]]
     if base.empty:
-        raise ValueError(f"compute_optimal: baseline {spec} matches no rows (strategies: {sorted(acc['strategy'].unique())})")
+        known = sorted(acc["strategy"].unique())
+        raise ValueError(f"compute_optimal: baseline {spec} matches no rows (strategies: {known})")
     base_acc = base.groupby([bin_col, "budget"])["accuracy"].max().rename("baseline_accuracy")
     best = best.join(base_acc, on=[bin_col, "budget"])
     match = np.full(len(best), np.nan)

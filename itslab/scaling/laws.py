@@ -74,7 +74,8 @@ def _start_power(x, y):
 
 
 def saturating_power_law(x: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
-    """y = c − a · x^(−b): approaches the ceiling c (Hestness et al. 2017, "Deep Learning Scaling is Predictable")."""
+    """y = c − a · x^(−b), approaching the ceiling c (Hestness et al. 2017, "Deep Learning Scaling is
+    Predictable")."""
     return c - a * np.power(x, -b)
 
 
@@ -123,7 +124,10 @@ def beta_difficulty(x: np.ndarray, a: float, b: float) -> np.ndarray:
 
 def _start_beta(x, y):
     grid = np.logspace(-2, 2, 17)
-    return _best(beta_difficulty, x, y, [(a, b) for a in grid for b in grid])
+    a, b = np.meshgrid(grid, grid, indexing="ij")
+    pred = beta_difficulty(x[None, None, :], a[..., None], b[..., None])  # all 289 starts at once
+    i, j = np.unravel_index(np.argmin(np.sum((pred - y) ** 2, axis=-1)), a.shape)
+    return float(a[i, j]), float(b[i, j])
 
 
 INF = np.inf
@@ -175,6 +179,7 @@ class FitResult:
 
     @property
     def names(self) -> tuple[str, ...]:
+        """The law's parameter names, in the order of `params`."""
         return self.law.param_names
 
     def as_dict(self) -> dict[str, float]:

@@ -148,7 +148,8 @@ def _vote_matrix(answers: np.ndarray, correct: np.ndarray, weights: np.ndarray |
     for i in range(p):
         perms = None
         for j, k in enumerate(ks):
-            val = None if method == "mc" else _exact(codes[i], w[i], class_ok[i], int(k), weights is not None, max_exact)
+            weighted = weights is not None
+            val = None if method == "mc" else _exact(codes[i], w[i], class_ok[i], int(k), weighted, max_exact)
             if val is None and method == "exact":
                 raise ValueError(f"{where}: exact computation infeasible for problem {i}, k={k}; use method='auto'")
             if val is None:

@@ -210,11 +210,14 @@ def step_finished(completion: Completion, delimiter: str = STEP_DELIMITER) -> bo
     """Whether a step generated with ``stop=(delimiter,)`` ends its solution (step-level strategies' one rule).
 
     A step ends the solution when it states a final answer (``\\boxed{``, ``\\fbox{`` or a
-    ``#### N`` line), when it is empty, or when it does not end with `delimiter` — the model
-    emitted EOS, or ``max_tokens`` cut it (finish_reason ``"length"``). This merges
-    search-and-learn's rule (EOS, length or empty ends a beam; ``boxed{`` ends a DVTS subtree)
-    with Puri et al.'s (EOS or ``\\boxed`` ends a particle). It assumes generators keep the stop
-    string in the output (vLLM's ``include_stop_str_in_output=True``), as itslab's backends do.
+    ``#### N`` line), when it is empty, or when the model stopped on its own (EOS) before writing
+    `delimiter` — finish_reason ``"stop"`` and the text does not end with it. A step cut by
+    ``max_tokens`` (finish_reason ``"length"``) does not end the solution: the next step continues
+    it, as in REBASE and search-and-learn's DVTS (the strategies' total ``max_tokens`` and
+    ``max_steps`` bound it). Puri et al. end a particle on EOS or ``\\boxed``. Generators keep the
+    stop string in the output (vLLM's ``include_stop_str_in_output=True``), as itslab's backends do.
     """
     text = completion.text
-    return not text.strip() or not text.endswith(delimiter) or bool(_FINAL_ANSWER.search(text))
+    if not text.strip() or _FINAL_ANSWER.search(text):
+        return True
+    return completion.finish_reason != "length" and not text.endswith(delimiter)

@@ -21,8 +21,8 @@ does not fit the budget the search stops and answers from what it has.
 
 Deviations from the reference code: search-and-learn's beam search scores a child without its
 lookahead text (its DVTS and Snell et al. score the rollout's end; we do that for both); a step
-cut by ``max_step_tokens`` finishes a node in all three (search-and-learn: only in beam search);
-the last allowed depth generates to the end of the solution, as search-and-learn's last
+cut by ``max_step_tokens`` is continued at the next depth in all three (as REBASE and DVTS do;
+search-and-learn's beam search ends such a beam); the last allowed depth generates to the end of the solution, as search-and-learn's last
 iteration does, for all three (REBASE stops at depth 25 instead). Final answers: a weighted vote
 of aggregated scores over finished candidates by default (``select="weighted"``, the rule
 search-and-learn and REBASE report), or ``"best"`` / ``"majority"``.

@@ -26,6 +26,7 @@ from functools import lru_cache
 
 _BOX = re.compile(r"\\(?:boxed|fbox)")
 _HASH = re.compile(r"####\s*([^\n]*)")
+_HASH_VALUE = re.compile(r"\s*\**\s*[-+$\\(\[{.\d]")
 _ANSWER_IS = re.compile(r"(?:final\s+answer|answer)\s*(?:is|:)\s*:?\s*([^\n]*)", re.IGNORECASE)
 _NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|-?\d+(?:\.\d+)?(?:/\d+)?|-?\.\d+")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
@@ -113,7 +114,8 @@ def extract_answer(text: str) -> str | None:
     boxed = last_boxed(text)
     if boxed:
         return boxed
-    hashes = [m.group(1) for m in _HASH.finditer(text)]
+    # "#### N" lines; markdown headings ("#### Step 2: ...") are not answers, so the value must look numeric
+    hashes = [m.group(1) for m in _HASH.finditer(text) if _HASH_VALUE.match(m.group(1))]
     if hashes:
         s = _strip_wrappers(hashes[-1])
         if s:

@@ -95,6 +95,8 @@ def _competition(per_band: int) -> Callable[[Mapping[str, Any], str], dict[str, 
 
 @dataclass(frozen=True)
 class _Spec:
+    """How to read one benchmark: row converter, and where it lives on the Hugging Face hub."""
+
     convert: Callable[[Mapping[str, Any], str], dict[str, Any]]
     hub_repo: str
     hub_config: str | None

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from itslab.protocols import STEP_DELIMITER
 from itslab.types import Problem
@@ -110,13 +110,19 @@ def format_messages(problem: Problem, template: str | PromptTemplate | None = No
 
 
 def format_prompt(problem: Problem, template: str | PromptTemplate | None = None, *,
-                  shots: Sequence[Problem] | None = None, data_dir: str | Path | None = None) -> str:
+                  shots: Sequence[Problem] | None = None, data_dir: str | Path | None = None,
+                  tokenizer: Any = None) -> str:
     """Plain-text prefix for `problem`: instruction, few-shot ``Question:/Answer:`` pairs, the question.
 
     The prefix ends with ``"Answer:"`` so a model continues with the solution; use `STOP` as stop
-    strings with base models that would go on to invent the next question.
+    strings with base models that would go on to invent the next question. Given a `tokenizer`
+    with a chat template, the prefix is instead the chat-templated `format_messages` with the
+    assistant turn opened (``add_generation_prompt=True``).
     """
     t = get_template(template, str(problem.meta.get("source", "")))
+    if tokenizer is not None and getattr(tokenizer, "chat_template", None):
+        msgs = [dict(m) for m in format_messages(problem, t, shots=shots, data_dir=data_dir)]
+        return tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
     head = f"{t.instruction} {ANSWER_INSTRUCTIONS[t.answer_format]}\n\n"
     body = "".join(f"Question: {_question(s).strip()}\nAnswer: {worked_solution(s, t.answer_format)}\n\n\n"
                    for s in _shots(t, shots, data_dir))
@@ -159,6 +165,7 @@ _CALC = re.compile(r"<<[^<>]*>>")
 
 
 def gsm8k_steps(rationale: str) -> str:
-    """A GSM8K rationale without calculator annotations (``<<2*3=6>>``), one step per line joined by `STEP_DELIMITER`."""
+    """A GSM8K rationale without its calculator annotations (``<<2*3=6>>``) and final line,
+    its lines (one step each) joined by `STEP_DELIMITER`."""
     lines = [_CALC.sub("", ln).strip() for ln in rationale.split("####", 1)[0].splitlines()]
     return STEP_DELIMITER.join(ln for ln in lines if ln)

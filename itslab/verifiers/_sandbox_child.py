@@ -107,6 +107,7 @@ def _describe(exc, where):
 
 
 def main():
+    """Read the job, confine this process, run solution then tests, report one result line."""
     job = json.loads(sys.stdin.read())
     nonce, out = job["nonce"], os.dup(1)
     _limit(resource.RLIMIT_AS, job["memory_bytes"])

@@ -53,6 +53,7 @@ class Aggregated:
 
     @property
     def name(self) -> str:
+        """The wrapped verifier's name with the aggregation, e.g. ``prm[min]``."""
         return f"{self.verifier.name}[{self.how}]"
 
     def score(self, problem: Problem, texts: Sequence[str]) -> list[Scores]:

@@ -179,7 +179,8 @@ class ProcessRewardModel:
             return ids, pos
         cut = len(ids) - self.max_length  # drop the start: the question, not the steps being scored
         if min(pos) < cut:
-            raise ValueError(f"{self.name}: solution for {problem.id!r} is longer than max_length={self.max_length} tokens")
+            raise ValueError(f"{self.name}: solution for {problem.id!r} is longer than "
+                             f"max_length={self.max_length} tokens")
         return ids[cut:], [p - cut for p in pos]
 
     # -- scoring ------------------------------------------------------------------------

@@ -55,7 +55,8 @@ class OutcomeRewardModel:
                  label: int | None = None, chat: bool | None = None, name: str | None = None) -> None:
         self.model, self.tokenizer = model, tokenizer
         self.batch_size, self.max_length, self.label, self.chat = batch_size, max_length, label, chat
-        self.name = name or f"orm:{getattr(getattr(model, 'config', None), '_name_or_path', '') or type(model).__name__}"
+        model_id = getattr(getattr(model, "config", None), "_name_or_path", "") or type(model).__name__
+        self.name = name or f"orm:{model_id}"
         self._n_params: int | None = None
 
     @classmethod

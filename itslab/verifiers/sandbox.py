@@ -53,6 +53,8 @@ class ExecutionResult:
     stderr: str = ""
     duration: float = 0.0
     network_isolation: str = ""
+    pid: int = 0
+    """The child's pid, which is also its process group id (all of it is killed before returning)."""
 
 
 def _read_tail(path: Path, limit: int) -> str:
@@ -121,12 +123,12 @@ def run_python(code: str, tests: str | Sequence[str] = (), *, timeout: float = 5
             stdout = stdout[:stdout.rfind("\n" + line)]
             break
     if timed_out:
-        return ExecutionResult(False, f"timeout after {timeout:g}s", stdout, stderr, duration)
+        return ExecutionResult(False, f"timeout after {timeout:g}s", stdout, stderr, duration, pid=proc.pid)
     if result is None:
         reason = _signal_reason(proc.returncode) if proc.returncode < 0 else \
             f"exited with code {proc.returncode} before the tests finished"
         if "MemoryError" in stderr:
             reason = "memory limit exceeded"
-        return ExecutionResult(False, reason, stdout, stderr, duration)
+        return ExecutionResult(False, reason, stdout, stderr, duration, pid=proc.pid)
     return ExecutionResult(result["status"] == "pass", result["reason"], stdout, stderr, duration,
-                           result.get("network", ""))
+                           result.get("network", ""), proc.pid)

@@ -27,12 +27,17 @@ def _c(text: str, reason: str = "stop") -> Completion:
     ("So the answer is \\boxed{5}.", True),
     ("Then \\boxed{5}\n\n", True),       # a final answer ends it even before the delimiter
     ("Hence\n#### 12\n\n", True),
-    ("Step 2: a step cut by max_tokens", True),  # no delimiter at the end: EOS or length
+    ("Step 2: the model stopped here", True),   # EOS before the delimiter
     ("", True),
     ("\n\n", True),                     # an empty step
 ])
 def test_step_finished(text, finished):
     assert step_finished(_c(text)) is finished
+
+
+def test_a_step_cut_by_max_tokens_continues():
+    assert not step_finished(_c("Step 2: a step cut by max_tok", "length"))
+    assert step_finished(_c("Step 2: so \\boxed{4", "length")) is True  # a final answer was started
 
 
 # --- REBASE's width allocation ---------------------------------------------------------------

@@ -83,6 +83,7 @@ def test_countdown_numbers_and_game24_bands():
 def test_countdown_text_check_without_box():
     p = countdown(1, difficulty=2, rng=np.random.default_rng(3))[0]
     assert is_correct(p, f"Let me try.\n{p.answer} = {p.meta['target']}")
+    assert is_correct(p, f"The answer is {p.answer} = {p.meta['target']}.")
     assert not is_correct(p, f"{p.meta['target']}")
 
 

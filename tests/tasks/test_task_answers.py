@@ -50,6 +50,7 @@ EXTRACTION = [
     ("\\boxed{5 \\text{ cm}}", "5"),
     ("\\boxed{1, -2}", "1,-2"),
     ("the answer is 1,000,000", "1000000"),
+    ("#### Step 1: add\n2 + 2 = 4\n\n#### Step 2: done\nThe answer is 4.", "4"),
 ]
 
 
@@ -103,7 +104,7 @@ def test_last_boxed_nested():
     assert last_boxed("no box") is None
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text())
 def test_extraction_never_raises(text):
     got = extract_answer(text)
@@ -115,7 +116,7 @@ def test_extraction_never_raises(text):
 _MATHY = st.text(alphabet=st.sampled_from(list("0123456789.,/-+{}\\$% abcxboxedfrac#\n=^()[]")), max_size=60)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_MATHY, _MATHY)
 def test_grading_never_raises_on_mathy_text(a, b):
     got = extract_answer(a)
@@ -123,7 +124,7 @@ def test_grading_never_raises_on_mathy_text(a, b):
     assert isinstance(answers_equal(got, b, symbolic=False), bool)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_MATHY, _MATHY)
 def test_symbolic_equality_never_raises(a, b):
     assert isinstance(answers_equal(a, b), bool)

@@ -59,3 +59,16 @@ def test_bad_template():
     with pytest.raises(ValueError, match="answer_format"):
         PromptTemplate("x", "latex")
     assert set(TEMPLATES) >= {"zero_shot_boxed", "zero_shot_hash", "few_shot_hash"}
+
+
+def test_chat_templated_prefix_with_a_tokenizer():
+    class Tok:
+        chat_template = "x"
+
+        def apply_chat_template(self, msgs, tokenize, add_generation_prompt):
+            assert tokenize is False and add_generation_prompt is True
+            return "".join(f"<{m['role']}>{m['content']}" for m in msgs) + "<assistant>"
+
+    text = format_prompt(P, "zero_shot_boxed", tokenizer=Tok())
+    assert text.startswith("<user>Tom has 3 apples") and text.endswith("<assistant>")
+    assert format_prompt(P, "zero_shot_boxed", tokenizer=object()) == format_prompt(P, "zero_shot_boxed")

@@ -8,7 +8,8 @@ They keep every test and smoke run offline and make difficulty controllable:
 
 Every generator takes ``(n, *, difficulty, rng)``; `make` builds from a name and an int seed.
 
->>> [p.answer for p in make("arithmetic", 2, difficulty=1, seed=0)] == [p.answer for p in make("arithmetic", 2, difficulty=1, seed=0)]
+>>> a, b = make("arithmetic", 2, difficulty=1, seed=0), make("arithmetic", 2, difficulty=1, seed=0)
+>>> [p.prompt for p in a] == [p.prompt for p in b]
 True
 """
 from __future__ import annotations

@@ -97,7 +97,8 @@ def graph_navigation(n: int, *, difficulty: int = 1, rng: np.random.Generator,
         question = (f"Roads connect towns as follows (lengths in km): {roads}. Roads can be used in both "
                     f"directions. What is the length in km of the shortest route from {start} to {goal}?")
         steps = [f"Go from {path[j]} to {path[j + 1]}: {legs[j]} km." for j in range(difficulty)]
-        steps.append(f"Total: {' + '.join(str(c) for c in legs)} = {total} km." if difficulty > 1 else f"Total: {total} km.")
+        sums = f"{' + '.join(str(c) for c in legs)} = " if difficulty > 1 else ""
+        steps.append(f"Total: {sums}{total} km.")
         out.append(make_problem("graph", i, difficulty, question, str(total), STEP_DELIMITER.join(steps),
                                 {"edges": tuple(edges), "start": start, "goal": goal, "path": tuple(path),
                                  "path_hops": difficulty, "checker": "exact"}, template))

@@ -1,0 +1,176 @@
+"""Experiment configs for `itslab run CONFIG.yaml`: read, validate, build the objects.
+
+A config names a task, a model/backend, a verifier, strategies with hyper-parameters, budgets,
+seeds and an output directory::
+
+    task: {name: gsm8k, limit: 50}                 # or {name: arithmetic, limit: 20, difficulty: 1}
+    model: {backend: hf, name: qwen2.5-coder-0.5b}  # hf | simulated | llamacpp | http
+    verifier: {name: self_evaluation}               # none | exact | math | noisy | self_evaluation | generative
+    strategies:
+      - {name: majority_vote, hyper: {max_tokens: 256, temperature: 0.8}}
+      - {name: best_of_n, hyper: {max_tokens: 256}}
+    budgets: [1, 2, 4, 8]                           # limits on budget_axis (default samples)
+    seeds: [0]
+    out: runs/gsm8k_qwen05
+
+Errors name the key, the value and what is allowed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+TOP_KEYS = {"task": True, "model": True, "verifier": False, "strategies": True, "budgets": True,
+            "budget_axis": False, "seeds": False, "out": False, "title": False}
+BACKENDS = ("hf", "simulated", "llamacpp", "http")
+VERIFIERS = ("none", "exact", "math", "noisy", "self_evaluation", "generative")
+
+
+class ConfigError(ValueError):
+    """A config value that is missing, unknown or of the wrong type; the message names the key."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A validated experiment config."""
+
+    task: Mapping[str, Any]
+    model: Mapping[str, Any]
+    verifier: Mapping[str, Any]
+    strategies: tuple[Any, ...]
+    budgets: tuple[float, ...]
+    budget_axis: str = "samples"
+    seeds: tuple[int, ...] = (0,)
+    out: str = "runs/run"
+    title: str | None = None
+    source: str = field(default="<dict>", compare=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The config as plain data (for the manifest)."""
+        return {"task": dict(self.task), "model": dict(self.model), "verifier": dict(self.verifier),
+                "strategies": [dict(s) for s in self.strategies], "budgets": list(self.budgets),
+                "budget_axis": self.budget_axis, "seeds": list(self.seeds), "out": self.out, "title": self.title}
+
+
+def _need(cond: bool, where: str, msg: str) -> None:
+    if not cond:
+        raise ConfigError(f"{where}: {msg}")
+
+
+def parse(data: Mapping[str, Any], *, source: str = "<dict>") -> RunConfig:
+    """Validate a config mapping (as read from YAML) into a `RunConfig`."""
+    from itslab import strategies as registry
+    from itslab.budget import BUDGET_AXES
+
+    _need(isinstance(data, Mapping), source, f"a config is a mapping of keys, got {type(data).__name__}")
+    for k in data:
+        _need(k in TOP_KEYS, source, f"unknown key {k!r}; allowed: {', '.join(TOP_KEYS)}")
+    for k, required in TOP_KEYS.items():
+        _need(not required or k in data, source, f"missing required key {k!r}")
+    task = data["task"]
+    _need(isinstance(task, Mapping) and "name" in task, f"{source}: task", "needs a mapping with 'name'")
+    model = data["model"]
+    _need(isinstance(model, Mapping), f"{source}: model", "needs a mapping with 'backend' and 'name'")
+    _need(model.get("backend", "hf") in BACKENDS, f"{source}: model.backend",
+          f"{model.get('backend')!r} is not one of {', '.join(BACKENDS)}")
+    verifier = data.get("verifier") or {"name": "none"}
+    if isinstance(verifier, str):
+        verifier = {"name": verifier}
+    _need(verifier.get("name") in VERIFIERS, f"{source}: verifier.name",
+          f"{verifier.get('name')!r} is not one of {', '.join(VERIFIERS)}")
+    specs = []
+    strat = data["strategies"]
+    _need(isinstance(strat, list) and strat, f"{source}: strategies", "needs a non-empty list")
+    valid = registry.names()
+    for i, s in enumerate(strat):
+        s = {"name": s} if isinstance(s, str) else s
+        where = f"{source}: strategies[{i}]"
+        _need(isinstance(s, Mapping) and "name" in s, where, "needs a name")
+        _need(s["name"] in valid, f"{where}.name", f"{s['name']!r} is not a strategy; valid: {', '.join(valid)}")
+        extra = set(s) - {"name", "hyper", "label"}
+        _need(not extra, where, f"unknown keys {sorted(extra)}; allowed: name, hyper, label")
+        _need(isinstance(s.get("hyper", {}), Mapping), f"{where}.hyper", "needs a mapping")
+        specs.append(dict(s))
+    budgets = data["budgets"]
+    _need(isinstance(budgets, list) and budgets and all(isinstance(b, (int, float)) and b > 0 for b in budgets),
+          f"{source}: budgets", f"needs a non-empty list of positive numbers, got {budgets!r}")
+    axis = data.get("budget_axis", "samples")
+    _need(axis in BUDGET_AXES + ("rollouts",), f"{source}: budget_axis",
+          f"{axis!r} is not one of {', '.join(BUDGET_AXES + ('rollouts',))}")
+    seeds = data.get("seeds", [0])
+    _need(isinstance(seeds, list) and seeds and all(isinstance(s, int) for s in seeds), f"{source}: seeds",
+          f"needs a non-empty list of integers, got {seeds!r}")
+    return RunConfig(task=dict(task), model=dict(model), verifier=dict(verifier), strategies=tuple(specs),
+                     budgets=tuple(budgets), budget_axis=axis, seeds=tuple(seeds),
+                     out=str(data.get("out") or f"runs/{Path(source).stem}"), title=data.get("title"), source=source)
+
+
+def load(path: str | Path) -> RunConfig:
+    """Read and validate a YAML config file."""
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"config file {p} not found")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{p}: not valid YAML: {e}") from None
+    return parse(data, source=str(p))
+
+
+def build_problems(cfg: RunConfig) -> list:
+    """The task's problems."""
+    from itslab import tasks
+
+    opts = {k: v for k, v in cfg.task.items() if k != "name"}
+    try:
+        return tasks.load(cfg.task["name"], **opts)
+    except TypeError as e:
+        raise ConfigError(f"{cfg.source}: task: {e}") from None
+
+
+def build_generator(cfg: RunConfig, problems: list) -> Any:
+    """The generator the config names."""
+    m = dict(cfg.model)
+    backend, name = m.pop("backend", "hf"), m.pop("name", None)
+    opts = m.pop("options", {}) or {}
+    _need(not m, f"{cfg.source}: model", f"unknown keys {sorted(m)}; allowed: backend, name, options")
+    if backend == "simulated":
+        from itslab.generators.simulated import KINDS
+
+        kind = name or "outcome"
+        _need(kind in KINDS, f"{cfg.source}: model.name", f"{kind!r} is not one of {', '.join(KINDS)} for simulated")
+        return KINDS[kind](problems, **opts)
+    _need(bool(name), f"{cfg.source}: model.name", "needs a model name, HF id, path or URL")
+    if backend == "hf":
+        from itslab import models
+
+        return models.load(name, **opts)
+    if backend == "llamacpp":
+        from itslab.generators import LlamaCppGenerator  # type: ignore[attr-defined]
+
+        return LlamaCppGenerator(name, **opts)
+    from itslab.generators import OpenAIGenerator  # type: ignore[attr-defined]
+
+    return OpenAIGenerator(name, **opts)
+
+
+def build_verifier(cfg: RunConfig, generator: Any) -> Any:
+    """The verifier the config names (None for ``none``)."""
+    from itslab import verifiers
+
+    v = dict(cfg.verifier)
+    name = v.pop("name")
+    if name == "none":
+        return None
+    if name == "exact":
+        return verifiers.ExactAnswer(**v)
+    if name == "math":
+        return verifiers.MathEquivalence(**v)
+    if name == "noisy":
+        return verifiers.NoisyVerifier(**v)
+    if name == "self_evaluation":
+        return verifiers.SelfEvaluation(generator, **v)
+    return verifiers.GenerativeVerifier(generator, **v)

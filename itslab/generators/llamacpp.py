@@ -1,0 +1,392 @@
+"""llama.cpp in-process: batched, seeded sampling of quantised GGUF models with prefix caching.
+
+`LlamaCppGenerator` implements the `Generator` protocol on llama-cpp-python's *low-level* API
+(``llama_batch`` with one sequence id per sample): each request's prefix is read once, its KV
+shared with all n samples by ``llama_memory_seq_cp`` (a unified KV cache makes the copy free),
+and all samples of all requests are decoded together, one token per sample per ``llama_decode``.
+The high-level ``Llama`` class decodes one sample per call, which re-reads nothing but also
+batches nothing. Finished sequences stay cached in their slots (`llamacpp_kv.SeqSlots`), so
+the next step of a beam or particle reads only the tokens it adds (vLLM-style automatic prefix
+caching; Kwon et al. 2023, Zheng et al. 2024).
+
+Sampling happens in numpy on the raw logits (`llamacpp_sampling`), with the transformers
+engine's per-sample uniform streams: sample j of a request depends only on (prefix, params,
+seed, j), up to floating-point differences between batch shapes in llama.cpp's kernels.
+
+Accounting (`Completion`), as in the transformers engine: ``n_prompt_tokens`` is the prefix's
+token length; ``n_cached_tokens`` for the first sample of a request in a batch is the cache
+hit (at most ``n_prompt_tokens - 1``: the last prefix token is always fed, for its logits), for
+the others the whole prefix. Logprobs are raw (temperature-1) log-softmax values of each
+generated token. The text ends with the stop string that ended it; ``token_ids`` include EOS.
+"""
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from itslab.generators.llamacpp_kv import SeqSlots
+from itslab.generators.llamacpp_sampling import RowSampling, sample_rows, sample_uniforms
+from itslab.types import Completion, Request
+
+
+def _lib() -> Any:
+    try:
+        import llama_cpp
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("LlamaCppGenerator needs llama-cpp-python: pip install 'itslab[llamacpp]'") from e
+    return llama_cpp
+
+
+@dataclass(eq=False)
+class _Row:
+    """Mutable state of one sample while it is decoded."""
+
+    i: int
+    j: int
+    slot: int
+    prompt_len: int
+    max_tokens: int
+    stops: tuple[bytes, ...]
+    sampling: RowSampling
+    uniforms: np.ndarray
+    cached: int
+    tokens: list[int] = field(default_factory=list)
+    logprobs: list[float] = field(default_factory=list)
+    text: bytes = b""
+    finish: str | None = None
+    stop: str | None = None
+
+    def push(self, tok: int, lp: float, is_eog: bool, piece: bytes) -> None:
+        self.tokens.append(tok)
+        self.logprobs.append(lp)
+        if is_eog:
+            self.finish = "stop"
+            return
+        before = len(self.text)
+        self.text += piece
+        hits = []
+        for s in self.stops:  # a new match must end inside the new piece
+            k = self.text.find(s, max(0, before - len(s) + 1))
+            if k >= 0:
+                hits.append((k, s))
+        if hits:
+            k, s = min(hits)
+            self.text, self.finish, self.stop = self.text[:k + len(s)], "stop", s.decode("utf-8")
+        elif len(self.tokens) >= self.max_tokens:
+            self.finish = "length"
+
+
+class LlamaCppGenerator:
+    """llama.cpp backend: batched seeded sampling, logprobs, stop strings, prefix caching.
+
+    `model` is a registry name (``"smollm2-135m"``, fetched on first use) or a ``.gguf`` path.
+    ``n_ctx`` is the KV cache size in tokens, shared by all sequences (cached ones included);
+    ``max_batch`` caps the samples decoded together; ``n_seq_max`` the sequence slots (batch rows
+    plus cached sequences, at most 256). ``cache_samples=False`` drops finished samples instead
+    of caching them (pure best-of-N gains nothing from them).
+    """
+
+    def __init__(self, model: str | Path = "smollm2-135m", *, n_ctx: int = 8192, n_batch: int = 512,
+                 max_batch: int = 32, n_seq_max: int | None = None, n_threads: int | None = None,
+                 n_gpu_layers: int = 0, cache_samples: bool = True, model_id: str | None = None,
+                 verbose: bool = False) -> None:
+        if max_batch < 1 or n_ctx < 16 or n_batch < 1:
+            raise ValueError(f"LlamaCppGenerator: need max_batch >= 1, n_ctx >= 16, n_batch >= 1; got "
+                             f"max_batch={max_batch}, n_ctx={n_ctx}, n_batch={n_batch}")
+        n_seq_max = n_seq_max or min(256, 4 * max_batch)
+        if not 2 * max_batch <= n_seq_max <= 256:
+            raise ValueError(f"LlamaCppGenerator.n_seq_max must lie in [2*max_batch, 256] = "
+                             f"[{2 * max_batch}, 256], got {n_seq_max}")
+        L = self._L = _lib()
+        path = Path(model) if str(model).endswith(".gguf") or Path(model).is_file() else None
+        if path is None:
+            from itslab.generators.models import gguf_path
+            path = gguf_path(str(model))
+        if not path.is_file():
+            raise FileNotFoundError(f"LlamaCppGenerator: GGUF file {path} does not exist")
+        if not verbose:  # llama.cpp logs through this logger; keep loading quiet unless asked
+            lg = logging.getLogger("llama-cpp-python")
+            if lg.level == logging.NOTSET:
+                lg.setLevel(logging.ERROR)
+        L.llama_backend_init()
+        mp = L.llama_model_default_params()
+        mp.n_gpu_layers = n_gpu_layers
+        self._model = L.llama_model_load_from_file(str(path).encode(), mp)
+        if not self._model:
+            raise RuntimeError(f"llama.cpp could not load {path}")
+        cp = L.llama_context_default_params()
+        n_batch = max(n_batch, max_batch)  # one decode step feeds a token per batch row
+        cp.n_ctx, cp.n_batch, cp.n_ubatch, cp.n_seq_max = n_ctx, n_batch, n_batch, n_seq_max
+        cp.n_threads = cp.n_threads_batch = n_threads or os.cpu_count() or 1
+        cp.kv_unified = True  # cells shared between sequences: prefix copies are free
+        cp.no_perf = True
+        self._ctx = L.llama_init_from_model(self._model, cp)
+        if not self._ctx:
+            L.llama_model_free(self._model)
+            raise RuntimeError(f"llama.cpp could not create a context (n_ctx={n_ctx}, n_seq_max={n_seq_max})")
+        self._vocab = L.llama_model_get_vocab(self._model)
+        self.n_vocab = int(L.llama_vocab_n_tokens(self._vocab))
+        self.n_ctx = int(L.llama_n_ctx(self._ctx))
+        self.n_batch, self.max_batch, self.cache_samples = n_batch, max_batch, cache_samples
+        self.slots = SeqSlots(L, L.llama_get_memory(self._ctx), n_seq_max)
+        self._batch = L.llama_batch_init(n_batch, 0, 1)
+        self._pieces = [self._piece(t) for t in range(self.n_vocab)]
+        self._eog = np.array([bool(L.llama_vocab_is_eog(self._vocab, t)) for t in range(self.n_vocab)])
+        self._lock = threading.Lock()
+        self.path = path
+        self.model_id = model_id or (str(model) if path != Path(model) else path.stem)
+        self.n_params = float(L.llama_model_n_params(self._model))
+
+    # -- tokens and text -----------------------------------------------------------------
+    def _piece(self, tok: int) -> bytes:
+        buf = ctypes.create_string_buffer(64)
+        n = self._L.llama_token_to_piece(self._vocab, tok, buf, 64, 0, False)
+        if n < 0:
+            buf = ctypes.create_string_buffer(-n)
+            n = self._L.llama_token_to_piece(self._vocab, tok, buf, -n, 0, False)
+        return buf.raw[:n]
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of a prefix: special tokens in the text parsed, BOS added where the model wants it."""
+        raw = text.encode("utf-8")
+        cap = len(raw) + 8
+        arr = (ctypes.c_int32 * cap)()
+        n = self._L.llama_tokenize(self._vocab, raw, len(raw), arr, cap, True, True)
+        if n < 0:
+            raise RuntimeError(f"llama.cpp could not tokenize a text of {len(raw)} bytes")
+        ids = list(arr[:n])
+        if not ids:  # an empty prefix still needs one token to condition on
+            bos = int(self._L.llama_vocab_bos(self._vocab))
+            ids = [bos if bos >= 0 else int(self._L.llama_vocab_eos(self._vocab))]
+        return ids
+
+    def count_tokens(self, text: str) -> int:
+        """Exact token length of a prefix (what `n_prompt_tokens` will report)."""
+        return len(self.encode(text))
+
+    def detokenize(self, ids: Sequence[int]) -> str:
+        """Text of token ids (special tokens render as nothing)."""
+        return b"".join(self._pieces[int(t)] for t in ids).decode("utf-8", errors="replace")
+
+    def chat_prompt(self, messages: Sequence[Mapping[str, str]], *, add_generation_prompt: bool = True) -> str:
+        """Prompt text from chat messages via the GGUF's chat template (llama.cpp's built-in renderer)."""
+        L = self._L
+        tmpl = L.llama_model_chat_template(self._model, None)
+        if not tmpl:
+            raise ValueError(f"model {self.model_id!r} has no chat template; pass a plain text prompt")
+        keep = [(m["role"].encode(), m["content"].encode()) for m in messages]
+        arr = (L.llama_chat_message * len(keep))(*[L.llama_chat_message(r, c) for r, c in keep])
+        size = 256 + 2 * sum(len(r) + len(c) for r, c in keep)
+        buf = ctypes.create_string_buffer(size)
+        n = L.llama_chat_apply_template(tmpl, arr, len(keep), add_generation_prompt, buf, size)
+        if n > size:
+            buf = ctypes.create_string_buffer(n)
+            n = L.llama_chat_apply_template(tmpl, arr, len(keep), add_generation_prompt, buf, n)
+        if n < 0:
+            raise ValueError(f"llama.cpp does not support the chat template of {self.model_id!r}")
+        return buf.raw[:n].decode("utf-8")
+
+    # -- model calls ---------------------------------------------------------------------
+    def _decode(self, n: int) -> None:
+        """Run the first `n` tokens of the batch, evicting cached sequences while the KV cache is full."""
+        self._batch.n_tokens = n
+        while True:
+            rc = self._L.llama_decode(self._ctx, self._batch)
+            if rc == 0:
+                return
+            if rc == 1 and self.slots.evict_one():
+                continue
+            raise RuntimeError(f"llama_decode failed with code {rc} on a batch of {n} tokens "
+                               f"(1 = KV cache full: raise n_ctx={self.n_ctx} or lower max_batch)")
+
+    def _put(self, k: int, tok: int, pos: int, slot: int, want: bool) -> None:
+        b = self._batch
+        b.token[k], b.pos[k], b.n_seq_id[k], b.logits[k] = tok, pos, 1, want
+        b.seq_id[k][0] = slot
+
+    def _logits(self, n: int) -> np.ndarray:
+        """The logits of the last batch's `n` output tokens, [n, V] (a view: valid until the next decode)."""
+        ptr = self._L.llama_get_logits(self._ctx)
+        return np.ctypeslib.as_array(ptr, shape=(n, self.n_vocab))
+
+    def _prefill(self, ids: Sequence[int], slot: int, start: int, out_from: int) -> np.ndarray:
+        """Read ``ids[start:]`` into `slot` (which holds ``ids[:start]``); return copies of the logits
+        at positions ``out_from .. len(ids)-1``, [len(ids) - out_from, V]."""
+        rows = []
+        for c0 in range(start, len(ids), self.n_batch):
+            c1 = min(c0 + self.n_batch, len(ids))
+            for k, p in enumerate(range(c0, c1)):
+                self._put(k, ids[p], p, slot, p >= out_from)
+            self._decode(c1 - c0)
+            n_out = c1 - max(c0, out_from)
+            if n_out > 0:
+                rows.append(self._logits(n_out).copy())
+        return np.concatenate(rows) if rows else np.zeros((0, self.n_vocab), np.float32)
+
+    def _read_prefix(self, ids: list[int], out_from: int) -> tuple[int, int, np.ndarray]:
+        """Slot holding `ids` (cache hit copied, rest read), tokens served from cache, output logits."""
+        src, m = self.slots.match(np.asarray(ids, np.int32), limit=min(len(ids) - 1, out_from))
+        slot = self.slots.acquire()
+        if src is not None:
+            self.slots.copy(src, slot, m)
+        return slot, m, self._prefill(ids, slot, m, out_from)
+
+    # -- Generator protocol --------------------------------------------------------------
+    def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
+        """Sample ``requests[i].n`` continuations of each prefix (see the module doc for accounting)."""
+        for i, r in enumerate(requests):
+            if not isinstance(r, Request):
+                raise TypeError(f"requests[{i}] must be an itslab Request, got {type(r).__name__}")
+            if r.seed < 0:
+                raise ValueError(f"requests[{i}].seed must be >= 0, got {r.seed}")
+        with self._lock:
+            ids = [self.encode(r.prefix) for r in requests]
+            out: list[list[Any]] = [[None] * r.n for r in requests]
+            groups: list[list[tuple[int, int, int]]] = [[]]
+            rows = cells = 0
+            for i, r in enumerate(requests):
+                if r.max_tokens == 0:
+                    out[i] = [Completion("", 0, len(ids[i]), 0, (), (), "length", r.seed, {"index": j})
+                              for j in range(r.n)]
+                    continue
+                fit = (self.n_ctx - len(ids[i])) // r.max_tokens
+                if fit < 1:
+                    raise ValueError(f"requests[{i}]: prefix of {len(ids[i])} tokens + max_tokens="
+                                     f"{r.max_tokens} exceeds the KV cache (n_ctx={self.n_ctx})")
+                step = min(self.max_batch, fit)
+                for j0 in range(0, r.n, step):
+                    j1 = min(r.n, j0 + step)
+                    need = len(ids[i]) + (j1 - j0) * r.max_tokens
+                    if groups[-1] and (rows + j1 - j0 > self.max_batch or cells + need > self.n_ctx):
+                        groups.append([])
+                        rows = cells = 0
+                    groups[-1].append((i, j0, j1))
+                    rows, cells = rows + j1 - j0, cells + need
+            for g in groups:
+                if g:
+                    self._run_group(g, requests, ids, out)
+            return out
+
+    def _run_group(self, units: list[tuple[int, int, int]], requests: Sequence[Request],
+                   ids: list[list[int]], out: list[list[Any]]) -> None:
+        # make room for the group's rows and prefixes before reading anything
+        need = sum(j1 - j0 for _, j0, j1 in units) + len({i for i, _, _ in units})
+        while len(self.slots.free) < need and self.slots.evict_one():
+            pass
+        prefix: dict[int, tuple[int, int, np.ndarray]] = {}
+        rows: list[_Row] = []
+        first: set[int] = set()
+        for i, j0, j1 in units:
+            r, n_ids = requests[i], len(ids[i])
+            if i not in prefix:
+                slot, m, lg = self._read_prefix(ids[i], n_ids - 1)
+                prefix[i] = (slot, m, lg[-1])
+            slot, m, _ = prefix[i]
+            stops = tuple(s.encode("utf-8") for s in r.stop if s)
+            sampling = RowSampling(r.temperature, r.top_p, r.top_k or 0)
+            for j in range(j0, j1):
+                row_slot = self.slots.acquire()
+                self.slots.copy(slot, row_slot, n_ids)
+                cached = n_ids if i in first else m  # the prefix was read once for the group
+                first.add(i)
+                rows.append(_Row(i, j, row_slot, n_ids, r.max_tokens, stops, sampling,
+                                 sample_uniforms(r.seed, j, r.max_tokens), cached))
+        for i, (slot, _, _) in prefix.items():
+            self.slots.keep(slot, ids[i])
+        self._decode_rows(rows, np.stack([prefix[w.i][2] for w in rows]), ids)
+        for w in rows:
+            out[w.i][w.j] = Completion(
+                text=w.text.decode("utf-8", errors="replace"), n_tokens=len(w.tokens),
+                n_prompt_tokens=w.prompt_len, n_cached_tokens=w.cached, token_ids=tuple(w.tokens),
+                logprobs=tuple(w.logprobs), finish_reason=w.finish or "length", seed=requests[w.i].seed,
+                meta={"index": w.j, "stop": w.stop})
+
+    def _decode_rows(self, rows: list[_Row], logits: np.ndarray, ids: list[list[int]]) -> None:
+        """Sample every row to its end: one token per live row per ``llama_decode``."""
+        live = rows
+        while live:
+            u = np.array([w.uniforms[len(w.tokens)] for w in live])
+            toks, lps = sample_rows(logits, [w.sampling for w in live], u)
+            still = []
+            for w, t, lp in zip(live, toks.tolist(), lps.tolist()):
+                w.push(t, lp, bool(self._eog[t]), self._pieces[t])
+                if w.finish is None:
+                    still.append(w)
+                elif self.cache_samples:  # all but the last token are in the KV cache
+                    self.slots.keep(w.slot, ids[w.i] + w.tokens[:-1])
+                else:
+                    self.slots.release(w.slot)
+            live = still
+            if live:
+                for k, w in enumerate(live):
+                    self._put(k, w.tokens[-1], w.prompt_len + len(w.tokens) - 1, w.slot, True)
+                self._decode(len(live))
+                logits = self._logits(len(live))
+
+    # -- hooks ---------------------------------------------------------------------------
+    def token_logprobs(self, prefix: str, continuation: str | Sequence[int]) -> list[float]:
+        """Log-probability of each continuation token given the prefix (raw logits, T=1).
+
+        A text continuation is tokenized on its own and appended to the prefix's tokens (the
+        lm-evaluation-harness convention); pass token ids (``Completion.token_ids``) to score
+        exactly what was generated. Cached prefixes are reused and the scored sequence is cached.
+        """
+        p = self.encode(prefix)
+        c = (self.encode_plain(continuation) if isinstance(continuation, str) else [int(t) for t in continuation])
+        if not c:
+            return []
+        with self._lock:
+            slot, _, lg = self._read_prefix(p + c, len(p) - 1)
+            self.slots.keep(slot, p + c)
+        z = lg[:len(c)].astype(np.float64)
+        mx = z.max(axis=1)
+        lse = mx + np.log(np.exp(z - mx[:, None]).sum(axis=1))
+        return (z[np.arange(len(c)), c] - lse).tolist()
+
+    def encode_plain(self, text: str) -> list[int]:
+        """Token ids of `text` without BOS (for continuations)."""
+        raw = text.encode("utf-8")
+        arr = (ctypes.c_int32 * (len(raw) + 8))()
+        n = self._L.llama_tokenize(self._vocab, raw, len(raw), arr, len(raw) + 8, False, True)
+        return list(arr[:max(n, 0)])
+
+    def logprob_of(self, prefix: str, continuation: str | Sequence[int]) -> float:
+        """Sum of `token_logprobs` (the model's log-probability of the continuation)."""
+        return float(sum(self.token_logprobs(prefix, continuation)))
+
+    def clear_cache(self) -> None:
+        """Forget every cached sequence."""
+        with self._lock:
+            self.slots.clear()
+
+    def close(self) -> None:
+        """Free the llama.cpp context, model and batch (also done when the object is collected)."""
+        L = getattr(self, "_L", None)
+        if L is None:
+            return
+        if getattr(self, "_batch", None) is not None:
+            L.llama_batch_free(self._batch)
+            self._batch = None
+        if getattr(self, "_ctx", None):
+            L.llama_free(self._ctx)
+            self._ctx = None
+        if getattr(self, "_model", None):
+            L.llama_model_free(self._model)
+            self._model = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: the library may already be gone
+            pass
+
+    def __repr__(self) -> str:
+        return (f"LlamaCppGenerator({self.model_id!r}, n_ctx={self.n_ctx}, max_batch={self.max_batch}, "
+                f"cached_sequences={len(self.slots.entries)})")

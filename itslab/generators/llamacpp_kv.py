@@ -1,0 +1,132 @@
+"""Automatic prefix caching over llama.cpp's sequence slots (for `LlamaCppGenerator`).
+
+llama.cpp keeps one KV cache whose cells are tagged with sequence ids; with a *unified* cache
+(``kv_unified``) a cell may belong to several sequences at once, so ``llama_memory_seq_cp``
+shares a prefix between sequences without copying or recomputing it. `SeqSlots` turns that into
+vLLM-style automatic prefix caching (Kwon et al. 2023; RadixAttention, Zheng et al. 2024): every
+sequence the engine finishes (a prompt, or a prompt plus one sample) stays in its slot as a cache
+entry; a new prefix is matched against the entries, the longest shared token prefix is copied
+into a fresh slot, and only the rest is read. Entries are evicted least-recently-used when slots
+or KV cells run out; an entry that is a prefix of a newer one is dropped at once (the newer one
+serves every match it could).
+
+Why not state save/restore (``llama_state_seq_get_data``)? It copies the KV bytes out and back
+in for every reuse; sequence copies in a unified cache are free and keep all reuse on the device.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+
+@dataclass
+class Entry:
+    """A cached sequence: the slot holding its KV and the tokens it holds (positions 0..len-1)."""
+
+    slot: int
+    tokens: np.ndarray  # int32
+    tick: int
+
+
+def common_prefix(a: np.ndarray, b: np.ndarray) -> int:
+    """Length of the longest common prefix of two token arrays."""
+    n = min(len(a), len(b))
+    if n == 0:
+        return 0
+    diff = np.flatnonzero(a[:n] != b[:n])
+    return int(diff[0]) if len(diff) else n
+
+
+class SeqSlots:
+    """Sequence slots of one llama.cpp context: free, busy (being decoded) or cached (an `Entry`).
+
+    `lib` is the ``llama_cpp`` module and `mem` the context's ``llama_memory_t``; they are passed
+    in so this bookkeeping can be tested without a model.
+    """
+
+    def __init__(self, lib: Any, mem: Any, n_slots: int) -> None:
+        self.lib, self.mem = lib, mem
+        self.free: list[int] = list(range(n_slots - 1, -1, -1))  # pop() hands out slot 0 first
+        self.entries: dict[int, Entry] = {}
+        self.busy: set[int] = set()
+        self._tick = 0
+        self.hits = 0
+        self.evictions = 0
+
+    # -- matching ------------------------------------------------------------------------
+    def match(self, ids: np.ndarray, limit: int) -> tuple[int | None, int]:
+        """The cached slot sharing the longest prefix with `ids` (at most `limit` tokens) and its length."""
+        best, m = None, 0
+        for e in self.entries.values():
+            k = min(common_prefix(e.tokens, ids), limit)
+            if k > m:
+                best, m = e.slot, k
+        if best is not None:
+            self._tick += 1
+            self.entries[best].tick = self._tick
+            self.hits += 1
+        return best, m
+
+    # -- slots ---------------------------------------------------------------------------
+    def acquire(self) -> int:
+        """A free slot (evicting the least recently used entry if none is free), marked busy."""
+        if not self.free and not self.evict_one():
+            raise RuntimeError(f"llama.cpp: all {len(self.busy)} sequence slots are busy; "
+                               "lower max_batch or raise n_seq_max")
+        slot = self.free.pop()
+        self.busy.add(slot)
+        return slot
+
+    def copy(self, src: int, dst: int, n: int) -> None:
+        """Share positions [0, n) of slot `src` with slot `dst` (no KV is copied or recomputed)."""
+        if n > 0:
+            self.lib.llama_memory_seq_cp(self.mem, src, dst, 0, n)
+
+    def release(self, slot: int) -> None:
+        """Drop a busy slot's sequence from the KV cache and free the slot."""
+        self.busy.discard(slot)
+        self.lib.llama_memory_seq_rm(self.mem, slot, -1, -1)
+        self.free.append(slot)
+
+    def keep(self, slot: int, tokens: Sequence[int] | np.ndarray) -> None:
+        """Turn a busy slot into a cache entry holding `tokens`, dropping entries it makes redundant."""
+        self.busy.discard(slot)
+        toks = np.asarray(tokens, dtype=np.int32)
+        for e in list(self.entries.values()):
+            k = common_prefix(e.tokens, toks)
+            if k == len(e.tokens):  # the old entry is a prefix of the new one
+                self._drop(e.slot)
+            elif k == len(toks):  # the new one is a prefix of an old entry
+                self._tick += 1
+                e.tick = self._tick
+                self.lib.llama_memory_seq_rm(self.mem, slot, -1, -1)
+                self.free.append(slot)
+                return
+        self._tick += 1
+        self.entries[slot] = Entry(slot, toks, self._tick)
+
+    def evict_one(self) -> bool:
+        """Evict the least recently used entry; False when there is none."""
+        if not self.entries:
+            return False
+        victim = min(self.entries.values(), key=lambda e: e.tick)
+        self._drop(victim.slot)
+        self.evictions += 1
+        return True
+
+    def clear(self) -> None:
+        """Evict every entry (busy slots are left alone)."""
+        for slot in list(self.entries):
+            self._drop(slot)
+
+    def _drop(self, slot: int) -> None:
+        del self.entries[slot]
+        self.lib.llama_memory_seq_rm(self.mem, slot, -1, -1)
+        self.free.append(slot)
+
+    @property
+    def n_cached_tokens(self) -> int:
+        """Tokens held by cache entries, counting shared prefixes once per entry (an upper bound on cells)."""
+        return sum(len(e.tokens) for e in self.entries.values())

@@ -1,0 +1,132 @@
+"""Batched, per-sample seeded token sampling in numpy, for backends that hand back raw logits.
+
+The same scheme as the transformers engine (`itslab.generators.hf_sampling`), without torch:
+sample j of a request with seed s owns a stream of uniforms drawn up front from ``itslab.rng``
+with the SeedSequence ``(s, j)``; token t of the sample is drawn by inverse-CDF sampling with
+its t-th uniform after temperature, top-k and top-p (nucleus, Holtzman et al. 2020) filtering,
+in that order (Hugging Face's logits-warper order). A sample's randomness therefore depends only
+on (seed, j), never on the batch it runs in, so the first k of n samples are the same for every
+n >= k — up to floating-point differences in the logits between batch shapes.
+
+Reported logprobs are ``log_softmax`` of the raw logits (temperature 1, no filtering) at the
+chosen token: the model's own probability of the text, comparable across sampling settings.
+
+>>> z = np.log(np.array([[0.5, 0.3, 0.2]], dtype=np.float32))
+>>> tok, lp = sample_rows(z, [RowSampling(1.0, 1.0, 0)], np.array([0.6]))
+>>> int(tok[0]), round(float(lp[0]), 4)   # the CDF is (0.5, 0.8, 1.0): u = 0.6 lands on token 1
+(1, -1.204)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from itslab import rng as itsrng
+
+
+def sample_uniforms(seed: int, j: int, n_steps: int) -> np.ndarray:
+    """The uniforms that drive sample `j` of a request with `seed` (one per generated token).
+
+    Identical to the transformers engine's streams, so both backends draw a token from the
+    same uniform at the same step.
+    """
+    if seed < 0:
+        raise ValueError(f"Request.seed must be >= 0, got {seed}")
+    return itsrng.as_rng(np.random.SeedSequence([int(seed), int(j)])).random(n_steps)
+
+
+@dataclass(frozen=True)
+class RowSampling:
+    """Sampling settings of one row: temperature (0 = greedy), top-p, top-k (0 = off)."""
+
+    temperature: float
+    top_p: float
+    top_k: int
+
+    @property
+    def filtered(self) -> bool:
+        """Whether top-k or top-p removes any token."""
+        return self.top_k > 0 or self.top_p < 1.0
+
+
+def _log_softmax_at(logits: np.ndarray, tok: np.ndarray) -> np.ndarray:
+    """Raw log-probability of ``tok[b]`` under ``logits[b]`` (log-sum-exp in float64)."""
+    z = logits.astype(np.float64, copy=False)
+    m = z.max(axis=1)
+    lse = m + np.log(np.exp(z - m[:, None]).sum(axis=1))
+    return z[np.arange(len(tok)), tok] - lse
+
+
+def _kept(z: np.ndarray, s: RowSampling) -> np.ndarray:
+    """Indices of the tokens that survive top-k then top-p, most likely first.
+
+    Only the head of the distribution is sorted: `argpartition` finds the k largest logits and
+    the nucleus is grown by doubling until it holds `top_p` of the mass (a full 50k-way sort
+    per row per step would dominate the decode time of a small model).
+    """
+    v = z.shape[0]
+    k_cap = min(s.top_k, v) if s.top_k > 0 else v
+
+    def head_of(k: int) -> np.ndarray:
+        h = np.argpartition(-z, k - 1)[:k] if k < v else np.arange(v)
+        return h[np.argsort(-z[h], kind="stable")]
+
+    if s.top_p >= 1.0:
+        return head_of(k_cap)
+    # the nucleus is measured on the distribution left after top-k
+    zz = z if k_cap >= v else z[np.argpartition(-z, k_cap - 1)[:k_cap]]
+    mx = float(zz.max())
+    total = float(np.exp(zz - mx).sum())
+    k = min(k_cap, 64)
+    while True:
+        head = head_of(k)
+        p = np.exp(z[head] - mx) / total
+        before = np.cumsum(p) - p  # mass strictly above each token
+        cut = int(np.searchsorted(before >= s.top_p, True))
+        if cut < len(head) or k >= k_cap:
+            return head[:max(cut, 1)]
+        k = min(2 * k, k_cap)
+
+
+def sample_rows(logits: np.ndarray, params: Sequence[RowSampling], uniforms: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Draw one token per row of ``logits`` [B, V]; `uniforms` [B] are each row's next uniform.
+
+    Returns ``(tokens [B] int64, raw logprobs [B] float64)``.
+    """
+    b = logits.shape[0]
+    tok = np.argmax(logits, axis=1).astype(np.int64)  # greedy rows (temperature 0) keep this
+    lp = np.full(b, np.nan)
+    u = np.asarray(uniforms, dtype=np.float64)
+    plain = [r for r in range(b) if params[r].temperature > 0 and not params[r].filtered]
+    if plain:  # the common case, vectorised over rows
+        t = np.array([params[r].temperature for r in plain])
+        z = logits[plain].astype(np.float64) / t[:, None]
+        mx = z.max(axis=1)
+        cdf = np.cumsum(np.exp(z - mx[:, None]), axis=1)
+        total = cdf[:, -1]
+        for i, r in enumerate(plain):
+            tok[r] = _invert(cdf[i], total[i], u[r])
+            if t[i] == 1.0:  # the sampling softmax is the raw one: reuse its normaliser
+                lp[r] = z[i, tok[r]] - (mx[i] + np.log(total[i]))
+    for r in range(b):
+        s = params[r]
+        if s.temperature > 0 and s.filtered:
+            z = logits[r].astype(np.float64) / s.temperature
+            idx = _kept(z, s)
+            zk = z[idx]
+            cdf = np.cumsum(np.exp(zk - zk.max()))
+            tok[r] = idx[_invert(cdf, cdf[-1], u[r])]
+    rest = np.flatnonzero(np.isnan(lp))
+    if len(rest):
+        lp[rest] = _log_softmax_at(logits[rest], tok[rest])
+    return tok, lp
+
+
+def _invert(cdf: np.ndarray, total: float, u: float) -> int:
+    """Inverse-CDF draw: the first index whose cumulative mass exceeds ``u * total``."""
+    # v < total strictly, so the search lands on a token with non-zero probability
+    v = min(float(u) * total, total * (1 - 1e-12))
+    return min(int(np.searchsorted(cdf, v, side="right")), len(cdf) - 1)

@@ -1,0 +1,108 @@
+"""`itslab report RUN_DIR`: the strategy table, a scaling plot and fitted laws for a finished run.
+
+For each strategy the accuracy-vs-budget curve is fitted with the saturating power law
+``acc(B) = c − a·B^(−b)`` (the usual form for accuracy that plateaus with samples; Snell et al.
+2024, Brown et al. 2024 use its relatives), with parameter standard errors and a bootstrap over
+problems for a 95% interval on the fitted ceiling `c`. Fits with fewer budgets than parameters
+are skipped and say so.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+LAW = "saturating_power_law"
+
+
+def strategy_table(df: Any) -> Any:
+    """Accuracy (mean over problems and seeds), its SE over problems, and mean usage per (strategy, budget)."""
+    per_problem = df.groupby(["strategy", "budget", "problem_id"], sort=True).agg(
+        correct=("correct", "mean"), generated_tokens=("generated_tokens", "mean"), samples=("samples", "mean"),
+        verifier_calls=("verifier_calls", "mean"), cached_tokens=("cached_tokens", "mean"))
+    g = per_problem.groupby(level=["strategy", "budget"])
+    out = g.agg(accuracy=("correct", "mean"), n_problems=("correct", "size"), samples=("samples", "mean"),
+                generated_tokens=("generated_tokens", "mean"), cached_tokens=("cached_tokens", "mean"),
+                verifier_calls=("verifier_calls", "mean"))
+    out["se"] = g["correct"].std(ddof=1).fillna(0.0) / np.sqrt(out["n_problems"])
+    return out.reset_index()[["strategy", "budget", "accuracy", "se", "n_problems", "samples", "generated_tokens",
+                              "cached_tokens", "verifier_calls"]]
+
+
+def fit_laws(df: Any, *, n_boot: int = 200, seed: int = 0) -> dict[str, dict[str, Any]]:
+    """Per strategy: the fitted law (FitResult), and a bootstrap-over-problems 95% CI of its ceiling."""
+    from itslab.scaling import fit
+
+    out: dict[str, dict[str, Any]] = {}
+    rng = np.random.default_rng(seed)
+    for name, part in df.groupby("strategy", sort=True):
+        wide = part.groupby(["problem_id", "budget"])["correct"].mean().unstack("budget").dropna(axis=0)
+        budgets = wide.columns.to_numpy(float)
+        if len(budgets) < 4 or wide.shape[0] < 2:
+            out[name] = {"fit": None, "why": f"{len(budgets)} budgets, {wide.shape[0]} problems: too few to fit"}
+            continue
+        y = wide.to_numpy(float)
+        try:
+            f = fit(LAW, budgets, y.mean(0))
+        except (ValueError, FloatingPointError) as e:
+            out[name] = {"fit": None, "why": f"fit failed: {e}"}
+            continue
+        ceilings = []
+        for _ in range(n_boot):
+            idx = rng.integers(0, y.shape[0], y.shape[0])
+            try:
+                ceilings.append(fit(LAW, budgets, y[idx].mean(0), p0=f.params).as_dict()["c"])
+            except (ValueError, FloatingPointError):
+                continue
+        ci = (float(np.percentile(ceilings, 2.5)), float(np.percentile(ceilings, 97.5))) if ceilings else None
+        out[name] = {"fit": f, "ceiling_ci": ci, "n_boot": len(ceilings)}
+    return out
+
+
+def _markdown_table(table: Any) -> str:
+    cols = list(table.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in table.itertuples(index=False):
+        lines.append("| " + " | ".join(f"{v:.3g}" if isinstance(v, float) else str(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def write_report(run_dir: str | Path, *, title: str | None = None) -> Path:
+    """Write ``scaling.png`` and ``report.md`` into `run_dir` from its results; returns the report path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from itslab import plotting, runs
+
+    df, man = runs.load(run_dir)
+    d = Path(run_dir)
+    table = strategy_table(df)
+    laws = fit_laws(df)
+    fits = {k: v["fit"] for k, v in laws.items() if v.get("fit") is not None}
+    fig, ax = plotting.strategy_comparison(df)
+    ax.set_title(title or f"accuracy vs budget ({man.get('model')})")
+    fig.savefig(d / "scaling.png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    lines = [f"# {title or 'itslab run'}", "",
+             f"model: `{man.get('model')}` · itslab {man.get('itslab_version')} · commit `{man.get('git_commit')}` · "
+             f"seeds {man.get('seeds')} · {man.get('wall_seconds')} s", "",
+             "## Accuracy by strategy and budget", "", _markdown_table(table), "",
+             f"## Fitted law: {LAW}, acc(B) = c − a·B^(−b)", "",
+             "| strategy | a | b | c (ceiling) | SE(a, b, c) | ceiling 95% CI (bootstrap over problems) |",
+             "|---|---|---|---|---|---|"]
+    for name, v in laws.items():
+        f = v.get("fit")
+        if f is None:
+            lines.append(f"| {name} | – | – | – | – | {v['why']} |")
+            continue
+        p, se = f.as_dict(), f.se
+        ci = v.get("ceiling_ci")
+        lines.append(f"| {name} | {p['a']:.3g} | {p['b']:.3g} | {p['c']:.3g} | "
+                     f"{', '.join(f'{s:.2g}' for s in se)} | "
+                     f"{'–' if ci is None else f'[{ci[0]:.3f}, {ci[1]:.3f}]'} |")
+    lines += ["", "![accuracy vs budget](scaling.png)", ""]
+    (d / "report.md").write_text("\n".join(lines))
+    return d / "report.md"

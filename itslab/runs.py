@@ -1,0 +1,80 @@
+"""Run directories: results as Parquet plus a JSON manifest that says how they were made.
+
+A run directory holds ``results.parquet`` (the tidy frame of `experiments.run`),
+``manifest.json`` (itslab version, git commit, model, config, seeds, machine, timings) and,
+after `itslab report`, ``scaling.png`` and ``report.md``. Files are written to a temporary name
+and renamed, so an interrupted write never leaves a half-written result behind.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+
+def git_commit(path: str | Path = ".") -> str | None:
+    """The current git commit of the checkout at `path` (None outside a repository)."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def machine() -> dict[str, Any]:
+    """Facts about this machine for the manifest (no torch import unless already loaded)."""
+    info: dict[str, Any] = {"platform": platform.platform(), "python": sys.version.split()[0],
+                            "cpus": os.cpu_count(), "hostname": platform.node()}
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        info["torch"] = torch.__version__
+        info["cuda"] = bool(torch.cuda.is_available())
+    return info
+
+
+def manifest(*, model: str | None, config: Mapping[str, Any], seeds: Any, started: float,
+             extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The manifest dict of a run."""
+    from itslab import __version__
+
+    m = {"itslab_version": __version__, "git_commit": git_commit(Path(__file__).resolve().parent),
+         "model": model, "config": dict(config), "seeds": list(seeds), "machine": machine(),
+         "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(started)),
+         "wall_seconds": round(time.time() - started, 3)}
+    m.update(extra or {})
+    return m
+
+
+def _atomic_write(path: Path, write) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def save(df: Any, out_dir: str | Path, man: Mapping[str, Any]) -> Path:
+    """Write ``results.parquet`` and ``manifest.json`` into `out_dir` (created); returns the directory."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _atomic_write(out / "results.parquet", lambda p: df.to_parquet(p, index=False))
+    _atomic_write(out / "manifest.json", lambda p: p.write_text(json.dumps(man, indent=2, default=str) + "\n"))
+    return out
+
+
+def load(run_dir: str | Path) -> tuple[Any, dict[str, Any]]:
+    """(results frame, manifest) of a run directory; a clear error when either file is missing."""
+    import pandas as pd
+
+    d = Path(run_dir)
+    for name in ("results.parquet", "manifest.json"):
+        if not (d / name).is_file():
+            raise FileNotFoundError(f"{d / name} not found: is {d} a run directory written by `itslab run`?")
+    return pd.read_parquet(d / "results.parquet"), json.loads((d / "manifest.json").read_text())

@@ -1,0 +1,101 @@
+"""SelfEvaluation and GenerativeVerifier with small fake generators (duck-typed)."""
+import math
+
+import numpy as np
+import pytest
+
+from itslab.types import Completion, Problem, Request
+from itslab.verifiers import GenerativeVerifier, SelfEvaluation
+from itslab.verifiers.judges import parse_verdict
+
+P = Problem(id="toy/judge", prompt="What is 2 + 2?", answer="4", meta={"question": "What is 2 + 2?"})
+
+
+class FakeLogprobs:
+    """logprob_of: 'Yes' is likelier when the proposed solution says 4."""
+
+    n_params = 1000.0
+
+    def __init__(self):
+        self.calls = []
+
+    def logprob_of(self, prefix, continuation):
+        self.calls.append((prefix, continuation))
+        good = "Proposed solution: 4" in prefix
+        p_yes = 0.8 if good else 0.3
+        return math.log(p_yes if continuation == " Yes" else (1 - p_yes) / 2)
+
+    def count_tokens(self, text):
+        return len(text.split())
+
+
+def test_self_evaluation_is_p_yes_renormalised():
+    g = FakeLogprobs()
+    v = SelfEvaluation(g)
+    (a,), (b,) = v.score(P, ["4", "5"])
+    assert a == pytest.approx(0.8 / (0.8 + 0.1)) and b == pytest.approx(0.3 / (0.3 + 0.35))
+    assert g.calls[0][0].endswith("Is the proposed solution correct? Answer Yes or No.\nAnswer:")
+    u = v.cost(P, ["4", "5"])
+    n = sum(len(v.prefix(P, t).split()) + 2 for t in ["4", "5"])
+    assert (u.verifier_calls, u.verifier_tokens, u.verifier_flops) == (2, n, 2 * 1000.0 * n)
+
+
+def test_self_evaluation_accepts_per_token_lists():
+    class ListLogprobs(FakeLogprobs):
+        def logprob_of(self, prefix, continuation):
+            return [super().logprob_of(prefix, continuation), 0.0]
+
+    (a,), = SelfEvaluation(ListLogprobs()).score(P, ["4"])
+    assert a == pytest.approx(0.8 / 0.9)
+
+
+def test_self_evaluation_needs_logprob_of():
+    with pytest.raises(TypeError, match="logprob_of"):
+        SelfEvaluation(object()).score(P, ["4"])
+
+
+class FakeSampler:
+    """generate: each rationale votes Yes with prob 0.9 if the solution says 4, else 0.2 (seeded per request)."""
+
+    n_params = 10.0
+
+    def __init__(self):
+        self.requests = []
+
+    def generate(self, requests):
+        out = []
+        for r in requests:
+            self.requests.append(r)
+            rng = np.random.default_rng(r.seed)
+            p = 0.9 if "Proposed solution: 4" in r.prefix else 0.2
+            out.append([Completion(text=f"checking...\nVerdict: {'Yes' if rng.random() < p else 'No'}", n_tokens=7,
+                                   n_prompt_tokens=20, n_cached_tokens=20 if j else 0, seed=r.seed)
+                        for j in range(r.n)])
+        return out
+
+
+def test_generative_verifier_votes_and_is_deterministic():
+    g = FakeSampler()
+    v = GenerativeVerifier(g, k=32, seed=1)
+    (good,), (bad,) = v.score(P, ["4", "5"])
+    assert good > 0.7 and bad < 0.4
+    assert all(isinstance(r, Request) and r.n == 32 for r in g.requests)
+    again = GenerativeVerifier(FakeSampler(), k=32, seed=1).score(P, ["5", "4"])
+    assert again == [(bad,), (good,)]
+
+
+def test_generative_verifier_cost_equals_spend_and_is_memoised():
+    g = FakeSampler()
+    v = GenerativeVerifier(g, k=4)
+    u = v.cost(P, ["4", "5"])
+    assert len(g.requests) == 2
+    v.score(P, ["4", "5"])
+    assert len(g.requests) == 2  # score reused the generations that cost ran
+    per_text = 20 + 4 * 7  # one uncached prompt, then cached prompts; 4 rationales of 7 tokens
+    assert (u.verifier_calls, u.verifier_tokens, u.verifier_flops) == (2, 2 * per_text, 2 * 10.0 * 2 * per_text)
+
+
+@pytest.mark.parametrize("text,verdict", [("Verdict: Yes", True), ("verdict: no.", False), ("**Verdict:** Yes", True),
+                                          ("Verdict: No\nWait. Verdict: Yes", True), ("I think yes", None)])
+def test_parse_verdict(text, verdict):
+    assert parse_verdict(text) is verdict

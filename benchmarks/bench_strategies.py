@@ -44,12 +44,36 @@ def hyper_for(name: str, b: int) -> dict[str, Any] | None:
     return table.get(name)
 
 
+class MemoPRM:
+    """A deterministic verifier with its scores memoised by text (one problem at a time).
+
+    `NoisyProcessVerifier` scores depend only on (seed, problem, text), so re-scoring a text
+    another strategy or budget already scored (the first k samples of every budget coincide) is
+    waste; `cost` is the inner verifier's, so budgets and usage are charged exactly as without it.
+    """
+
+    is_process = True
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name, self._memo, self._pid = inner, inner.name, {}, None
+
+    def score(self, problem: Any, texts: Any) -> list:
+        if problem.id != self._pid:
+            self._memo, self._pid = {}, problem.id
+        todo = [t for t in dict.fromkeys(texts) if t not in self._memo]
+        self._memo.update(zip(todo, self.inner.score(problem, todo)))
+        return [self._memo[t] for t in texts]
+
+    def cost(self, problem: Any, texts: Any) -> Any:
+        return self.inner.cost(problem, texts)
+
+
 def _init(n_problems: int, noise: float) -> None:
     from itslab.generators.simulated import make_suite, step_oracle
     from itslab.verifiers import NoisyProcessVerifier
 
     problems, gen = make_suite(n_problems, seed=0, kind="stepwise", a=1.0, b=2.0, n_steps=4)
-    _STATE.update(problems=problems, gen=gen, prm=NoisyProcessVerifier(step_oracle, noise=noise, seed=0))
+    _STATE.update(problems=problems, gen=gen, prm=MemoPRM(NoisyProcessVerifier(step_oracle, noise=noise, seed=0)))
 
 
 def _work(task: tuple[list[int], list[str], list[int]]) -> list[dict[str, Any]]:
@@ -61,7 +85,8 @@ def _work(task: tuple[list[int], list[str], list[int]]) -> list[dict[str, Any]]:
         for name in names:
             fn = strategies.get(name)
             for b in budgets:
-                r = fn(p, gen, prm, Budget(samples=1_000_000), problem_rng(0, p.id, name), **hyper_for(name, b))
+                # one stream per problem for every strategy and budget: common random numbers
+                r = fn(p, gen, prm, Budget(samples=1_000_000), problem_rng(0, p.id), **hyper_for(name, b))
                 rows.append({"problem_id": p.id, "strategy": name, "budget": b, "correct": bool(r.correct),
                              "generated_tokens": r.usage.generated_tokens, "samples": r.usage.samples,
                              "verifier_calls": r.usage.verifier_calls})

@@ -37,6 +37,7 @@ from itslab.generators.hf_decode import Row, decode
 from itslab.generators.hf_load import (forward_keywords, load_pretrained, resolve_device,
                                        resolve_dtype, text_dims)
 from itslab.generators.hf_sampling import RowParams, sample_uniforms
+from itslab.generators.hf_text import TextCodec
 from itslab.types import Completion, Request
 
 
@@ -46,15 +47,20 @@ class HFGenerator:
     ``model_or_path`` is a hub id, a local directory, a ``.gguf`` path, or an already loaded
     model (then pass `tokenizer`). ``cache_bytes`` caps the prefix cache (0 disables it);
     ``max_batch`` caps the rows decoded together; ``cache_samples`` keeps every finished sample
-    in the cache (what step-wise search needs; turn off for pure best-of-N).
+    in the cache (what step-wise search needs; turn off for pure best-of-N). ``num_threads``
+    sets torch's (process-wide) CPU thread count: on a busy machine 1 thread can be several
+    times faster than spinning OpenMP threads that compete with other processes.
     """
 
     def __init__(self, model_or_path: Any, *, tokenizer: Any = None, gguf_file: str | None = None,
                  device: str | None = None, dtype: str | torch.dtype | None = None,
                  cache_bytes: int = 1 << 30, max_batch: int = 64, cache_samples: bool = True,
-                 model_id: str | None = None, local_files_only: bool = False) -> None:
+                 model_id: str | None = None, local_files_only: bool = False,
+                 num_threads: int | None = None) -> None:
         if max_batch < 1:
             raise ValueError(f"HFGenerator.max_batch must be >= 1, got {max_batch}")
+        if num_threads is not None:
+            torch.set_num_threads(num_threads)
         if isinstance(model_or_path, (str, Path)):
             dev = resolve_device(device)
             self.model, self.tokenizer = load_pretrained(
@@ -79,67 +85,17 @@ class HFGenerator:
         self.prefix_cache = RadixKVCache(cache_bytes)
         self._cache_kw, self._has_keep = forward_keywords(self.model)
         self._dims = text_dims(self.model)
-        self._eos = self._eos_ids()
-        self._bos = self._auto_bos()
-
-    # -- tokenization ----------------------------------------------------------------------------
-    def _eos_ids(self) -> frozenset[int]:
-        ids = {self.tokenizer.eos_token_id}
         gen_eos = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
-        ids.update(gen_eos if isinstance(gen_eos, (list, tuple)) else [gen_eos])
-        return frozenset(int(i) for i in ids if i is not None)
+        self.codec = TextCodec(self.tokenizer, gen_eos if isinstance(gen_eos, (list, tuple)) else [gen_eos])
 
-    def _auto_bos(self) -> int | None:
-        bos = self.tokenizer.bos_token_id
-        probe = self.tokenizer.encode("a", add_special_tokens=True)
-        return bos if bos is not None and probe[:1] == [bos] else None
-
+    # -- text ----------------------------------------------------------------------------------
     def encode(self, text: str) -> list[int]:
-        """Token ids of a prefix: prefix-stable, no special tokens added but a BOS where the
-        tokenizer would add one.
-
-        Prefix-stable: a text ending in whitespace is tokenized as it reads when more text follows
-        (byte-level BPE merges a trailing "\n\n" into one token only at the very end of a string,
-        but splits it before a word). So the prefix of the next step, prefix + generated step,
-        re-tokenizes into the same leading tokens and hits the prefix cache, and the model sees the
-        paragraph break as it saw it in training.
-        """
-        ids = self._stable_ids(text)
-        if self._bos is not None and ids[:1] != [self._bos]:
-            ids = [self._bos] + ids
-        if not ids:  # an empty prefix still needs one token to condition on
-            start = self.tokenizer.bos_token_id if self.tokenizer.bos_token_id is not None else min(self._eos)
-            ids = [start]
-        return ids
-
-    def _stable_ids(self, text: str) -> list[int]:
-        plain = self.tokenizer.encode(text, add_special_tokens=False)
-        if not text or not text[-1].isspace():
-            return plain
-        probe = self.tokenizer.encode(text + "x", add_special_tokens=False)
-        kw = dict(skip_special_tokens=False, clean_up_tokenization_spaces=False)
-        for k in range(len(probe) - 1, 0, -1):  # longest token prefix whose text is a prefix of `text`
-            head = self.tokenizer.decode(probe[:k], **kw)
-            if text.startswith(head):
-                rest = text[len(head):]
-                return probe[:k] + (self.tokenizer.encode(rest, add_special_tokens=False) if rest else [])
-        return plain
-
-    def decode_continuation(self, prompt_ids: Sequence[int], ids: Sequence[int]) -> str:
-        """Text of `ids` as they read after the prompt (decoding with a few prompt tokens of context
-        keeps a leading space that SentencePiece tokenizers drop on a standalone decode)."""
-        ctx = list(prompt_ids[-4:])
-        kw = dict(skip_special_tokens=True, clean_up_tokenization_spaces=False)
-        head = self.tokenizer.decode(ctx, **kw)
-        full = self.tokenizer.decode(ctx + list(ids), **kw)
-        return full[len(head):] if full.startswith(head) else self.tokenizer.decode(list(ids), **kw)
+        """Token ids the engine reads for a prefix (prefix-stable, see `itslab.generators.hf_text`)."""
+        return self.codec.encode(text)
 
     def chat_prompt(self, messages: Sequence[Mapping[str, str]], *, add_generation_prompt: bool = True) -> str:
-        """Prompt text from chat messages via the tokenizer's chat template (e.g. ChatML for SmolLM2)."""
-        if not getattr(self.tokenizer, "chat_template", None):
-            raise ValueError(f"model {self.model_id!r} has no chat template; pass a plain text prompt")
-        return self.tokenizer.apply_chat_template([dict(m) for m in messages], tokenize=False,
-                                                  add_generation_prompt=add_generation_prompt)
+        """Prompt text from chat messages via the model's chat template (e.g. ChatML for SmolLM2)."""
+        return self.codec.chat_prompt(messages, add_generation_prompt=add_generation_prompt)
 
     # -- model calls -----------------------------------------------------------------------------
     def _forward(self, ids: Sequence[int], kv: BatchKV, start: int, keep_all: bool) -> torch.Tensor:
@@ -229,8 +185,8 @@ class HFGenerator:
                 i = units[row.unit][0]
                 self.prefix_cache.insert(ids[i] + row.tokens[:-1], slicer)
 
-        decode(self.model, self._cache_kw, kv, rows, params, torch.cat(first), tokenizer=self.tokenizer,
-               eos=frozenset() if ignore_eos else self._eos, on_leave=on_leave)
+        decode(self.model, self._cache_kw, kv, rows, params, torch.cat(first), codec=self.codec,
+               eos=frozenset() if ignore_eos else self.codec.eos_ids, on_leave=on_leave)
         shared = set()
         for row in rows:
             i = units[row.unit][0]
@@ -239,7 +195,7 @@ class HFGenerator:
             out[i][row.j] = self._completion(requests[i], ids[i], row, cached)
 
     def _completion(self, r: Request, prompt_ids: list[int], row: Row, cached: int) -> Completion:
-        text = self.decode_continuation(prompt_ids, row.tokens)
+        text = self.codec.decode_continuation(prompt_ids, row.tokens)
         if row.stop is not None and row.stop in text:
             text = text[:text.index(row.stop) + len(row.stop)]
         return Completion(text=text, n_tokens=len(row.tokens), n_prompt_tokens=len(prompt_ids),
@@ -258,8 +214,8 @@ class HFGenerator:
         sequence is cached (self-evaluation, Xie et al. 2023, scores many texts after one prompt).
         """
         p = self.encode(prefix)
-        c = (self.tokenizer.encode(continuation, add_special_tokens=False)
-             if isinstance(continuation, str) else [int(t) for t in continuation])
+        c = (self.codec.encode_continuation(continuation) if isinstance(continuation, str)
+             else [int(t) for t in continuation])
         if not c:
             return []
         full = p + c

@@ -14,6 +14,7 @@ import torch
 
 from itslab.generators.hf_batch import BatchKV
 from itslab.generators.hf_sampling import RowParams, sample_next
+from itslab.generators.hf_text import TextCodec
 
 
 @dataclass(eq=False)
@@ -36,24 +37,23 @@ class Row:
         self.window = 4 * max((len(s) for s in self.stops), default=0) + 2
 
 
-def _stop_in_window(row: Row, tokenizer: Any) -> str | None:
-    text = tokenizer.decode(row.tokens[-row.window:], skip_special_tokens=True,
-                            clean_up_tokenization_spaces=False)
+def _stop_in_window(row: Row, codec: TextCodec) -> str | None:
+    text = codec.window_text(row.tokens[-row.window:])
     hits = [s for s in row.stops if s in text]
     return min(hits, key=text.find) if hits else None
 
 
-def _finish(row: Row, tok: int, eos: frozenset[int], tokenizer: Any) -> None:
+def _finish(row: Row, tok: int, eos: frozenset[int], codec: TextCodec) -> None:
     if tok in eos:
         row.finish = "stop"
-    elif row.stops and (hit := _stop_in_window(row, tokenizer)) is not None:
+    elif row.stops and (hit := _stop_in_window(row, codec)) is not None:
         row.finish, row.stop = "stop", hit
     elif len(row.tokens) >= row.max_tokens:
         row.finish = "length"
 
 
 def decode(model: Any, cache_kw: str, kv: BatchKV, rows: Sequence[Row], params: RowParams,
-           logits: torch.Tensor, *, tokenizer: Any, eos: frozenset[int],
+           logits: torch.Tensor, *, codec: TextCodec, eos: frozenset[int],
            on_leave: Callable[[Row, Callable[[int, int], torch.Tensor]], None]) -> None:
     """Sample every row until it stops; `logits` [B, V] are the prompt's last-position logits.
 
@@ -73,7 +73,7 @@ def decode(model: Any, cache_kw: str, kv: BatchKV, rows: Sequence[Row], params: 
             if row.finish is None:
                 row.tokens.append(toks[i])
                 row.logprobs.append(lps[i])
-                _finish(row, toks[i], eos, tokenizer)
+                _finish(row, toks[i], eos, codec)
         done = [i for i, r in enumerate(live) if r.finish is not None]
         if len(done) == len(live):
             for i in done:

@@ -87,18 +87,20 @@ def sample_next(logits: torch.Tensor, p: RowParams, step: torch.Tensor
     `step` [B] says which uniform of each row's stream to use (its number of generated tokens).
     """
     logits = logits.float()
-    logp = torch.log_softmax(logits, dim=-1)
     greedy = p.temperature <= 0
-    tok = torch.argmax(logits, dim=-1)
-    if not bool(greedy.all()):
+    any_greedy = bool(greedy.any())
+    tok = torch.argmax(logits, dim=-1) if any_greedy else None
+    if tok is None or not bool(greedy.all()):
         t = torch.where(greedy, torch.ones_like(p.temperature), p.temperature)
-        z = _filter(logits / t[:, None], p)
-        probs = torch.softmax(z, dim=-1, dtype=torch.float64)
-        cdf = torch.cumsum(probs, dim=-1)
+        z = _filter(logits if bool((t == 1).all()) else logits / t[:, None], p)
+        # unnormalised weights suffice (we compare against u * total), and float32 is enough: the
+        # CDF stays monotone under rounding, and ~1e-7 errors in a probability are unmeasurable
+        cdf = torch.cumsum(torch.exp(z - z.amax(dim=-1, keepdim=True)), dim=-1)
         total = cdf[:, -1]
-        u = p.uniforms.gather(1, step[:, None]).squeeze(1)
+        u = p.uniforms.gather(1, step[:, None]).squeeze(1).to(cdf.dtype)
         # v < total strictly, so searchsorted lands on a token with non-zero probability
-        v = torch.minimum(u * total, total * (1 - 1e-12))
+        v = torch.minimum(u * total, total * (1 - 1e-6))
         drawn = torch.searchsorted(cdf, v[:, None], right=True).squeeze(1).clamp_(max=logits.shape[-1] - 1)
-        tok = torch.where(greedy, tok, drawn)
-    return tok, logp.gather(1, tok[:, None]).squeeze(1)
+        tok = torch.where(greedy, tok, drawn) if any_greedy else drawn
+    raw = logits.gather(1, tok[:, None]).squeeze(1) - torch.logsumexp(logits, dim=-1)
+    return tok, raw

@@ -21,9 +21,6 @@ generated token. The text ends with the stop string that ended it; ``token_ids``
 """
 from __future__ import annotations
 
-import ctypes
-import logging
-import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,16 +29,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from itslab.generators.llamacpp_kv import SeqSlots
+from itslab.generators.llamacpp_model import LlamaModel
 from itslab.generators.llamacpp_sampling import RowSampling, sample_rows, sample_uniforms
 from itslab.types import Completion, Request
-
-
-def _lib() -> Any:
-    try:
-        import llama_cpp
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("LlamaCppGenerator needs llama-cpp-python: pip install 'itslab[llamacpp]'") from e
-    return llama_cpp
 
 
 @dataclass(eq=False)
@@ -104,68 +94,28 @@ class LlamaCppGenerator:
         if not 2 * max_batch <= n_seq_max <= 256:
             raise ValueError(f"LlamaCppGenerator.n_seq_max must lie in [2*max_batch, 256] = "
                              f"[{2 * max_batch}, 256], got {n_seq_max}")
-        L = self._L = _lib()
-        path = Path(model) if str(model).endswith(".gguf") or Path(model).is_file() else None
-        if path is None:
+        path = Path(model)
+        if path.suffix != ".gguf" and not path.is_file():
             from itslab.generators.models import gguf_path
             path = gguf_path(str(model))
-        if not path.is_file():
-            raise FileNotFoundError(f"LlamaCppGenerator: GGUF file {path} does not exist")
-        if not verbose:  # llama.cpp logs through this logger; keep loading quiet unless asked
-            lg = logging.getLogger("llama-cpp-python")
-            if lg.level == logging.NOTSET:
-                lg.setLevel(logging.ERROR)
-        L.llama_backend_init()
-        mp = L.llama_model_default_params()
-        mp.n_gpu_layers = n_gpu_layers
-        self._model = L.llama_model_load_from_file(str(path).encode(), mp)
-        if not self._model:
-            raise RuntimeError(f"llama.cpp could not load {path}")
-        cp = L.llama_context_default_params()
-        n_batch = max(n_batch, max_batch)  # one decode step feeds a token per batch row
-        cp.n_ctx, cp.n_batch, cp.n_ubatch, cp.n_seq_max = n_ctx, n_batch, n_batch, n_seq_max
-        cp.n_threads = cp.n_threads_batch = n_threads or os.cpu_count() or 1
-        cp.kv_unified = True  # cells shared between sequences: prefix copies are free
-        cp.no_perf = True
-        self._ctx = L.llama_init_from_model(self._model, cp)
-        if not self._ctx:
-            L.llama_model_free(self._model)
-            raise RuntimeError(f"llama.cpp could not create a context (n_ctx={n_ctx}, n_seq_max={n_seq_max})")
-        self._vocab = L.llama_model_get_vocab(self._model)
-        self.n_vocab = int(L.llama_vocab_n_tokens(self._vocab))
-        self.n_ctx = int(L.llama_n_ctx(self._ctx))
-        self.n_batch, self.max_batch, self.cache_samples = n_batch, max_batch, cache_samples
-        self.slots = SeqSlots(L, L.llama_get_memory(self._ctx), n_seq_max)
-        self._batch = L.llama_batch_init(n_batch, 0, 1)
-        self._pieces = [self._piece(t) for t in range(self.n_vocab)]
-        self._eog = np.array([bool(L.llama_vocab_is_eog(self._vocab, t)) for t in range(self.n_vocab)])
+        # one decode step feeds a token per batch row, so a batch holds at least max_batch tokens
+        self.llm = LlamaModel(path, n_ctx=n_ctx, n_batch=max(n_batch, max_batch), n_seq_max=n_seq_max,
+                              n_threads=n_threads, n_gpu_layers=n_gpu_layers, verbose=verbose)
+        self.slots = SeqSlots(self.llm.lib, self.llm.memory, n_seq_max)
+        self.n_ctx, self.max_batch, self.cache_samples = self.llm.n_ctx, max_batch, cache_samples
         self._lock = threading.Lock()
         self.path = path
         self.model_id = model_id or (str(model) if path != Path(model) else path.stem)
-        self.n_params = float(L.llama_model_n_params(self._model))
+        self.n_params = self.llm.n_params
 
     # -- tokens and text -----------------------------------------------------------------
-    def _piece(self, tok: int) -> bytes:
-        buf = ctypes.create_string_buffer(64)
-        n = self._L.llama_token_to_piece(self._vocab, tok, buf, 64, 0, False)
-        if n < 0:
-            buf = ctypes.create_string_buffer(-n)
-            n = self._L.llama_token_to_piece(self._vocab, tok, buf, -n, 0, False)
-        return buf.raw[:n]
-
     def encode(self, text: str) -> list[int]:
         """Token ids of a prefix: special tokens in the text parsed, BOS added where the model wants it."""
-        raw = text.encode("utf-8")
-        cap = len(raw) + 8
-        arr = (ctypes.c_int32 * cap)()
-        n = self._L.llama_tokenize(self._vocab, raw, len(raw), arr, cap, True, True)
-        if n < 0:
-            raise RuntimeError(f"llama.cpp could not tokenize a text of {len(raw)} bytes")
-        ids = list(arr[:n])
-        if not ids:  # an empty prefix still needs one token to condition on
-            bos = int(self._L.llama_vocab_bos(self._vocab))
-            ids = [bos if bos >= 0 else int(self._L.llama_vocab_eos(self._vocab))]
-        return ids
+        return self.llm.tokenize(text, add_special=True) or [self.llm.start_token()]
+
+    def encode_plain(self, text: str) -> list[int]:
+        """Token ids of `text` without BOS (for continuations)."""
+        return self.llm.tokenize(text, add_special=False)
 
     def count_tokens(self, text: str) -> int:
         """Exact token length of a prefix (what `n_prompt_tokens` will report)."""
@@ -173,74 +123,27 @@ class LlamaCppGenerator:
 
     def detokenize(self, ids: Sequence[int]) -> str:
         """Text of token ids (special tokens render as nothing)."""
-        return b"".join(self._pieces[int(t)] for t in ids).decode("utf-8", errors="replace")
+        return self.llm.detokenize(ids)
 
     def chat_prompt(self, messages: Sequence[Mapping[str, str]], *, add_generation_prompt: bool = True) -> str:
-        """Prompt text from chat messages via the GGUF's chat template (llama.cpp's built-in renderer)."""
-        L = self._L
-        tmpl = L.llama_model_chat_template(self._model, None)
-        if not tmpl:
-            raise ValueError(f"model {self.model_id!r} has no chat template; pass a plain text prompt")
-        keep = [(m["role"].encode(), m["content"].encode()) for m in messages]
-        arr = (L.llama_chat_message * len(keep))(*[L.llama_chat_message(r, c) for r, c in keep])
-        size = 256 + 2 * sum(len(r) + len(c) for r, c in keep)
-        buf = ctypes.create_string_buffer(size)
-        n = L.llama_chat_apply_template(tmpl, arr, len(keep), add_generation_prompt, buf, size)
-        if n > size:
-            buf = ctypes.create_string_buffer(n)
-            n = L.llama_chat_apply_template(tmpl, arr, len(keep), add_generation_prompt, buf, n)
-        if n < 0:
-            raise ValueError(f"llama.cpp does not support the chat template of {self.model_id!r}")
-        return buf.raw[:n].decode("utf-8")
-
-    # -- model calls ---------------------------------------------------------------------
-    def _decode(self, n: int) -> None:
-        """Run the first `n` tokens of the batch, evicting cached sequences while the KV cache is full."""
-        self._batch.n_tokens = n
-        while True:
-            rc = self._L.llama_decode(self._ctx, self._batch)
-            if rc == 0:
-                return
-            if rc == 1 and self.slots.evict_one():
-                continue
-            raise RuntimeError(f"llama_decode failed with code {rc} on a batch of {n} tokens "
-                               f"(1 = KV cache full: raise n_ctx={self.n_ctx} or lower max_batch)")
-
-    def _put(self, k: int, tok: int, pos: int, slot: int, want: bool) -> None:
-        b = self._batch
-        b.token[k], b.pos[k], b.n_seq_id[k], b.logits[k] = tok, pos, 1, want
-        b.seq_id[k][0] = slot
-
-    def _logits(self, n: int) -> np.ndarray:
-        """The logits of the last batch's `n` output tokens, [n, V] (a view: valid until the next decode)."""
-        ptr = self._L.llama_get_logits(self._ctx)
-        return np.ctypeslib.as_array(ptr, shape=(n, self.n_vocab))
-
-    def _prefill(self, ids: Sequence[int], slot: int, start: int, out_from: int) -> np.ndarray:
-        """Read ``ids[start:]`` into `slot` (which holds ``ids[:start]``); return copies of the logits
-        at positions ``out_from .. len(ids)-1``, [len(ids) - out_from, V]."""
-        rows = []
-        for c0 in range(start, len(ids), self.n_batch):
-            c1 = min(c0 + self.n_batch, len(ids))
-            for k, p in enumerate(range(c0, c1)):
-                self._put(k, ids[p], p, slot, p >= out_from)
-            self._decode(c1 - c0)
-            n_out = c1 - max(c0, out_from)
-            if n_out > 0:
-                rows.append(self._logits(n_out).copy())
-        return np.concatenate(rows) if rows else np.zeros((0, self.n_vocab), np.float32)
+        """Prompt text from chat messages via the GGUF's chat template (e.g. ChatML for SmolLM2)."""
+        return self.llm.chat_prompt(messages, add_generation_prompt)
 
     def _read_prefix(self, ids: list[int], out_from: int) -> tuple[int, int, np.ndarray]:
-        """Slot holding `ids` (cache hit copied, rest read), tokens served from cache, output logits."""
+        """Slot holding `ids` (cache hit shared, rest read), tokens served from cache, and the
+        logits at positions ``out_from ..``."""
         src, m = self.slots.match(np.asarray(ids, np.int32), limit=min(len(ids) - 1, out_from))
         slot = self.slots.acquire()
         if src is not None:
             self.slots.copy(src, slot, m)
-        return slot, m, self._prefill(ids, slot, m, out_from)
+        return slot, m, self.llm.prefill(ids, slot, m, out_from, self.slots.evict_one)
 
     # -- Generator protocol --------------------------------------------------------------
-    def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
-        """Sample ``requests[i].n`` continuations of each prefix (see the module doc for accounting)."""
+    def generate(self, requests: Sequence[Request], *, ignore_eos: bool = False) -> list[list[Completion]]:
+        """Sample ``requests[i].n`` continuations of each prefix (see the module doc for accounting).
+
+        ``ignore_eos=True`` keeps sampling past end-of-sequence (for fixed-length benchmarks).
+        """
         for i, r in enumerate(requests):
             if not isinstance(r, Request):
                 raise TypeError(f"requests[{i}] must be an itslab Request, got {type(r).__name__}")
@@ -269,13 +172,14 @@ class LlamaCppGenerator:
                         rows = cells = 0
                     groups[-1].append((i, j0, j1))
                     rows, cells = rows + j1 - j0, cells + need
+            eog = np.zeros_like(self.llm.eog) if ignore_eos else self.llm.eog
             for g in groups:
                 if g:
-                    self._run_group(g, requests, ids, out)
+                    self._run_group(g, requests, ids, out, eog)
             return out
 
     def _run_group(self, units: list[tuple[int, int, int]], requests: Sequence[Request],
-                   ids: list[list[int]], out: list[list[Any]]) -> None:
+                   ids: list[list[int]], out: list[list[Any]], eog: np.ndarray) -> None:
         # make room for the group's rows and prefixes before reading anything
         need = sum(j1 - j0 for _, j0, j1 in units) + len({i for i, _, _ in units})
         while len(self.slots.free) < need and self.slots.evict_one():
@@ -300,7 +204,7 @@ class LlamaCppGenerator:
                                  sample_uniforms(r.seed, j, r.max_tokens), cached))
         for i, (slot, _, _) in prefix.items():
             self.slots.keep(slot, ids[i])
-        self._decode_rows(rows, np.stack([prefix[w.i][2] for w in rows]), ids)
+        self._decode_rows(rows, np.stack([prefix[w.i][2] for w in rows]), ids, eog)
         for w in rows:
             out[w.i][w.j] = Completion(
                 text=w.text.decode("utf-8", errors="replace"), n_tokens=len(w.tokens),
@@ -308,7 +212,7 @@ class LlamaCppGenerator:
                 logprobs=tuple(w.logprobs), finish_reason=w.finish or "length", seed=requests[w.i].seed,
                 meta={"index": w.j, "stop": w.stop})
 
-    def _decode_rows(self, rows: list[_Row], logits: np.ndarray, ids: list[list[int]]) -> None:
+    def _decode_rows(self, rows: list[_Row], logits: np.ndarray, ids: list[list[int]], eog: np.ndarray) -> None:
         """Sample every row to its end: one token per live row per ``llama_decode``."""
         live = rows
         while live:
@@ -316,7 +220,7 @@ class LlamaCppGenerator:
             toks, lps = sample_rows(logits, [w.sampling for w in live], u)
             still = []
             for w, t, lp in zip(live, toks.tolist(), lps.tolist()):
-                w.push(t, lp, bool(self._eog[t]), self._pieces[t])
+                w.push(t, lp, bool(eog[t]), self.llm.pieces[t])
                 if w.finish is None:
                     still.append(w)
                 elif self.cache_samples:  # all but the last token are in the KV cache
@@ -326,9 +230,9 @@ class LlamaCppGenerator:
             live = still
             if live:
                 for k, w in enumerate(live):
-                    self._put(k, w.tokens[-1], w.prompt_len + len(w.tokens) - 1, w.slot, True)
-                self._decode(len(live))
-                logits = self._logits(len(live))
+                    self.llm.put(k, w.tokens[-1], w.prompt_len + len(w.tokens) - 1, w.slot, True)
+                self.llm.decode(len(live), self.slots.evict_one)
+                logits = self.llm.logits(len(live))
 
     # -- hooks ---------------------------------------------------------------------------
     def token_logprobs(self, prefix: str, continuation: str | Sequence[int]) -> list[float]:
@@ -350,13 +254,6 @@ class LlamaCppGenerator:
         lse = mx + np.log(np.exp(z - mx[:, None]).sum(axis=1))
         return (z[np.arange(len(c)), c] - lse).tolist()
 
-    def encode_plain(self, text: str) -> list[int]:
-        """Token ids of `text` without BOS (for continuations)."""
-        raw = text.encode("utf-8")
-        arr = (ctypes.c_int32 * (len(raw) + 8))()
-        n = self._L.llama_tokenize(self._vocab, raw, len(raw), arr, len(raw) + 8, False, True)
-        return list(arr[:max(n, 0)])
-
     def logprob_of(self, prefix: str, continuation: str | Sequence[int]) -> float:
         """Sum of `token_logprobs` (the model's log-probability of the continuation)."""
         return float(sum(self.token_logprobs(prefix, continuation)))
@@ -367,19 +264,10 @@ class LlamaCppGenerator:
             self.slots.clear()
 
     def close(self) -> None:
-        """Free the llama.cpp context, model and batch (also done when the object is collected)."""
-        L = getattr(self, "_L", None)
-        if L is None:
-            return
-        if getattr(self, "_batch", None) is not None:
-            L.llama_batch_free(self._batch)
-            self._batch = None
-        if getattr(self, "_ctx", None):
-            L.llama_free(self._ctx)
-            self._ctx = None
-        if getattr(self, "_model", None):
-            L.llama_model_free(self._model)
-            self._model = None
+        """Free the llama.cpp context and model (also done when the object is collected)."""
+        llm = getattr(self, "llm", None)
+        if llm is not None:
+            llm.close()
 
     def __del__(self) -> None:
         try:

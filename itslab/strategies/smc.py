@@ -49,7 +49,7 @@ from itslab.protocols import Generator, Verifier
 from itslab.resampling import SCHEMES, ess, resample
 from itslab.strategies import register
 from itslab.strategies.base import Run, step_finished
-from itslab.strategies.search import candidate, check_step_hyper, expand, score_nodes, select_answer
+from itslab.strategies.steps import candidate, check_step_hyper, expand, score_nodes, select_answer
 from itslab.trace import Result
 from itslab.types import Problem
 
@@ -154,6 +154,7 @@ class Info:
     scores: tuple[float, ...]
 
     def as_dict(self) -> dict[str, Any]:
+        """The record `StepRecord.info` carries (kind ``"smc"``)."""
         return {"step": self.step, "ancestors": self.ancestors, "weights": self.weights, "ess": self.ess,
                 "scores": self.scores}
 
@@ -218,9 +219,9 @@ class ParticleFilter:
     def _state(self, step: int, particles: list[Particle], ancestors, w_used: np.ndarray,
                reference: Particle | None) -> tuple[State, Info]:
         w = self._weights([p.reward for p in particles])
+        done = all(p.finished for p in particles)
         st = State(step, tuple(particles), tuple(float(x) for x in w), tuple(int(a) for a in ancestors),
-                   ess(w_used), all(p.finished for p in particles), "done" if all(p.finished for p in particles) else None,
-                   reference)
+                   ess(w_used), done, "done" if done else None, reference)
         info = Info(step, st.ancestors, tuple(float(x) for x in w_used), st.ess, st.scores)
         self.run.note("smc", info.as_dict())
         return st, info
@@ -234,7 +235,8 @@ class ParticleFilter:
         """
         n = self.h.n_particles - (1 if reference is not None else 0)
         if n < 1:
-            raise ValueError(f"{self.run.strategy}: a reference particle needs n_particles >= 2, got {self.h.n_particles}")
+            raise ValueError(f"{self.run.strategy}: a reference particle needs n_particles >= 2, "
+                             f"got {self.h.n_particles}")
         new = self._propagate([Particle()] * n, 0, rng)
         if new is None:
             return State(0, (), (), (), 0.0, True, "budget", reference)
@@ -247,9 +249,8 @@ class ParticleFilter:
         if state.done:
             return state, Info(state.step, state.ancestors, state.weights, state.ess, state.scores)
         parts, ref, t = list(state.particles), state.reference, state.step
+        # the reference joins the pool as its prefix of this depth, with that prefix's reward
         pool = parts + ([ref.prefix(t)] if ref is not None else [])
-        if ref is not None:  # the reference's reward at this depth (see the module docstring)
-            pool[-1] = replace(pool[-1], rewards=ref.rewards[:min(t, len(ref.rewards))])
         # slots to refill: every particle, or only the active ones; the pool adds the reference (always)
         slots = [i for i, p in enumerate(parts) if self.h.resample_inactive or not p.finished]
         idx = slots + ([len(parts)] if ref is not None else [])

@@ -7,7 +7,7 @@ import pytest
 from itslab import Budget
 from itslab.protocols import STEP_DELIMITER
 from itslab.rng import problem_rng
-from itslab.strategies import search
+from itslab.strategies import search, steps
 from itslab.strategies.base import step_finished
 from itslab.trace import Candidate
 from itslab.types import Completion
@@ -64,10 +64,10 @@ def test_balanced_widths_temperature_limits():
 def test_select_answer_rules_skip_unfinished():
     cands = [Candidate("a", "1", 0.9, meta={"finished": True}), Candidate("b", "2", 0.5, meta={"finished": True}),
              Candidate("c", "2", 0.45, meta={"finished": True}), Candidate("d", None, 0.99, meta={"finished": False})]
-    assert search.select_answer(cands, "best")[0] == "1"
-    assert search.select_answer(cands, "weighted")[0] == "2"   # 0.95 > 0.9
-    assert search.select_answer(cands, "majority")[0] == "2"
-    assert search.select_answer(cands[3:], "best")[0] is None
+    assert steps.select_answer(cands, "best")[0] == "1"
+    assert steps.select_answer(cands, "weighted")[0] == "2"   # 0.95 > 0.9
+    assert steps.select_answer(cands, "majority")[0] == "2"
+    assert steps.select_answer(cands[3:], "best")[0] is None
 
 
 # --- the strategies --------------------------------------------------------------------------

@@ -1,0 +1,230 @@
+"""Repeated-sampling pools: n samples per problem from any generator, as arrays.
+
+The analyses of repeated sampling — coverage (pass@k, Chen et al. 2021; Brown et al. 2024,
+"Large Language Monkeys"), majority vote (Wang et al. 2023), best-of-N with a verifier (Cobbe et
+al. 2021) — all start from the same object: a pool of n samples per problem, reduced to arrays of
+correctness, extracted answers, confidences and token counts. `draw_pool` builds it from any
+`Generator`, with a fast path for the simulators (their `sample_table`, no texts built), and the
+`itslab.scaling` estimators turn it into curves for every k ≤ n at once.
+
+Samples of one problem come from one request whose seed depends only on (seed, problem id), so
+sample j is the same for every pool size n > j (`Pool.head(k)` equals a pool drawn with n = k).
+
+>>> from itslab.generators.simulated import make_suite
+>>> problems, gen = make_suite(3, seed=0)
+>>> pool = draw_pool(gen, problems, 8, seed=1)
+>>> pool.correct.shape, bool((pool.head(4).answers == draw_pool(gen, problems, 4, seed=1).answers).all())
+((3, 8), True)
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from itslab.rng import draw_seed, problem_rng
+from itslab.types import Completion, Problem, Request
+
+
+@dataclass(frozen=True, eq=False)
+class Pool:
+    """n samples for each of P problems, as [P, n] arrays (row i is ``problem_ids[i]``).
+
+    `correct` (bool), `answers` (object: the extracted final answer, normalised; None when the
+    sample gives none), `tokens` (generated tokens), `confidence` (the simulator's confidence, or
+    exp(mean token logprob) of a real model; NaN when unknown), and optionally `texts`.
+    """
+
+    problem_ids: tuple[str, ...]
+    correct: np.ndarray
+    answers: np.ndarray
+    tokens: np.ndarray
+    confidence: np.ndarray
+    texts: tuple[tuple[str, ...], ...] | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        shape = (len(self.problem_ids), self.correct.shape[1] if self.correct.ndim == 2 else -1)
+        for name in ("correct", "answers", "tokens", "confidence"):
+            a = getattr(self, name)
+            if a.ndim != 2 or a.shape != shape:
+                raise ValueError(f"Pool.{name} has shape {a.shape}, expected {shape} (problems × samples)")
+            a.setflags(write=False)  # a pool is a record: nobody edits it in place
+
+    @property
+    def n(self) -> int:
+        """Samples per problem."""
+        return int(self.correct.shape[1])
+
+    @property
+    def n_problems(self) -> int:
+        """Number of problems (rows)."""
+        return len(self.problem_ids)
+
+    def head(self, k: int) -> "Pool":
+        """The first `k` samples of every problem (the pool a request with n = k would have drawn)."""
+        if not 1 <= k <= self.n:
+            raise ValueError(f"Pool.head: k must be in 1..{self.n}, got {k}")
+        texts = None if self.texts is None else tuple(t[:k] for t in self.texts)
+        return dataclasses.replace(self, correct=self.correct[:, :k], answers=self.answers[:, :k],
+                                   tokens=self.tokens[:, :k], confidence=self.confidence[:, :k], texts=texts)
+
+    def pass_at_1(self) -> np.ndarray:
+        """Per-problem fraction of correct samples (the unbiased pass@1)."""
+        return self.correct.mean(axis=1)
+
+
+def prompt_text(problem: Problem, generator: Any, *, chat: bool | None = None) -> str:
+    """The prefix `generator` continues for `problem`.
+
+    With ``chat=None`` (auto) a generator with a chat template (``chat_prompt``) gets the
+    problem's chat ``messages``; otherwise the plain ``prompt`` (or the generator's
+    ``format_prompt``) is used, as the strategies do.
+    """
+    from itslab.strategies.base import prompt_of
+
+    use_chat = (chat is None or chat) and problem.messages is not None and callable(getattr(generator, "chat_prompt", None))
+    if chat and not use_chat:
+        raise ValueError(f"chat=True needs problem.messages and a generator with chat_prompt; problem {problem.id!r} "
+                         f"or generator {getattr(generator, 'model_id', generator)!r} lacks them")
+    return generator.chat_prompt(problem.messages) if use_chat else prompt_of(problem, generator)
+
+
+def request_seed(seed: int, problem: Problem) -> int:
+    """The request seed of `problem`'s pool under experiment `seed` (independent of other problems)."""
+    return draw_seed(problem_rng(seed, problem.id, "pool"))
+
+
+def draw_pool(generator: Any, problems: Sequence[Problem], n: int, *, seed: int, temperature: float = 1.0,
+              top_p: float = 1.0, top_k: int | None = None, max_tokens: int = 1024, stop: Sequence[str] = (),
+              chat: bool | None = None, keep_texts: bool = False, batch: int = 16) -> Pool:
+    """Draw `n` samples per problem (repeated sampling, Brown et al. 2024) into a `Pool`.
+
+    A simulator with ``sample_table`` (`SimulatedGenerator`) is read without building texts
+    unless `keep_texts`; samples longer than `max_tokens` then count as cut (no answer), as
+    `generate` would cut them. Other generators get one request per problem, `batch` problems per
+    ``generate`` call; answers are extracted and checked with `itslab.tasks`.
+    """
+    if n < 1:
+        raise ValueError(f"draw_pool: n must be >= 1, got {n}")
+    if not problems:
+        raise ValueError("draw_pool: no problems given")
+    params = {"model_id": getattr(generator, "model_id", type(generator).__name__), "n": n, "seed": seed,
+              "temperature": temperature, "top_p": top_p, "top_k": top_k, "max_tokens": max_tokens}
+    if callable(getattr(generator, "sample_table", None)) and not keep_texts:
+        return _pool_from_tables(generator, problems, n, seed, params)
+    rows = []
+    for s in range(0, len(problems), max(1, batch)):
+        part = problems[s:s + batch]
+        reqs = [Request(prompt_text(p, generator, chat=chat), n=n, max_tokens=max_tokens, stop=tuple(stop),
+                        temperature=temperature, top_p=top_p, top_k=top_k, seed=request_seed(seed, p), logprobs=True)
+                for p in part]
+        for p, comps in zip(part, generator.generate(reqs)):
+            rows.append(_row(p, comps, n))
+    return _stack(problems, rows, params, keep_texts)
+
+
+def _pool_from_tables(generator: Any, problems: Sequence[Problem], n: int, seed: int,
+                      params: Mapping[str, Any]) -> Pool:
+    from itslab.generators.simulated import answer_line, count_tokens
+
+    cols: dict[str, list[np.ndarray]] = {"correct": [], "answers": [], "tokens": [], "confidence": []}
+    tail: dict[str, int] = {}
+    for p in problems:
+        req = Request(p.prompt, n=n, seed=request_seed(seed, p), max_tokens=params["max_tokens"],
+                      temperature=params["temperature"], top_p=params["top_p"], top_k=params["top_k"])
+        t = generator.sample_table(req)
+        extra = np.array([tail.setdefault(a, count_tokens("\n" + answer_line(a))) for a in t["answer"]])
+        tokens = t["n_body_tokens"] + extra
+        cut = tokens > req.max_tokens  # generate() would stop these at max_tokens, before the answer line
+        cols["correct"].append(t["correct"] & ~cut)
+        cols["answers"].append(np.where(cut, None, t["answer"]).astype(object))
+        cols["tokens"].append(np.minimum(tokens, req.max_tokens))
+        cols["confidence"].append(np.asarray(t["confidence"], dtype=float))
+    return Pool(tuple(p.id for p in problems), np.stack(cols["correct"]).astype(bool), np.stack(cols["answers"]),
+                np.stack(cols["tokens"]).astype(np.int64), np.stack(cols["confidence"]), None, dict(params))
+
+
+def _row(problem: Problem, comps: Sequence[Completion], n: int) -> dict[str, list]:
+    from itslab.tasks import check_answer, extract_answer, normalize_answer
+
+    if len(comps) != n:
+        raise ValueError(f"draw_pool: generator returned {len(comps)} samples for problem {problem.id!r}, asked {n}")
+    row: dict[str, list] = {"correct": [], "answers": [], "tokens": [], "confidence": [], "texts": []}
+    for c in comps:
+        raw = extract_answer(c.text)
+        row["correct"].append(bool(check_answer(problem, raw)))
+        row["answers"].append(None if raw is None else normalize_answer(raw))
+        row["tokens"].append(int(c.n_tokens))
+        row["confidence"].append(_confidence(c))
+        row["texts"].append(c.text)
+    return row
+
+
+def _confidence(c: Completion) -> float:
+    """A simulator's calibrated confidence, else the length-normalised sequence probability."""
+    if "confidence" in c.meta:
+        return float(c.meta["confidence"])
+    if c.logprobs:
+        return math.exp(sum(c.logprobs) / len(c.logprobs))
+    return float("nan")
+
+
+def _stack(problems: Sequence[Problem], rows: list[dict[str, list]], params: Mapping[str, Any],
+           keep_texts: bool) -> Pool:
+    def arr(key: str, dtype: Any) -> np.ndarray:
+        out = np.empty((len(rows), len(rows[0][key])), dtype=dtype)
+        for i, r in enumerate(rows):
+            out[i] = r[key]
+        return out
+
+    texts = tuple(tuple(r["texts"]) for r in rows) if keep_texts else None
+    return Pool(tuple(p.id for p in problems), arr("correct", bool), arr("answers", object), arr("tokens", np.int64),
+                arr("confidence", float), texts, dict(params))
+
+
+def raw_scores(pool: Pool, problems: Sequence[Problem], verifier: Any) -> list[list[tuple[float, ...]]]:
+    """The verifier's scores of every sample of a pool drawn with ``keep_texts=True``, as returned:
+    one tuple per sample (one score for outcome verifiers, one per step for process verifiers)."""
+    if pool.texts is None:
+        raise ValueError("scoring a pool needs its texts: draw it with keep_texts=True")
+    if [p.id for p in problems] != list(pool.problem_ids):
+        raise ValueError("scoring a pool: problems must be the pool's problems, in the pool's order")
+    return [[tuple(s) for s in verifier.score(p, list(texts))] for p, texts in zip(problems, pool.texts)]
+
+
+def fold_scores(raw: Sequence[Sequence[Sequence[float]]], agg: str = "last") -> np.ndarray:
+    """Scores [P, n] from `raw_scores`, step scores folded with `agg` ("last", "min", "prod", "mean";
+    Lightman et al. 2023)."""
+    from itslab.verifiers import aggregate
+
+    return np.array([[aggregate(s, agg) for s in row] for row in raw], dtype=float)
+
+
+def score_pool(pool: Pool, problems: Sequence[Problem], verifier: Any, *, agg: str = "last") -> np.ndarray:
+    """Verifier scores [P, n] of a pool drawn with ``keep_texts=True``; step scores folded with `agg`.
+
+    The input of best-of-N and weighted voting (`itslab.scaling.best_of_k`, `weighted_majority_at_k`).
+    To compare aggregations, score once with `raw_scores` and fold it several times.
+    """
+    return fold_scores(raw_scores(pool, problems, verifier), agg)
+
+
+def shift_skill(problems: Sequence[Problem], delta: float) -> list[Problem]:
+    """The same simulated problems for a model `delta` logits stronger (> 0) or weaker (< 0).
+
+    Each ``meta["p_correct"]`` becomes ``σ(logit p + delta)``: the two models agree on which
+    problems are hard, as models of one family do (Brown et al. 2024, Fig. 2).
+    """
+    out = []
+    for p in problems:
+        if "p_correct" not in p.meta:
+            raise ValueError(f"shift_skill: problem {p.id!r} has no meta['p_correct'] (use simulated problems)")
+        q = min(max(float(p.meta["p_correct"]), 1e-12), 1 - 1e-12)
+        z = math.log(q / (1 - q)) + delta
+        new = 1.0 / (1.0 + math.exp(-z))
+        out.append(dataclasses.replace(p, meta={**p.meta, "p_correct": new, "difficulty": 1.0 - new}))
+    return out

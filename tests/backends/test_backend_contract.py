@@ -1,0 +1,87 @@
+"""The strategy contract suite (tests/strategies/test_contract.py) on real backends: every
+registered strategy runs on the embedded SmolLM2-135M through llama.cpp in-process and through
+a real llama.cpp HTTP server. Checked as on the simulators: the budget is never exceeded,
+`Usage` equals the sum over the trace, the same seed gives an identical `Result`, a different
+seed a different one, and inputs are left unchanged. Sizes are small (4 samples, 24-token
+answers, 3 steps of 12 tokens); slow because real models decode every token.
+"""
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+
+import pytest
+
+from itslab import Budget, strategies
+from itslab.rng import problem_rng
+from itslab.types import Usage
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "strategies"))
+from strategy_fixtures import HYPER, STEP_STRATEGIES  # noqa: E402  (shared with the simulator suite)
+
+pytestmark = pytest.mark.slow
+
+BACKENDS = ["llamacpp", "http"]
+BUDGETS = [Budget(samples=4), Budget(generated_tokens=60), Budget(total_tokens=400, verifier_calls=6)]
+
+
+def _hyper(name: str) -> dict:
+    """The simulator suite's hyper-parameters, shrunk to what a real model decodes quickly."""
+    h = dict(HYPER.get(name, {}))
+    if name in STEP_STRATEGIES:
+        h.update(max_steps=3, max_step_tokens=12, max_tokens=48)
+        h.update({k: min(v, 4) for k, v in h.items() if k in ("n", "n_particles")})
+        h.update({k: min(v, 2) for k, v in h.items() if k in ("beam_width", "n_iterations")})
+    else:
+        h["max_tokens"] = 24
+        if "max_samples" in h:
+            h["max_samples"] = 4
+    return h
+
+
+def _verifier(name: str):
+    from itslab.verifiers import NoisyProcessVerifier, NoisyVerifier, split_steps
+
+    if name in STEP_STRATEGIES:  # a simulated PRM over real text: every step "correct", noisy scores
+        return NoisyProcessVerifier(lambda p, t: [True] * len(split_steps(t)), noise=1.0, seed=0)
+    return NoisyVerifier(tpr=0.8, fpr=0.2, seed=0)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request):
+    """(generator, reset): reset() forgets cached prefixes so repeated runs account identically."""
+    if request.param == "llamacpp":
+        g = request.getfixturevalue("llama_gen")
+        return g, g.clear_cache
+    return request.getfixturevalue("http_gen"), lambda: None
+
+
+@pytest.mark.parametrize("name", strategies.names())
+def test_budget_never_exceeded_and_usage_is_trace_sum(backend, problems, name):
+    gen, reset = backend
+    fn, ver = strategies.get(name), _verifier(name)
+    for budget, p in zip(BUDGETS, problems):
+        reset()
+        r = fn(p, gen, ver, budget, problem_rng(0, p.id), **_hyper(name))
+        assert budget.allows(r.usage), f"{name} overspent {budget.exceeded_by(r.usage)}: {r.usage}"
+        assert sum((s.usage for s in r.trace), start=Usage()) == r.usage
+        assert r.problem_id == p.id and r.strategy == name and r.usage.samples > 0
+        assert all(s.step == i for i, s in enumerate(r.trace))
+
+
+@pytest.mark.parametrize("name", strategies.names())
+def test_same_seed_same_result_and_inputs_unchanged(backend, problems, name):
+    gen, reset = backend
+    fn, ver, hyper = strategies.get(name), _verifier(name), _hyper(name)
+    p, budget = problems[0], Budget(samples=8, generated_tokens=400)
+    before = (copy.deepcopy(p), copy.deepcopy(hyper), budget)
+    reset()
+    r1 = fn(p, gen, ver, budget, problem_rng(3, p.id), **hyper)
+    reset()
+    r2 = fn(p, gen, ver, budget, problem_rng(3, p.id), **hyper)
+    assert r1 == r2
+    assert (p, hyper, budget) == before
+    reset()
+    r3 = fn(p, gen, ver, budget, problem_rng(4, p.id), **hyper)
+    assert r3.candidates != r1.candidates  # the seed matters

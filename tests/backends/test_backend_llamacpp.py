@@ -1,0 +1,190 @@
+"""The llama.cpp in-process backend: sampler, slot cache, and the real engine on the embedded
+SmolLM2-135M GGUF (batched seeded samples, accounting, logprobs, stop strings, prefix reuse)."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from itslab.generators.llamacpp_kv import SeqSlots, common_prefix
+from itslab.generators.llamacpp_sampling import RowSampling, sample_rows, sample_uniforms
+from itslab.types import Request
+
+# ---------------------------------------------------------------- sampler and slots (no model)
+
+
+def test_inverse_cdf_sampler_matches_softmax():
+    # 20k rows from one logit vector: frequencies within 4 binomial sd of softmax(z / T)
+    z = np.array([2.0, 1.0, 0.0, -1.0, -3.0], dtype=np.float32)
+    n = 20_000
+    u = np.random.default_rng(0).random(n)
+    tok, lp = sample_rows(np.tile(z, (n, 1)), [RowSampling(0.7, 1.0, 0)] * n, u)
+    want = np.exp(z / 0.7) / np.exp(z / 0.7).sum()
+    got = np.bincount(tok, minlength=5) / n
+    assert np.all(np.abs(got - want) <= 4 * np.sqrt(want * (1 - want) / n))
+    # reported logprobs are the raw (T = 1) log-softmax of the chosen token
+    raw = z - np.log(np.exp(z).sum())
+    assert np.allclose(lp, raw[tok], atol=1e-6)
+
+
+def test_top_k_top_p_and_greedy_restrict_support():
+    z = np.array([3.0, 2.9, 1.0, 0.5, 0.0] + [-5.0] * 300, dtype=np.float32)
+    n = 2000
+    u = np.random.default_rng(1).random(n)
+    tok, _ = sample_rows(np.tile(z, (n, 1)), [RowSampling(1.0, 1.0, 2)] * n, u)
+    assert set(tok.tolist()) == {0, 1}
+    # token 0 holds ~0.44 of the mass, tokens 0-1 ~0.84: top-p 0.5 keeps exactly those two
+    tok, _ = sample_rows(np.tile(z, (n, 1)), [RowSampling(1.0, 0.5, 0)] * n, u)
+    assert set(tok.tolist()) == {0, 1}
+    tok, _ = sample_rows(np.tile(z, (n, 1)), [RowSampling(1.0, 0.999, 0)] * n, u)
+    assert 4 in set(tok.tolist()) and max(tok) < 305  # the nucleus grows past the first 64 tokens
+    tok, _ = sample_rows(np.tile(z, (4, 1)), [RowSampling(0.0, 1.0, 0)] * 4, u[:4])
+    assert set(tok.tolist()) == {0}
+
+
+def test_uniform_streams_match_the_transformers_engine_definition():
+    ref = np.random.default_rng(np.random.SeedSequence([7, 3])).random(10)
+    assert np.array_equal(sample_uniforms(7, 3, 10), ref)
+    assert np.array_equal(sample_uniforms(7, 3, 10)[:4], sample_uniforms(7, 3, 4))
+    with pytest.raises(ValueError, match="seed"):
+        sample_uniforms(-1, 0, 3)
+
+
+class _FakeLib:
+    """Records the llama_memory calls SeqSlots makes."""
+
+    def __init__(self):
+        self.calls = []
+
+    def llama_memory_seq_cp(self, mem, src, dst, p0, p1):
+        self.calls.append(("cp", src, dst, p0, p1))
+
+    def llama_memory_seq_rm(self, mem, seq, p0, p1):
+        self.calls.append(("rm", seq))
+
+
+def test_seq_slots_match_dedupe_and_lru_eviction():
+    lib = _FakeLib()
+    s = SeqSlots(lib, None, n_slots=3)
+    a, b = s.acquire(), s.acquire()
+    s.keep(a, [1, 2, 3])
+    s.keep(b, [1, 2, 3, 4, 5])  # a is a prefix of b: a is dropped at once
+    assert set(s.entries) == {b} and ("rm", a) in lib.calls
+    assert s.match(np.array([1, 2, 3, 9], np.int32), limit=10) == (b, 3)
+    assert s.match(np.array([1, 2, 3, 4, 5], np.int32), limit=4) == (b, 4)
+    c = s.acquire()
+    s.keep(c, [1, 2])  # a prefix of an existing entry: not kept
+    assert set(s.entries) == {b} and c in s.free
+    x, y = s.acquire(), s.acquire()
+    s.keep(x, [7, 8])
+    s.keep(y, [9])
+    s.match(np.array([7, 8], np.int32), limit=5)  # x is now more recent than b and y
+    z = s.acquire()  # no slot free: the least recently used entry goes
+    assert z == b and set(s.entries) == {x, y} and s.evictions == 1
+    assert common_prefix(np.array([1, 2]), np.array([1, 2, 3])) == 2 and common_prefix(np.array([]), np.array([1])) == 0
+
+
+def test_seq_slots_raise_when_every_slot_is_busy():
+    s = SeqSlots(_FakeLib(), None, n_slots=1)
+    s.acquire()
+    with pytest.raises(RuntimeError, match="slots are busy"):
+        s.acquire()
+
+
+# ---------------------------------------------------------------- the real engine (SmolLM2-135M GGUF)
+
+
+@pytest.fixture(scope="module")
+def gen():
+    pytest.importorskip("llama_cpp")
+    from itslab.generators.llamacpp import LlamaCppGenerator
+
+    g = LlamaCppGenerator("smollm2-135m", n_ctx=4096, max_batch=16)
+    yield g
+    g.close()
+
+
+@pytest.fixture(scope="module")
+def prompt(gen):
+    return gen.chat_prompt([{"role": "user", "content": "What is 12 + 7? Think step by step."}])
+
+
+def test_chat_prompt_and_token_counts(gen, prompt):
+    assert prompt.startswith("<|im_start|>") and prompt.endswith("<|im_start|>assistant\n")
+    ids = gen.encode(prompt)
+    assert gen.count_tokens(prompt) == len(ids) and ids[0] == gen.encode("<|im_start|>")[0]
+    assert gen.model_id == "smollm2-135m" and 1e8 < gen.n_params < 2e8
+    assert gen.encode("") and gen.detokenize(gen.encode_plain(" hello world")) == " hello world"
+
+
+def test_batched_samples_accounting_logprobs_and_seeds(gen, prompt):
+    gen.clear_cache()
+    req = Request(prompt, n=4, max_tokens=12, temperature=0.8, seed=11, logprobs=True)
+    outs = gen.generate([req])[0]
+    n_prompt = gen.count_tokens(prompt)
+    # the prompt was read once for all four samples
+    assert [c.n_cached_tokens for c in outs] == [0, n_prompt, n_prompt, n_prompt]
+    for c in outs:
+        assert 1 <= c.n_tokens <= 12 and c.n_tokens == len(c.token_ids) == len(c.logprobs)
+        assert c.n_prompt_tokens == n_prompt and c.seed == 11
+        assert c.finish_reason == ("length" if c.n_tokens == 12 else "stop")
+        assert all(lp <= 1e-6 for lp in c.logprobs)
+        # the sampled tokens' logprobs equal an independent scoring of the whole sequence
+        # (tolerance 0.05 nats: llama.cpp's kernels differ slightly between batch shapes)
+        assert abs(c.logprob - gen.logprob_of(prompt, c.token_ids)) < 0.05
+    assert len({c.token_ids for c in outs}) > 1
+    # same seed, same samples; the first 2 of n=2 are the first 2 of n=4; the prompt is now cached
+    again = gen.generate([dataclasses.replace(req, n=2)])[0]
+    assert [c.token_ids for c in again] == [c.token_ids for c in outs[:2]]
+    assert again[0].n_cached_tokens == n_prompt - 1
+    other = gen.generate([dataclasses.replace(req, seed=12)])[0]
+    assert [c.token_ids for c in other] != [c.token_ids for c in outs]
+
+
+def test_sample_does_not_depend_on_the_batch_it_runs_in(gen, prompt):
+    a = Request(prompt, n=2, max_tokens=10, temperature=1.0, seed=3)
+    b = Request("Once upon a time", n=3, max_tokens=10, temperature=1.0, seed=4)
+    alone = gen.generate([a])[0]
+    together = gen.generate([b, a])[1]
+    assert [c.token_ids for c in together] == [c.token_ids for c in alone]
+
+
+def test_stop_strings_are_kept_and_the_next_step_reuses_the_prefix(gen):
+    gen.clear_cache()
+    prefix = "Count: 1, 2, 3,"
+    step = gen.generate([Request(prefix, n=3, max_tokens=24, temperature=0.0, stop=(",",), seed=0)])[0]
+    for c in step:
+        assert c.finish_reason == "stop" and c.text.endswith(",") and c.meta["stop"] == ","
+        assert c.text.count(",") == 1
+    # the next step's prefix extends this one: only the new tokens are read
+    nxt = prefix + step[0].text
+    out = gen.generate([Request(nxt, n=1, max_tokens=4, temperature=0.0, seed=0)])[0][0]
+    n_old = gen.count_tokens(prefix)
+    assert out.n_cached_tokens >= n_old and out.n_cached_tokens == out.n_prompt_tokens - 1
+
+
+def test_zero_tokens_zero_samples_and_bad_requests(gen):
+    out = gen.generate([Request("abc", n=2, max_tokens=0), Request("abc", n=0)])
+    assert [c.n_tokens for c in out[0]] == [0, 0] and out[1] == []
+    with pytest.raises(ValueError, match="seed"):
+        gen.generate([Request("abc", seed=-1)])
+    with pytest.raises(TypeError, match="requests\\[0\\]"):
+        gen.generate(["abc"])
+    with pytest.raises(ValueError, match="n_ctx"):
+        gen.generate([Request("abc", max_tokens=10_000)])
+
+
+@pytest.mark.slow
+def test_small_kv_cache_evicts_and_still_answers():
+    pytest.importorskip("llama_cpp")
+    from itslab.generators.llamacpp import LlamaCppGenerator
+
+    g = LlamaCppGenerator("smollm2-135m", n_ctx=256, max_batch=4)
+    reqs = [Request(f"Item {k}: the colour of the sky is", n=4, max_tokens=16, seed=k) for k in range(6)]
+    outs = g.generate(reqs)
+    assert all(len(o) == 4 and all(c.n_tokens >= 1 for c in o) for o in outs)
+    again = g.generate(reqs[:1])[0]
+    assert [c.token_ids for c in again] == [c.token_ids for c in outs[0]]
+    assert g.slots.evictions > 0
+    g.close()

@@ -68,29 +68,57 @@ class MemoPRM:
         return self.inner.cost(problem, texts)
 
 
+class PoolCache:
+    """A generator wrapper serving the first n samples of a request from a larger draw of it.
+
+    Sound by the `Generator` contract (sample j depends only on prefix, parameters, seed and j):
+    the completions, and so every usage count, are exactly what a fresh call returns. Budgets run
+    largest first, so every smaller budget's pool (and every strategy's shared first step) is a hit.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.model_id, self.n_params, self._memo = inner, inner.model_id, inner.n_params, {}
+
+    def clear(self) -> None:
+        self._memo = {}
+
+    def generate(self, requests: Any) -> list:
+        keys = [(r.prefix, r.max_tokens, r.stop, r.temperature, r.top_p, r.top_k, r.seed, r.logprobs)
+                for r in requests]
+        todo = [i for i, (k, r) in enumerate(zip(keys, requests)) if len(self._memo.get(k, ())) < r.n]
+        for i, outs in zip(todo, self.inner.generate([requests[i] for i in todo]) if todo else []):
+            self._memo[keys[i]] = outs
+        return [list(self._memo[k][:r.n]) if r.n else [] for k, r in zip(keys, requests)]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
 def _init(n_problems: int, noise: float) -> None:
     from itslab.generators.simulated import make_suite, step_oracle
     from itslab.verifiers import NoisyProcessVerifier
 
     problems, gen = make_suite(n_problems, seed=0, kind="stepwise", a=1.0, b=2.0, n_steps=4)
-    _STATE.update(problems=problems, gen=gen, prm=MemoPRM(NoisyProcessVerifier(step_oracle, noise=noise, seed=0)))
+    _STATE.update(problems=problems, gen=PoolCache(gen), prm=MemoPRM(NoisyProcessVerifier(step_oracle, noise=noise, seed=0)))
 
 
-def _work(task: tuple[list[int], list[str], list[int]]) -> list[dict[str, Any]]:
+def _work(task: tuple[list[int], list[str], list[int]]) -> tuple[list[dict[str, Any]], float]:
+    """Rows (one per problem × strategy × budget) and the CPU seconds this worker spent on them."""
     idx, names, budgets = task
     problems, gen, prm = _STATE["problems"], _STATE["gen"], _STATE["prm"]
-    rows = []
+    rows, cpu = [], time.process_time()
     for i in idx:
         p = problems[i]
+        gen.clear()
         for name in names:
             fn = strategies.get(name)
-            for b in budgets:
+            for b in sorted(budgets, reverse=True):
                 # one stream per problem for every strategy and budget: common random numbers
                 r = fn(p, gen, prm, Budget(samples=1_000_000), problem_rng(0, p.id), **hyper_for(name, b))
                 rows.append({"problem_id": p.id, "strategy": name, "budget": b, "correct": bool(r.correct),
                              "generated_tokens": r.usage.generated_tokens, "samples": r.usage.samples,
                              "verifier_calls": r.usage.verifier_calls})
-    return rows
+    return rows, time.process_time() - cpu
 
 
 def runnable(names: list[str], noise: float) -> tuple[list[str], dict[str, str]]:
@@ -121,13 +149,14 @@ def main() -> None:
     budgets = [int(x) for x in args.budgets.split(",")]
     t0 = time.perf_counter()
     names, skipped = runnable(args.strategies.split(",") if args.strategies else strategies.names(), args.noise)
-    # heavy strategies first, small chunks: the pool stays balanced
+    # small chunks keep the workers balanced
     chunks = [list(range(i, min(i + 10, args.problems))) for i in range(0, args.problems, 10)]
     tasks = [(c, names, budgets) for c in chunks]
     ctx = mp.get_context("fork")
     with ctx.Pool(args.jobs, initializer=_init, initargs=(args.problems, args.noise)) as pool:
-        rows = [r for part in pool.imap_unordered(_work, tasks) for r in part]
+        parts = list(pool.imap_unordered(_work, tasks))
     elapsed = time.perf_counter() - t0
+    rows, cpu = [r for part, _ in parts for r in part], sum(c for _, c in parts)
     df = pd.DataFrame(rows)
     acc = df.pivot_table(index="strategy", columns="budget", values="correct", aggfunc="mean")
     tok = df.pivot_table(index="strategy", columns="budget", values="generated_tokens", aggfunc="mean")
@@ -143,8 +172,8 @@ def main() -> None:
     for name, why in skipped.items():
         print(f"skipped {name}: {why}")
     _plot(df, args.out)
-    print(f"\nplot: {args.out}\nruntime: {elapsed:.1f} s on {args.jobs} worker(s) "
-          f"({len(names)} strategies x {len(budgets)} budgets x {args.problems} problems)")
+    print(f"\nplot: {args.out}\nruntime: {elapsed:.1f} s wall on {args.jobs} worker(s), {cpu:.1f} s CPU in the "
+          f"workers ({len(names)} strategies x {len(budgets)} budgets x {args.problems} problems)")
 
 
 def _plot(df: pd.DataFrame, out: str) -> None:
@@ -155,9 +184,16 @@ def _plot(df: pd.DataFrame, out: str) -> None:
 
     plotting.set_style()
     fig, ax = plotting.strategy_comparison(df, x="budget", y="correct", hue="strategy")
-    ax.set_xlabel("budget (samples / beams / particles)")
-    ax.set_title("stepwise simulator, noisy PRM")
-    ax.legend(fontsize="x-small", loc="lower right", ncol=2)
+    fig.set_size_inches(8.5, 4.5)
+    step_level = {"beam_search", "dvts", "rebase", "particle_filter", "particle_gibbs"}
+    for line in ax.get_lines():  # 11 strategies outnumber the palette: dash the sampling ones
+        if line.get_label() not in step_level and not line.get_label().startswith("_"):
+            line.set_linestyle("--")
+    budgets = sorted(df["budget"].unique())
+    ax.set_xticks(budgets, [str(b) for b in budgets])
+    ax.set_xlabel("budget (samples / beams / REBASE width / particles)")
+    ax.set_title("stepwise simulator, noisy PRM: step-level search (solid) vs sampling (dashed)")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
     fig.savefig(out, dpi=120)
 

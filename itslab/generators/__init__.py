@@ -20,6 +20,11 @@ _LAZY: dict[str, str] = {
     "Cached": "itslab.store",
     "SampleStore": "itslab.store",
     "HFGenerator": "itslab.generators.hf",
+    "LlamaCppGenerator": "itslab.generators.llamacpp",
+    "OpenAIGenerator": "itslab.generators.openai_http",
+    "BackendError": "itslab.generators.openai_http_retry",
+    "RetryPolicy": "itslab.generators.openai_http_retry",
+    "VLLMGenerator": "itslab.generators.vllm_backend",
 }
 
 

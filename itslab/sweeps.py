@@ -105,26 +105,53 @@ def draw_pool(generator: Any, problems: Sequence[Problem], n: int, *, seed: int,
 
     A simulator with ``sample_table`` (`SimulatedGenerator`) is read without building texts
     unless `keep_texts`; samples longer than `max_tokens` then count as cut (no answer), as
-    `generate` would cut them. Other generators get one request per problem, `batch` problems per
+    `generate` would cut them. Other generators get one request per problem, `batch` requests per
     ``generate`` call; answers are extracted and checked with `itslab.tasks`.
+    """
+    return draw_pools(generator, problems, n, seed=seed, grid=[{"temperature": temperature, "top_p": top_p,
+                                                                 "top_k": top_k}],
+                      max_tokens=max_tokens, stop=stop, chat=chat, keep_texts=keep_texts, batch=batch)[0]
+
+
+KNOBS = ("temperature", "top_p", "top_k")
+
+
+def draw_pools(generator: Any, problems: Sequence[Problem], n: int, *, seed: int, grid: Sequence[Mapping[str, Any]],
+               max_tokens: int = 1024, stop: Sequence[str] = (), chat: bool | None = None, keep_texts: bool = False,
+               batch: int = 16) -> list[Pool]:
+    """One `Pool` per sampling setting in `grid` (dicts of ``temperature``, ``top_p``, ``top_k``).
+
+    All settings share each problem's request seed (common random numbers: curves over the
+    grid are smoother), and their requests go to the generator together, `batch` per
+    ``generate`` call — on a CPU a decode step costs about the same for 1 or 30 rows, so
+    batching a sweep over temperatures is nearly free.
     """
     if n < 1:
         raise ValueError(f"draw_pool: n must be >= 1, got {n}")
     if not problems:
         raise ValueError("draw_pool: no problems given")
-    params = {"model_id": getattr(generator, "model_id", type(generator).__name__), "n": n, "seed": seed,
-              "temperature": temperature, "top_p": top_p, "top_k": top_k, "max_tokens": max_tokens}
+    settings = []
+    for g in grid:
+        bad = set(g) - set(KNOBS)
+        if bad:
+            raise ValueError(f"draw_pools: grid entries may set {KNOBS}, got {sorted(bad)}")
+        settings.append({"temperature": 1.0, "top_p": 1.0, "top_k": None, **g})
+    if not settings:
+        raise ValueError("draw_pools: grid is empty")
+    base = {"model_id": getattr(generator, "model_id", type(generator).__name__), "n": n, "seed": seed,
+            "max_tokens": max_tokens}
     if callable(getattr(generator, "sample_table", None)) and not keep_texts:
-        return _pool_from_tables(generator, problems, n, seed, params)
-    rows = []
-    for s in range(0, len(problems), max(1, batch)):
-        part = problems[s:s + batch]
-        reqs = [Request(prompt_text(p, generator, chat=chat), n=n, max_tokens=max_tokens, stop=tuple(stop),
-                        temperature=temperature, top_p=top_p, top_k=top_k, seed=request_seed(seed, p), logprobs=True)
-                for p in part]
-        for p, comps in zip(part, generator.generate(reqs)):
-            rows.append(_row(p, comps, n))
-    return _stack(problems, rows, params, keep_texts)
+        return [_pool_from_tables(generator, problems, n, seed, {**base, **st}) for st in settings]
+    prompts = [prompt_text(p, generator, chat=chat) for p in problems]
+    reqs = [Request(prompts[i], n=n, max_tokens=max_tokens, stop=tuple(stop), seed=request_seed(seed, p),
+                    logprobs=True, **st)
+            for st in settings for i, p in enumerate(problems)]
+    outs: list[Sequence[Completion]] = []
+    for s in range(0, len(reqs), max(1, batch)):
+        outs.extend(generator.generate(reqs[s:s + batch]))
+    m = len(problems)
+    return [_stack(problems, [_row(p, c, n) for p, c in zip(problems, outs[j * m:(j + 1) * m])], {**base, **st}, keep_texts)
+            for j, st in enumerate(settings)]
 
 
 def _pool_from_tables(generator: Any, problems: Sequence[Problem], n: int, seed: int,

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from itslab.generators.simulated import SimulatedGenerator, make_suite
-from itslab.sweeps import Pool, draw_pool, fold_scores, prompt_text, raw_scores, score_pool, shift_skill
+from itslab.sweeps import Pool, draw_pool, draw_pools, fold_scores, prompt_text, raw_scores, score_pool, shift_skill
 from itslab.types import Completion, Problem, Request
 from itslab.verifiers import ExactAnswer, NoisyVerifier
 
@@ -144,3 +144,31 @@ def test_process_scores_fold_per_step():
     lo, last, prod = fold_scores(raw, "min"), fold_scores(raw, "last"), fold_scores(raw, "prod")
     assert np.all(lo <= last + 1e-12) and np.all(prod <= lo + 1e-12)
     assert np.array_equal(last, np.array([[s[-1] for s in row] for row in raw]))
+
+
+def test_draw_pools_equals_separate_pools(suite):
+    problems, gen = suite
+    grid = [{"temperature": 0.5}, {"temperature": 1.0, "top_p": 0.9}]
+    for keep in (False, True):
+        pools = draw_pools(gen, problems, 6, seed=4, grid=grid, keep_texts=keep)
+        for pool, g in zip(pools, grid):
+            one = draw_pool(gen, problems, 6, seed=4, keep_texts=keep, **g)
+            assert (pool.answers == one.answers).all() and pool.params["temperature"] == g["temperature"]
+    with pytest.raises(ValueError, match="grid entries"):
+        draw_pools(gen, problems, 2, seed=0, grid=[{"temp": 1.0}])
+    with pytest.raises(ValueError, match="empty"):
+        draw_pools(gen, problems, 2, seed=0, grid=[])
+
+
+def test_draw_pools_batches_requests():
+    calls = []
+
+    class Counting(_EchoChat):
+        def generate(self, requests):
+            calls.append([r.temperature for r in requests])
+            return super().generate(requests)
+
+    probs = [Problem(f"p{i}", f"q{i}", "7") for i in range(3)]
+    pools = draw_pools(Counting(), probs, 2, seed=0, grid=[{"temperature": t} for t in (0.2, 0.7)], batch=64)
+    assert calls == [[0.2, 0.2, 0.2, 0.7, 0.7, 0.7]] and len(pools) == 2
+    assert all(p.correct.all() for p in pools)

@@ -9,11 +9,13 @@ import dataclasses
 
 import numpy as np
 import pytest
-import torch
 
-from itslab.generators.hf_cache import RadixKVCache
-from itslab.generators.hf_sampling import RowParams, sample_next, sample_uniforms
-from itslab.types import Request
+torch = pytest.importorskip("torch")  # the transformers engine is the optional `hf` extra
+pytest.importorskip("transformers")
+
+from itslab.generators.hf_cache import RadixKVCache  # noqa: E402
+from itslab.generators.hf_sampling import RowParams, sample_next, sample_uniforms  # noqa: E402
+from itslab.types import Request  # noqa: E402
 
 # ---------------------------------------------------------------- sampler and cache (no model)
 
@@ -119,6 +121,7 @@ def test_four_samples_counts_logprobs_and_seeds(gen, prompt):
         # the sampled tokens' logprobs equal an independent full-sequence scoring (tol 1e-3)
         assert abs(c.logprob - gen.logprob_of(prompt, c.token_ids)) < 1e-3
     # same seed, same samples; the first 2 of n=2 are the first 2 of n=4
+    # (this second call reads the prompt from the prefix cache: cached and uncached runs agree)
     again = gen.generate([dataclasses.replace(req, n=2)])[0]
     assert [c.token_ids for c in again] == [c.token_ids for c in outs[:2]]
     assert again[0].n_cached_tokens == n_prompt - 1  # whole prompt cached but its last token
@@ -126,6 +129,7 @@ def test_four_samples_counts_logprobs_and_seeds(gen, prompt):
     assert [c.token_ids for c in other] != [c.token_ids for c in outs]
 
 
+@pytest.mark.slow  # ~5 s: runs HF generate as well
 def test_greedy_matches_model_generate_across_padded_batch(gen, prompt):
     short = "The capital of France is"
     reqs = [Request(prompt, n=1, max_tokens=8, temperature=0.0), Request(short, n=1, max_tokens=8, temperature=0.0)]
@@ -137,6 +141,7 @@ def test_greedy_matches_model_generate_across_padded_batch(gen, prompt):
         assert list(cs[0].token_ids) == ref[0, x.shape[1]:].tolist()
 
 
+@pytest.mark.slow  # ~10 s of batch-1 decoding
 def test_stop_strings_steps_and_prefix_cache_reuse(gen, prompt):
     gen.prefix_cache.clear()
     step = dict(n=1, max_tokens=20, stop=("\n\n",), temperature=0.7)
@@ -183,3 +188,18 @@ def test_forced_continuation_zero_tokens_and_hidden_states(gen, prompt):
     assert h.shape == (2, gen.model.config.hidden_size) and np.isfinite(h).all()
     with pytest.raises(TypeError, match="requests\\[0\\]"):
         gen.generate(["not a request"])
+
+
+@pytest.mark.slow  # ~30 s: de-quantises the GGUF in memory
+def test_gguf_file_loads_directly_and_agrees_with_converted_model(gen, prompt):
+    from itslab import models
+    from itslab.generators.hf import HFGenerator
+
+    path = models.gguf_path("smollm2-135m")
+    raw = HFGenerator(path.parent, gguf_file=path.name, device="cpu", local_files_only=True)
+    assert raw.model_id.endswith(path.name)
+    req = Request(prompt, n=1, max_tokens=8, temperature=0.0)
+    # the converted copy stores bfloat16 weights, so logprobs agree to ~1e-1, greedy tokens exactly
+    a, b = raw.generate([req])[0][0], gen.generate([req])[0][0]
+    assert a.token_ids == b.token_ids
+    assert np.allclose(a.logprobs, b.logprobs, atol=0.2)

@@ -7,14 +7,18 @@ exactly 128 tokens per sample (end-of-sequence ignored), so every row produces t
 Rows (tokens/s, and the ratio against the named baseline):
 
 1. llama.cpp in-process, batched (`LlamaCppGenerator`: the prompt decoded once, all samples
-   decoded together through llama-cpp-python's low-level ``llama_batch`` API);
+   decoded together through llama-cpp-python's low-level ``llama_batch`` API), on the embedded
+   Q4_1 weights and on the same weights re-quantized to Q8_0 (llama.cpp has matrix-matrix CPU
+   kernels for Q8_0 but not for Q4_1, so only Q8_0 gains much from batching);
 2. llama.cpp in-process, one sample per call (``max_batch=1``: the shape of llama-cpp-python's
    high-level API) on `--serial-samples` samples — baseline of row 1;
 3. the transformers engine (`HFGenerator`, batched, prefix-cached) — baseline of row 1;
 4. HTTP (`OpenAIGenerator`, one request per sample) against a local server that batches
-   concurrent requests — llama.cpp's ``llama-server --parallel 4`` (built on first use by
-   `itslab.servers.build_llama_server`) or vLLM's OpenAI server (``--server vllm``) — at
-   concurrency 1 and 4; target: concurrency 4 >= 1.8x concurrency 1.
+   concurrent requests — llama.cpp's ``llama-server --parallel 4`` (on Q8_0 and on F16 weights
+   by default; built on first use by `itslab.servers.build_llama_server`) or vLLM's OpenAI
+   server (``--server vllm``) — at concurrency 1 and 4; target: concurrency 4 >= 1.8x
+   concurrency 1. F16 decodes one stream slowest and batches best, so its ratio is the highest
+   while its concurrency-4 throughput is not: read the ratios with the tokens/s beside them.
 
 Run: ``python benchmarks/bench_backends.py [--samples 32 --tokens 128 --server llama-server]``.
 The numbers depend on what else runs on the machine; the table says how many cores it saw.
@@ -50,20 +54,26 @@ def timed(gen_call: Callable[[], list]) -> tuple[int, float]:
     return sum(c.n_tokens for cs in outs for c in cs), time.perf_counter() - t0
 
 
-def bench_llamacpp(prompt: str, n: int, tokens: int, serial: int) -> list[tuple[str, str, int, float]]:
-    """llama.cpp in-process: all n samples batched, then `serial` samples one per call."""
+def bench_llamacpp(prompt: str, n: int, tokens: int, serial: int, threads: int | None
+                   ) -> list[tuple[str, str, int, float]]:
+    """llama.cpp in-process: all n samples batched (the embedded Q4_1 weights, then re-quantized to
+    Q8_0), then `serial` samples one per call (Q4_1)."""
     from itslab.generators.llamacpp import LlamaCppGenerator
 
-    gen = LlamaCppGenerator("smollm2-135m", n_ctx=max(8192, 2 * n * (tokens + 256)), max_batch=n, cache_samples=False)
+    rows = []
     req = Request(prompt, n=n, max_tokens=tokens, temperature=0.8, seed=0)
-    gen.generate([Request(prompt, n=2, max_tokens=4, seed=1)], ignore_eos=True)  # warm-up
-    rows = [("llama.cpp in-process", f"batched, {n} samples", *timed(lambda: gen.generate([req], ignore_eos=True)))]
-    one = LlamaCppGenerator("smollm2-135m", n_ctx=4096, max_batch=1, cache_samples=False)
+    for weights in (None, "q8_0"):
+        gen = LlamaCppGenerator("smollm2-135m", n_ctx=max(8192, 2 * n * (tokens + 256)), max_batch=n,
+                                cache_samples=False, weights=weights, n_threads=threads)
+        gen.generate([Request(prompt, n=2, max_tokens=4, seed=1)], ignore_eos=True)  # warm-up
+        rows.append(("llama.cpp in-process", f"batched, {n} samples, {(weights or 'q4_1').upper()}",
+                     *timed(lambda: gen.generate([req], ignore_eos=True))))
+        gen.close()
+    one = LlamaCppGenerator("smollm2-135m", n_ctx=4096, max_batch=1, cache_samples=False, n_threads=threads)
     one.generate([Request(prompt, n=1, max_tokens=4, seed=1)], ignore_eos=True)
     calls = [Request(prompt, n=1, max_tokens=tokens, temperature=0.8, seed=s) for s in range(serial)]
-    rows.append(("llama.cpp in-process", f"1 sample per call, {serial} calls",
+    rows.append(("llama.cpp in-process", f"1 sample per call, {serial} calls, Q4_1",
                  *timed(lambda: [one.generate([r], ignore_eos=True)[0] for r in calls])))
-    gen.close()
     one.close()
     return rows
 
@@ -79,8 +89,8 @@ def bench_hf(prompt: str, n: int, tokens: int) -> list[tuple[str, str, int, floa
     return [("transformers engine", f"batched, {n} samples", *timed(lambda: gen.generate([req], ignore_eos=True)))]
 
 
-def start_server(kind: str, args: argparse.Namespace):
-    """A started batching server: llama-server with 4 slots, or vLLM's OpenAI server."""
+def start_server(kind: str, weights: str, args: argparse.Namespace):
+    """A started batching server: llama-server with 4 slots on `weights`, or vLLM's OpenAI server."""
     from itslab import servers
 
     if kind == "vllm":
@@ -91,22 +101,25 @@ def start_server(kind: str, args: argparse.Namespace):
     if servers.find_llama_server() is None:
         print("building llama-server from the llama-cpp-python sdist (a few minutes) ...", flush=True)
         servers.build_llama_server()
-    srv = servers.llama_server("smollm2-135m", parallel=4, ctx_per_slot=args.tokens + 512)
-    return srv.start(), "llama-server --parallel 4"
+    srv = servers.llama_server("smollm2-135m", parallel=4, ctx_per_slot=args.tokens + 512,
+                               weights=None if weights == "q4_1" else weights, n_threads=args.threads)
+    return srv.start(), f"llama-server --parallel 4, {weights.upper()}"
 
 
 def bench_http(prompt: str, n: int, tokens: int, args: argparse.Namespace) -> list[tuple[str, str, int, float]]:
-    """One request per sample against a batching server, at concurrency 1 and 4."""
-    srv, label = start_server(args.server, args)
+    """One request per sample against a batching server, at concurrency 1 and 4 (per weight type)."""
     rows = []
-    try:
-        req = Request(prompt, n=n, max_tokens=tokens, temperature=0.8, seed=0)
-        for c in (1, 4):
-            gen = srv.generator(max_concurrency=c, timeout=600.0, extra_body={**srv.extra_body, "ignore_eos": True})
-            gen.generate([Request(prompt, n=c, max_tokens=4, seed=1)])  # warm-up: connections, prompt cache
-            rows.append((f"HTTP, {label}", f"concurrency {c}", *timed(lambda: gen.generate([req]))))
-    finally:
-        srv.stop()
+    for weights in (["bf16"] if args.server == "vllm" else args.http_weights.split(",")):
+        srv, label = start_server(args.server, weights, args)
+        try:
+            req = Request(prompt, n=n, max_tokens=tokens, temperature=0.8, seed=0)
+            for c in (1, 4):
+                gen = srv.generator(max_concurrency=c, timeout=600.0,
+                                    extra_body={**srv.extra_body, "ignore_eos": True})
+                gen.generate([Request(prompt, n=c, max_tokens=4, seed=1)])  # warm-up: connections, prompt cache
+                rows.append((f"HTTP, {label}", f"concurrency {c}", *timed(lambda: gen.generate([req]))))
+        finally:
+            srv.stop()
     return rows
 
 
@@ -118,6 +131,9 @@ def main() -> None:
     ap.add_argument("--serial-samples", type=int, default=8, help="samples for the one-per-call row")
     ap.add_argument("--server", choices=("llama-server", "vllm", "none"), default="llama-server")
     ap.add_argument("--vllm-python", default=None, help="python of an environment with vLLM (--server vllm)")
+    ap.add_argument("--http-weights", default="q8_0,f16",
+                    help="weight types llama-server serves, comma-separated (q4_1 = the embedded GGUF as is)")
+    ap.add_argument("--threads", type=int, default=None, help="llama.cpp threads (default: half the cores)")
     ap.add_argument("--skip-hf", action="store_true")
     args = ap.parse_args()
 
@@ -128,31 +144,39 @@ def main() -> None:
     n_prompt = probe.count_tokens(prompt)
     probe.close()
 
-    rows = bench_llamacpp(prompt, args.samples, args.tokens, args.serial_samples)
+    rows = bench_llamacpp(prompt, args.samples, args.tokens, args.serial_samples, args.threads)
     if not args.skip_hf:
         rows += bench_hf(prompt, args.samples, args.tokens)
     if args.server != "none":
         rows += bench_http(prompt, args.samples, args.tokens, args)
     rate = {(b.split(",")[0], cfg): tok / sec for b, cfg, tok, sec in rows}
 
+    import torch
+
+    from itslab.generators.llamacpp_model import default_threads
+
     print(f"\n{args.samples} samples x {args.tokens} tokens of one {n_prompt}-token prompt, SmolLM2-135M "
-          f"(Q4_1 GGUF for llama.cpp, bf16 for transformers), {os.cpu_count()} CPU cores (shared)\n")
-    head = f"{'backend':44s} {'configuration':32s} {'tokens':>7s} {'seconds':>8s} {'tokens/s':>9s}"
+          f"(GGUF for llama.cpp, bf16 for transformers); {os.cpu_count()} CPU cores shared with other jobs; "
+          f"llama.cpp threads {args.threads or default_threads()}, torch threads {torch.get_num_threads()}\n")
+    head = f"{'backend':44s} {'configuration':38s} {'tokens':>7s} {'seconds':>8s} {'tokens/s':>9s}"
     print(head + "\n" + "-" * len(head))
     for b, cfg, tok, sec in rows:
-        print(f"{b:44s} {cfg:32s} {tok:7d} {sec:8.2f} {tok / sec:9.1f}")
-    batched = rate["llama.cpp in-process", f"batched, {args.samples} samples"]
-    serial = rate["llama.cpp in-process", f"1 sample per call, {args.serial_samples} calls"]
+        print(f"{b:44s} {cfg:38s} {tok:7d} {sec:8.2f} {tok / sec:9.1f}")
+    q41 = rate["llama.cpp in-process", f"batched, {args.samples} samples, Q4_1"]
+    q80 = rate["llama.cpp in-process", f"batched, {args.samples} samples, Q8_0"]
+    serial = rate["llama.cpp in-process", f"1 sample per call, {args.serial_samples} calls, Q4_1"]
     print("\nratios")
-    print(f"  llama.cpp batched / llama.cpp one sample per call : {batched / serial:.2f}x")
+    print(f"  llama.cpp batched Q4_1 / one sample per call Q4_1 : {q41 / serial:.2f}x")
+    print(f"  llama.cpp batched Q8_0 / one sample per call Q4_1 : {q80 / serial:.2f}x")
     if ("transformers engine", f"batched, {args.samples} samples") in rate:
         hf = rate["transformers engine", f"batched, {args.samples} samples"]
-        print(f"  llama.cpp batched / transformers engine           : {batched / hf:.2f}x")
-    if ("HTTP", "concurrency 4") in rate:
-        r = rate["HTTP", "concurrency 4"] / rate["HTTP", "concurrency 1"]
-        print(f"  HTTP concurrency 4 / concurrency 1                : {r:.2f}x (target >= 1.8: "
-              f"{'met' if r >= 1.8 else 'MISSED'})")
-
+        print(f"  llama.cpp batched Q4_1 / transformers engine      : {q41 / hf:.2f}x")
+        print(f"  llama.cpp batched Q8_0 / transformers engine      : {q80 / hf:.2f}x")
+    for b in dict.fromkeys(b for b, *_ in rows if b.startswith("HTTP")):
+        r = {cfg: tok / sec for bb, cfg, tok, sec in rows if bb == b}
+        ratio = r["concurrency 4"] / r["concurrency 1"]
+        print(f"  {b.split(', ', 1)[1]}: concurrency 4 / 1 = {ratio:.2f}x "
+              f"(target >= 1.8: {'met' if ratio >= 1.8 else 'MISSED'})")
 
 if __name__ == "__main__":
     main()

@@ -39,7 +39,8 @@ def hyper_for(name: str, b: int) -> dict[str, Any] | None:
         "oracle_pass_at_n": {"n": b, **whole}, "resample_until_pass": {"max_samples": b, **whole},
         "beam_search": {"n": b, "beam_width": min(4, b)}, "dvts": {"n": b, "beam_width": min(4, b)},
         "rebase": {"n": b}, "particle_filter": {"n_particles": b},
-        "particle_gibbs": {"n_particles": b // 2, "n_iterations": 2} if b >= 4 else {"n_particles": b, "n_iterations": 1},
+        "particle_gibbs": ({"n_particles": b // 2, "n_iterations": 2} if b >= 4
+                           else {"n_particles": b, "n_iterations": 1}),
     }
     return table.get(name)
 
@@ -99,7 +100,8 @@ def _init(n_problems: int, noise: float) -> None:
     from itslab.verifiers import NoisyProcessVerifier
 
     problems, gen = make_suite(n_problems, seed=0, kind="stepwise", a=1.0, b=2.0, n_steps=4)
-    _STATE.update(problems=problems, gen=PoolCache(gen), prm=MemoPRM(NoisyProcessVerifier(step_oracle, noise=noise, seed=0)))
+    prm = MemoPRM(NoisyProcessVerifier(step_oracle, noise=noise, seed=0))
+    _STATE.update(problems=problems, gen=PoolCache(gen), prm=prm)
 
 
 def _work(task: tuple[list[int], list[str], list[int]]) -> tuple[list[dict[str, Any]], float]:

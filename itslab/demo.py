@@ -57,9 +57,11 @@ def embedded_part(out: Path, *, n_problems: int, budgets: list[int], max_tokens:
     problems = tasks.load("arithmetic", limit=n_problems, difficulty=1, seed=0)
     judge = SelfEvaluation(gen)
     common = {"temperature": 0.7}
+    # majority vote and best-of-N make identical requests, so they share one pool of samples
     specs = [StrategySpec("majority_vote", {**common, "max_tokens": max_tokens}),
              StrategySpec("best_of_n", {**common, "max_tokens": max_tokens}),
-             StrategySpec("particle_filter", {**common, "max_steps": 4, "max_step_tokens": max_tokens // 2})]
+             StrategySpec("particle_filter", {**common, "max_steps": 3, "max_step_tokens": max_tokens // 2,
+                                              "max_tokens": max_tokens})]
     df = experiments.run(problems, specs, budgets, [0], gen, judge, budget_axis="rollouts")
     cfg = {"part": "embedded", "task": "arithmetic difficulty 1", "n_problems": n_problems, "budgets": budgets,
            "verifier": "SelfEvaluation", "strategies": [s.key for s in specs]}
@@ -74,8 +76,8 @@ def main(out_dir: str = "runs/demo", quick: bool = False) -> int:
     out = Path(out_dir)
     t0 = time.time()
     pd.set_option("display.width", 160)
-    emb_dir, emb = embedded_part(out / "embedded", n_problems=4 if quick else 8,
-                                 budgets=[1, 2, 4] if quick else [1, 2, 4, 8, 16], max_tokens=48 if quick else 96)
+    emb_dir, emb = embedded_part(out / "embedded", n_problems=3 if quick else 6,
+                                 budgets=[1, 2, 4] if quick else [1, 2, 4, 8, 16], max_tokens=32 if quick else 64)
     print("\n== Embedded model: SmolLM2-135M-Instruct on CPU, easy arithmetic ==")
     print(report.strategy_table(emb).to_string(index=False))
     sim_dir, sim = simulator_part(out / "simulator", n_problems=100 if quick else 500,

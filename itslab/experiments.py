@@ -83,6 +83,8 @@ class Rollouts:
         """(Budget, hyper) for running `spec` with N rollouts."""
         hyper = dict(spec.hyper)
         hyper[SIZE_PARAM.get(spec.name, "n")] = int(self.n)
+        if "beam_width" in hyper:  # a beam cannot be wider than the number of beams
+            hyper["beam_width"] = min(int(hyper["beam_width"]), int(self.n))
         steps = int(hyper.get("max_steps", 1)) * (1 + int(hyper.get("lookahead", 0)))
         iters = int(hyper.get("n_iterations", 1))
         return Budget(samples=int(self.n) * steps * iters), hyper

@@ -66,7 +66,10 @@ class LocalServer:
         return f"http://{self.host}:{self.port}/v1"
 
     def start(self, timeout: float = 180.0) -> "LocalServer":
-        """Launch the process and wait until ``GET /v1/models`` answers (or raise with the log tail)."""
+        """Launch the process and wait until ``GET /v1/models`` answers (or raise with the log tail).
+
+        Any reply below 500 counts (a server started with an API key answers 401 to us).
+        """
         import httpx
 
         with open(self.log_path, "wb") as logf:
@@ -78,7 +81,7 @@ class LocalServer:
                 raise RuntimeError(f"{self.name} exited with code {self.process.returncode} while starting:\n"
                                    f"{self.log_tail()}")
             try:
-                if httpx.get(f"{self.base_url}/models", timeout=2.0).status_code == 200:
+                if httpx.get(f"{self.base_url}/models", timeout=2.0).status_code < 500:
                     return self
             except httpx.HTTPError:
                 pass
@@ -137,27 +140,33 @@ class LocalServer:
         self.log_path.unlink(missing_ok=True)
 
 
-def _gguf(model: str | Path) -> tuple[Path, str]:
+def _gguf(model: str | Path, weights: str | None = None) -> tuple[Path, str]:
     p = Path(model)
     if p.suffix == ".gguf" or p.is_file():
-        return p, p.stem
-    from itslab.generators.models import gguf_path
-    return gguf_path(str(model)), str(model)
+        path, name = p, p.stem
+    else:
+        from itslab.generators.models import gguf_path
+        path, name = gguf_path(str(model)), str(model)
+    if weights is None:
+        return path, name
+    from itslab.generators.llamacpp_model import requantized
+    return requantized(path, weights), f"{name}@{weights}"
 
 
 def llama_cpp_python_server(model: str | Path = "smollm2-135m", *, port: int | None = None, host: str = LOOPBACK,
                             n_ctx: int = 2048, n_threads: int | None = None, api_key: str | None = None,
-                            extra_args: Sequence[str] = ()) -> LocalServer:
+                            weights: str | None = None, extra_args: Sequence[str] = ()) -> LocalServer:
     """``python -m llama_cpp.server`` on a GGUF (registry name or path); not started yet.
 
     ``logits_all`` stays on so replies carry logprobs (itslab uses them for token counts and to
-    restore stop strings). The model is served under its registry name (or file stem).
+    restore stop strings). The model is served under its registry name (or file stem);
+    `weights` converts the GGUF first (see `itslab.generators.llamacpp_model.requantized`).
     """
-    path, name = _gguf(model)
+    path, name = _gguf(model, weights)
     port = port or free_port(host)
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--model_alias", name,
            "--host", host, "--port", str(port), "--n_ctx", str(n_ctx), "--logits_all", "True",
-           "--n_threads", str(n_threads or os.cpu_count() or 1), *extra_args]
+           "--n_threads", str(n_threads or max(1, (os.cpu_count() or 2) // 2)), *extra_args]
     if api_key:
         cmd += ["--api_key", api_key]
     return LocalServer(cmd, host=host, port=port, name="llama-cpp-python-server", model=name,
@@ -210,9 +219,13 @@ def build_llama_server(*, jobs: int | None = None, version: str | None = None) -
 
 def llama_server(model: str | Path = "smollm2-135m", *, parallel: int = 4, ctx_per_slot: int = 2048,
                  port: int | None = None, host: str = LOOPBACK, n_threads: int | None = None,
-                 binary: Path | None = None, extra_args: Sequence[str] = ()) -> LocalServer:
-    """llama.cpp's C++ ``llama-server`` with `parallel` slots (continuous batching); not started yet."""
-    path, name = _gguf(model)
+                 binary: Path | None = None, weights: str | None = None,
+                 extra_args: Sequence[str] = ()) -> LocalServer:
+    """llama.cpp's C++ ``llama-server`` with `parallel` slots (continuous batching); not started yet.
+
+    `weights` converts the GGUF first (Q8_0 batches far better than Q4_1 on CPU).
+    """
+    path, name = _gguf(model, weights)
     binary = binary or find_llama_server()
     if binary is None:
         raise FileNotFoundError("llama-server not found: set ITSLAB_LLAMA_SERVER, put it on PATH, or run "
@@ -220,7 +233,7 @@ def llama_server(model: str | Path = "smollm2-135m", *, parallel: int = 4, ctx_p
     port = port or free_port(host)
     cmd = [str(binary), "--model", str(path), "--alias", name, "--host", host, "--port", str(port),
            "--parallel", str(parallel), "--ctx-size", str(parallel * ctx_per_slot), "--cont-batching",
-           "--threads", str(n_threads or os.cpu_count() or 1), *extra_args]
+           "--threads", str(n_threads or max(1, (os.cpu_count() or 2) // 2)), *extra_args]
     return LocalServer(cmd, host=host, port=port, name="llama-server", model=name, extra_body=LLAMA_NEUTRAL_SAMPLING)
 
 

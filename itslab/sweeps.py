@@ -255,3 +255,40 @@ def shift_skill(problems: Sequence[Problem], delta: float) -> list[Problem]:
         new = 1.0 / (1.0 + math.exp(-z))
         out.append(dataclasses.replace(p, meta={**p.meta, "p_correct": new, "difficulty": 1.0 - new}))
     return out
+
+
+def monte_carlo_pass_at_k(correct: np.ndarray, ks: Sequence[int], *, n_mc: int, rng: np.random.Generator) -> np.ndarray:
+    """Per-problem pass@k [P, len(ks)] by Monte Carlo over `n_mc` random size-k subsets of each pool.
+
+    The brute-force check of the unbiased estimator of Chen et al. 2021 (which is its exact
+    expectation). One random ordering serves every k: its first k items are a uniform k-subset.
+    """
+    correct = np.asarray(correct, dtype=bool)
+    if correct.ndim != 2 or max(ks) > correct.shape[1] or min(ks) < 1:
+        raise ValueError(f"monte_carlo_pass_at_k: need correct [problems, n] with 1 <= k <= n; got shape "
+                         f"{correct.shape} and ks {list(ks)}")
+    n = correct.shape[1]
+    orders = rng.permuted(np.tile(np.arange(n), (n_mc, 1)), axis=1)
+    out = np.empty((len(correct), len(ks)))
+    for i, row in enumerate(correct):
+        hits = row[orders]  # [n_mc, n]: the pool read in each random order
+        first = np.where(hits.any(axis=1), hits.argmax(axis=1), n)  # position of the first correct sample
+        out[i] = [(first < k).mean() for k in ks]
+    return out
+
+
+def exact_pass_at_k(generator: Any, problems: Sequence[Problem], ks: Sequence[int], **knobs: Any) -> np.ndarray:
+    """Exact pass@k [P, len(ks)] of a simulator: 1 − (1 − p)^k with p = ``generator.p_correct(problem, **knobs)``
+    (temperature, top_p, top_k) — no sampling error, so knob sweeps are smooth (Chen et al. 2021, Fig. 5)."""
+    p = np.array([generator.p_correct(pr, **knobs) for pr in problems])
+    return 1.0 - (1.0 - p[:, None]) ** np.asarray(ks, dtype=float)[None, :]
+
+
+def majority_limit(generator: Any, problems: Sequence[Problem], **knobs: Any) -> np.ndarray:
+    """Per problem, whether majority voting converges to the gold answer as k → ∞ (Wang et al. 2023):
+    the gold answer is the strict mode of the simulator's answer distribution. Its mean is maj@∞."""
+    out = []
+    for pr in problems:
+        q = np.array(list(generator.answer_distribution(pr, **knobs).values()))  # gold first
+        out.append(bool(q[0] > q[1:].max()) if len(q) > 1 else True)
+    return np.array(out)

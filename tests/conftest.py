@@ -12,6 +12,9 @@ from itslab.types import Problem
 _SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
 if not os.environ.get("ITSLAB_DATA_DIR") and os.path.isdir(_SHARED):
     os.environ["ITSLAB_DATA_DIR"] = os.path.abspath(_SHARED)
+# torch's OpenMP threads spin against any other busy process (a notebook kernel, a server under
+# test); one thread keeps the small-model tests predictable
+os.environ.setdefault("ITSLAB_NUM_THREADS", "1")
 
 
 @pytest.fixture

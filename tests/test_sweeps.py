@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from itslab.generators.simulated import SimulatedGenerator, make_suite
-from itslab.sweeps import Pool, draw_pool, draw_pools, fold_scores, prompt_text, raw_scores, score_pool, shift_skill
+from itslab.sweeps import (Pool, draw_pool, draw_pools, exact_pass_at_k, fold_scores, majority_limit,
+                           monte_carlo_pass_at_k, prompt_text, raw_scores, score_pool, shift_skill)
 from itslab.types import Completion, Problem, Request
 from itslab.verifiers import ExactAnswer, NoisyVerifier
 
@@ -172,3 +173,29 @@ def test_draw_pools_batches_requests():
     pools = draw_pools(Counting(), probs, 2, seed=0, grid=[{"temperature": t} for t in (0.2, 0.7)], batch=64)
     assert calls == [[0.2, 0.2, 0.2, 0.7, 0.7, 0.7]] and len(pools) == 2
     assert all(p.correct.all() for p in pools)
+
+
+def test_monte_carlo_matches_the_unbiased_estimator():
+    # 30 pools of 12: Monte Carlo over 4000 subsets within 5 standard errors of Chen et al.'s exact expectation
+    from itslab.rng import as_rng
+    from itslab.scaling import pass_at_k_matrix
+
+    correct = as_rng(0).random((30, 12)) < 0.2
+    ks = [1, 3, 12]
+    mc = monte_carlo_pass_at_k(correct, ks, n_mc=4000, rng=as_rng(1))
+    exact = pass_at_k_matrix(12, correct.sum(axis=1), ks)
+    se = np.sqrt(exact * (1 - exact) / 4000) + 1e-12
+    assert np.all(np.abs(mc - exact) <= 5 * se)
+    assert np.array_equal(mc[:, -1], correct.any(axis=1).astype(float))  # k = n: the whole pool
+    with pytest.raises(ValueError, match="1 <= k <= n"):
+        monte_carlo_pass_at_k(correct, [13], n_mc=10, rng=as_rng(0))
+
+
+def test_exact_pass_at_k_and_majority_limit(suite):
+    problems, gen = suite
+    ex = exact_pass_at_k(gen, problems, [1, 4], temperature=0.5)
+    p = np.array([gen.p_correct(pr, temperature=0.5) for pr in problems])
+    assert np.allclose(ex[:, 0], p) and np.allclose(ex[:, 1], 1 - (1 - p) ** 4)
+    lim = majority_limit(gen, problems)
+    greedy = np.array([gen.p_correct(pr, temperature=0.0) for pr in problems]) == 1.0
+    assert lim.dtype == bool and np.array_equal(lim, greedy)  # T -> 0 returns the mode: gold iff gold is the mode

@@ -29,7 +29,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from itslab.generators.llamacpp_kv import SeqSlots
-from itslab.generators.llamacpp_model import LlamaModel
+from itslab.generators.llamacpp_model import LlamaModel, requantized
 from itslab.generators.llamacpp_sampling import RowSampling, sample_rows, sample_uniforms
 from itslab.types import Completion, Request
 
@@ -80,13 +80,15 @@ class LlamaCppGenerator:
     ``n_ctx`` is the KV cache size in tokens, shared by all sequences (cached ones included);
     ``max_batch`` caps the samples decoded together; ``n_seq_max`` the sequence slots (batch rows
     plus cached sequences, at most 256). ``cache_samples=False`` drops finished samples instead
-    of caching them (pure best-of-N gains nothing from them).
+    of caching them (pure best-of-N gains nothing from them). ``weights="q8_0"`` (or "q4_0",
+    "f16") converts the GGUF once to a type llama.cpp batches well on CPU (`requantized`);
+    the model id then says so, as the samples differ slightly.
     """
 
     def __init__(self, model: str | Path = "smollm2-135m", *, n_ctx: int = 8192, n_batch: int = 512,
                  max_batch: int = 32, n_seq_max: int | None = None, n_threads: int | None = None,
-                 n_gpu_layers: int = 0, cache_samples: bool = True, model_id: str | None = None,
-                 verbose: bool = False) -> None:
+                 n_gpu_layers: int = 0, cache_samples: bool = True, weights: str | None = None,
+                 model_id: str | None = None, verbose: bool = False) -> None:
         if max_batch < 1 or n_ctx < 16 or n_batch < 1:
             raise ValueError(f"LlamaCppGenerator: need max_batch >= 1, n_ctx >= 16, n_batch >= 1; got "
                              f"max_batch={max_batch}, n_ctx={n_ctx}, n_batch={n_batch}")
@@ -98,6 +100,9 @@ class LlamaCppGenerator:
         if path.suffix != ".gguf" and not path.is_file():
             from itslab.generators.models import gguf_path
             path = gguf_path(str(model))
+        name = str(model) if path != Path(model) else path.stem
+        if weights is not None:
+            path, name = requantized(path, weights), f"{name}@{weights}"
         # one decode step feeds a token per batch row, so a batch holds at least max_batch tokens
         self.llm = LlamaModel(path, n_ctx=n_ctx, n_batch=max(n_batch, max_batch), n_seq_max=n_seq_max,
                               n_threads=n_threads, n_gpu_layers=n_gpu_layers, verbose=verbose)
@@ -105,7 +110,7 @@ class LlamaCppGenerator:
         self.n_ctx, self.max_batch, self.cache_samples = self.llm.n_ctx, max_batch, cache_samples
         self._lock = threading.Lock()
         self.path = path
-        self.model_id = model_id or (str(model) if path != Path(model) else path.stem)
+        self.model_id = model_id or name
         self.n_params = self.llm.n_params
 
     # -- tokens and text -----------------------------------------------------------------

@@ -28,6 +28,44 @@ def llama_lib() -> Any:
     return llama_cpp
 
 
+WEIGHT_TYPES = {"q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0", "q4_0": "LLAMA_FTYPE_MOSTLY_Q4_0", "f16": "LLAMA_FTYPE_MOSTLY_F16"}
+
+
+def requantized(path: Path, weights: str) -> Path:
+    """A copy of the GGUF at `path` with its weights converted to `weights` (cached; made once).
+
+    Why: llama.cpp decodes a batch of rows fast on CPU only for weight types with matrix-matrix
+    kernels (llamafile's tinyBLAS and the repacked AVX2 kernels: Q8_0, Q4_0, F16, ...); other
+    types, such as the embedded model's Q4_1, fall back to one dot product per row and gain
+    little from batching. Q8_0 re-quantizes the Q4_1 values with ~1/17 of their step size as
+    extra error, F16 holds them almost exactly (at 2.7x the bytes).
+    """
+    if weights not in WEIGHT_TYPES:
+        raise ValueError(f"weights must be one of {sorted(WEIGHT_TYPES)}, got {weights!r}")
+    from itslab import config
+
+    out = config.cache_dir() / "requantized" / f"{path.stem}.{weights}.gguf"
+    if out.is_file():
+        return out
+    L = llama_lib()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    params = L.llama_model_quantize_default_params()
+    params.ftype, params.allow_requantize, params.nthread = getattr(L, WEIGHT_TYPES[weights]), True, default_threads()
+    rc = L.llama_model_quantize(str(path).encode(), str(tmp).encode(), params)
+    if rc != 0 or not tmp.is_file():
+        tmp.unlink(missing_ok=True)
+        raise RuntimeError(f"llama.cpp could not convert {path} to {weights} (code {rc})")
+    os.replace(tmp, out)  # atomic: the cache holds a whole file or none
+    return out
+
+
+def default_threads() -> int:
+    """Half the logical cores (llama-cpp-python's default): llama.cpp's threads spin at barriers, so
+    more threads than free cores (hyper-threads, a shared machine) slows decoding down sharply."""
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
 class LlamaModel:
     """A GGUF model with one context of `n_ctx` KV cells, `n_seq_max` sequences and batches of `n_batch` tokens."""
 
@@ -48,7 +86,7 @@ class LlamaModel:
             raise RuntimeError(f"llama.cpp could not load {path}")
         cp = L.llama_context_default_params()
         cp.n_ctx, cp.n_batch, cp.n_ubatch, cp.n_seq_max = n_ctx, n_batch, n_batch, n_seq_max
-        cp.n_threads = cp.n_threads_batch = n_threads or os.cpu_count() or 1
+        cp.n_threads = cp.n_threads_batch = n_threads or default_threads()
         cp.kv_unified = True
         cp.no_perf = True
         self._ctx = L.llama_init_from_model(self._model, cp)

@@ -101,16 +101,17 @@ def sample_rows(logits: np.ndarray, params: Sequence[RowSampling], uniforms: np.
     lp = np.full(b, np.nan)
     u = np.asarray(uniforms, dtype=np.float64)
     plain = [r for r in range(b) if params[r].temperature > 0 and not params[r].filtered]
-    if plain:  # the common case, vectorised over rows
-        t = np.array([params[r].temperature for r in plain])
-        z = logits[plain].astype(np.float64) / t[:, None]
-        mx = z.max(axis=1)
-        cdf = np.cumsum(np.exp(z - mx[:, None]), axis=1)
-        total = cdf[:, -1]
+    if plain:  # the common case, vectorised over rows; exponentials in float32, sums in float64
+        t = np.array([params[r].temperature for r in plain], dtype=np.float32)
+        x = logits[plain]
+        x = x - x.max(axis=1, keepdims=True)
+        e_raw = np.exp(x)
+        e = e_raw if bool((t == 1).all()) else np.exp(x / t[:, None])
+        cdf = np.cumsum(e, axis=1, dtype=np.float64)
+        lse = np.log(e_raw.sum(axis=1, dtype=np.float64))  # raw log-normaliser, relative to the row max
         for i, r in enumerate(plain):
-            tok[r] = _invert(cdf[i], total[i], u[r])
-            if t[i] == 1.0:  # the sampling softmax is the raw one: reuse its normaliser
-                lp[r] = z[i, tok[r]] - (mx[i] + np.log(total[i]))
+            tok[r] = _invert(cdf[i], cdf[i, -1], u[r])
+            lp[r] = float(x[i, tok[r]]) - lse[i]
     for r in range(b):
         s = params[r]
         if s.temperature > 0 and s.filtered:

@@ -185,14 +185,18 @@ class OpenAIGenerator:
                     seed: int, n_choices: int, first: bool) -> Completion:
         text, toks, lps = parse_choice(choice, self.api)
         finish = "length" if choice.get("finish_reason") == "length" else "stop"
-        text, stop, source = restore_stop(text, finish, r.stop, choice.get("stop_reason", ABSENT), toks,
-                                          kept=bool(self.extra_body.get("include_stop_str_in_output")))
         n_prompt = int(usage.get("prompt_tokens") or 0)
         cached = int(((usage.get("prompt_tokens_details") or {}).get("cached_tokens")) or 0)
-        n_tokens = len(lps) if lps is not None else int(usage.get("completion_tokens") or 0)
-        if n_choices > 1 and lps is None:
+        if n_choices == 1:  # the server's own count (some servers leave stop tokens out of the logprobs)
+            n_tokens = int(usage.get("completion_tokens") or 0)
+        elif lps is None:
             raise BackendError(self.endpoint, "the reply has no logprobs, so the tokens of each of its "
                                f"{n_choices} choices are unknown; use samples='per_sample'")
+        else:
+            n_tokens = len(lps)
+        text, stop, source = restore_stop(text, finish, r.stop, choice.get("stop_reason", ABSENT), toks,
+                                          n_generated=n_tokens if n_choices == 1 else None,
+                                          kept=bool(self.extra_body.get("include_stop_str_in_output")))
         return Completion(
             text=text, n_tokens=n_tokens, n_prompt_tokens=n_prompt, n_cached_tokens=cached if first else n_prompt,
             logprobs=None if (lps is None or not r.logprobs) else tuple(float(x or 0.0) for x in lps),
@@ -270,22 +274,20 @@ class OpenAIGenerator:
             import httpx
 
             root = self.base_url[:-3] if self.base_url.endswith("/v1") else self.base_url
-            routes = {"vllm": (f"{root}/tokenize", {"model": self.model, "prompt": text}),
-                      "llama-server": (f"{root}/tokenize", {"content": text, "add_special": True}),
-                      "llama-cpp-python": (f"{root}/extras/tokenize/count", {"input": text})}
+            # (url, body, reply field holding the answer): vLLM, llama.cpp's llama-server, llama-cpp-python
+            routes = {"vllm": (f"{root}/tokenize", {"model": self.model, "prompt": text}, "count"),
+                      "llama-server": (f"{root}/tokenize", {"content": text, "add_special": True}, "tokens"),
+                      "llama-cpp-python": (f"{root}/extras/tokenize/count", {"input": text}, "count")}
             for name in ([self._count_route] if self._count_route else list(routes)):
-                url, body = routes[name]
+                url, body, key = routes[name]
                 try:
-                    r = httpx.post(url, json=body, headers=self._headers(), timeout=self.timeout,
-                                   verify=_verify(url))
-                    if r.is_success:
-                        d = r.json()
-                        n = d.get("count", len(d.get("tokens", ())) if "tokens" in d else None)
-                        if n is not None:
-                            self._count_route = name
-                            return int(n)
-                except (httpx.HTTPError, ValueError):
-                    pass
+                    r = httpx.post(url, json=body, headers=self._headers(), timeout=self.timeout, verify=_verify(url))
+                    got = r.json().get(key) if r.is_success else None
+                except (httpx.HTTPError, ValueError, AttributeError):
+                    got = None
+                if got is not None:
+                    self._count_route = name
+                    return len(got) if isinstance(got, list) else int(got)
             self._count_route = "bytes"
         return len(text.encode("utf-8"))
 

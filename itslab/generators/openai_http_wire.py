@@ -45,29 +45,35 @@ def request_body(r: Request, *, n: int, seed: int, model: str, api: str, extra: 
 
 def parse_choice(choice: Mapping[str, Any], api: str) -> tuple[str, list[str] | None, list[float | None] | None]:
     """(text, generated token strings or None, their logprobs or None) of one reply choice."""
+    lp = choice.get("logprobs") or {}
     if api == "chat":
         text = (choice.get("message") or {}).get("content") or ""
-        entries = (choice.get("logprobs") or {}).get("content")
-        if entries is None:
-            return text, None, None
-        return text, [e.get("token", "") for e in entries], [e.get("logprob") for e in entries]
-    lp = choice.get("logprobs") or {}
-    return choice.get("text") or "", lp.get("tokens"), lp.get("token_logprobs")
+    else:
+        text = choice.get("text") or ""
+        if "content" not in lp:  # the completions format; llama-server answers in the chat format
+            return text, lp.get("tokens"), lp.get("token_logprobs")
+    entries = lp.get("content")
+    if entries is None:
+        return text, None, None
+    return text, [e.get("token", "") for e in entries], [e.get("logprob") for e in entries]
 
 
 ABSENT = object()
 
 
 def restore_stop(text: str, finish: str, stops: Sequence[str], stop_reason: Any = ABSENT,
-                 tokens: Sequence[str] | None = None, *, kept: bool = False) -> tuple[str, str | None, str]:
+                 tokens: Sequence[str] | None = None, *, n_generated: int | None = None,
+                 kept: bool = False) -> tuple[str, str | None, str]:
     """Text with the stop string that ended it put back, that stop, and how it was known.
 
     Servers drop the matched stop string (OpenAI semantics); itslab's texts keep it. Evidence,
-    in order: the server's ``stop_reason`` (vLLM: the string, or None for end-of-sequence), the
-    generated tokens (joined, they run past the cut text into the stop string), or — with one
-    stop string and no other evidence — the assumption that "stop" meant that string rather
-    than end-of-sequence. ``kept=True`` says the server already kept it
-    (vLLM's ``include_stop_str_in_output``).
+    in order: the server's ``stop_reason`` (vLLM: the string, or None for end-of-sequence); the
+    generated tokens, which either run past the cut text into the stop string
+    (llama-cpp-python) or leave out the stop's tokens, so that fewer are listed than the
+    `n_generated` the server counted (llama-server; end-of-sequence is listed there); or — with
+    one stop string and no other evidence — the assumption that "stop" meant that string rather
+    than end-of-sequence. ``kept=True`` says the server already kept it (vLLM's
+    ``include_stop_str_in_output``).
 
     >>> restore_stop("x = 1", "stop", ["\\n\\n"], tokens=["x", " =", " 1", "\\n\\n"])
     ('x = 1\\n\\n', '\\n\\n', 'tokens')
@@ -90,6 +96,9 @@ def restore_stop(text: str, finish: str, stops: Sequence[str], stop_reason: Any 
             hit = next((s for s in live if tail.startswith(s)), None)
             if hit is not None:
                 return text + hit, hit, "tokens"
+            if not tail and n_generated is not None and n_generated > len(tokens):
+                # the server dropped the stop's tokens from the list
+                return (text + live[0], live[0], "trimmed") if len(live) == 1 else (text, None, "unknown")
             if not tail:
                 return text, None, "tokens"  # nothing generated after the text: end-of-sequence
     if len(live) == 1 and tokens is None:

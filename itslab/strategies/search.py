@@ -51,7 +51,16 @@ def _spread(total: int, k: int) -> list[int]:
 
 
 def _common(temperature: float, top_p: float, max_step_tokens: int, max_tokens: int) -> dict[str, Any]:
-    return {"temperature": temperature, "top_p": top_p, "max_step_tokens": max_step_tokens, "max_tokens": max_tokens}
+    return {"temperature": temperature, "top_p": top_p, "max_step_tokens": max_step_tokens,
+            "max_tokens": max_tokens}
+
+
+def _children(texts: list[str], toks: list[int], outs: list[list], last: bool, max_tokens: int
+              ) -> list[tuple[int, str, int, bool]]:
+    """(parent index, text, generated tokens, finished) of every child in `outs` (aligned with `texts`)."""
+    return [(i, texts[i] + c.text, toks[i] + c.n_tokens,
+             last or step_finished(c) or toks[i] + c.n_tokens >= max_tokens)
+            for i, cs in enumerate(outs) for c in cs]
 
 
 def _score_children(run: Run, rng: np.random.Generator, texts: list[str], fin: list[bool], agg: str, lookahead: int,
@@ -91,8 +100,7 @@ def beam_search(problem: Problem, generator: Generator, verifier: Verifier | Non
         if outs is None:
             stop = "budget"
             break
-        kids = [(i, beams[i] + c.text, toks[i] + c.n_tokens, last or step_finished(c) or toks[i] + c.n_tokens >= max_tokens)
-                for i, cs in enumerate(outs) for c in cs]
+        kids = _children(beams, toks, outs, last, max_tokens)
         texts, fin = [k[1] for k in kids], [k[3] for k in kids]
         sc = _score_children(run, rng, texts, fin, agg, lookahead, top_p, max_step_tokens, depth)
         if sc is None:
@@ -102,7 +110,8 @@ def beam_search(problem: Problem, generator: Generator, verifier: Verifier | Non
         for j, (parent, text, nt, f) in enumerate(kids):
             if f:
                 completed.append(candidate(text, True, scores[j], raw[j], depth=depth, n_tokens=nt))
-        active = sorted((j for j in range(len(kids)) if not fin[j]), key=lambda j: -scores[j])  # stable: ties keep order
+        # the best n // beam_width active children survive (a stable sort: ties keep their order)
+        active = sorted((j for j in range(len(kids)) if not fin[j]), key=lambda j: -scores[j])
         survivors = active[:keep]
         run.note("select", {"depth": depth, "parents": [k[0] for k in kids], "scores": scores, "finished": fin,
                             "survivors": survivors, "n_completed": len(completed)})
@@ -110,8 +119,8 @@ def beam_search(problem: Problem, generator: Generator, verifier: Verifier | Non
         if not beams:
             stop = "done"
             break
-    unfinished = [candidate(t, False, None, None, n_tokens=k) for t, k in zip(beams, toks)] if stop != "done" else []
-    cands = completed + unfinished
+    unfinished = [candidate(t, False, None, None, n_tokens=k) for t, k in zip(beams, toks)]
+    cands = completed + (unfinished if stop != "done" else [])
     answer, info = select_answer(completed[:n], select)
     run.note("answer", {**info, "stop": stop})
     return run.finish(answer, cands, seed=None, hyper=hyper)
@@ -151,8 +160,8 @@ def dvts(problem: Problem, generator: Generator, verifier: Verifier | None, budg
         if outs is None:
             stop = "budget"
             break
-        kids = [(t, beam[t] + c.text, toks[t] + c.n_tokens, last or step_finished(c) or toks[t] + c.n_tokens >= max_tokens)
-                for t, cs in zip(alive, outs) for c in cs]
+        kids = [(alive[i], *rest) for i, *rest in _children([beam[t] for t in alive], [toks[t] for t in alive], outs,
+                                                             last, max_tokens)]
         texts, fin = [k[1] for k in kids], [k[3] for k in kids]
         sc = _score_children(run, rng, texts, fin, agg, lookahead, top_p, max_step_tokens, depth)
         if sc is None:
@@ -227,8 +236,7 @@ def rebase(problem: Problem, generator: Generator, verifier: Verifier | None, bu
         if outs is None:
             stop = "budget"
             break
-        kids = [(i, frontier[i] + c.text, toks[i] + c.n_tokens, last or step_finished(c) or toks[i] + c.n_tokens >= max_tokens)
-                for i, cs in enumerate(outs) for c in cs]
+        kids = _children(frontier, toks, outs, last, max_tokens)
         sc = score_nodes(run, [k[1] for k in kids], agg, info={"depth": depth})
         if sc is None:
             stop = "budget"
@@ -246,7 +254,8 @@ def rebase(problem: Problem, generator: Generator, verifier: Verifier | None, bu
         if width <= 0 or not frontier:
             stop = "done"
             break
-    cands = leaves + ([candidate(t, False, None, None, n_tokens=k) for t, k in zip(frontier, toks)] if stop != "done" else [])
+    unfinished = [candidate(t, False, None, None, n_tokens=k) for t, k in zip(frontier, toks)]
+    cands = leaves + (unfinished if stop != "done" else [])
     answer, info = select_answer(leaves, select)
     run.note("answer", {**info, "stop": stop})
     return run.finish(answer, cands, seed=None, hyper=hyper)

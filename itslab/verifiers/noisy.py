@@ -141,10 +141,22 @@ class NoisyProcessVerifier:
         for i, ok in enumerate(flags):
             # key the noise on the text up to this step, so partial and full solutions agree
             key = self.delimiter.join(steps[:i + 1]) if len(steps) == len(flags) else f"{i}\x00{text}"
-            eps = float(problem_rng(self.seed, problem.id, "noisy-process", key).standard_normal())
+            eps = self._eps(problem.id, key)
             mean = self.separation / 2.0 if ok else -self.separation / 2.0
             out.append(_sigmoid(mean + self.bias + self.noise * eps))
         return tuple(out)
+
+    def _eps(self, problem_id: str, key: str) -> float:
+        # step-level search re-scores every earlier step of a growing text; memoising the noise of
+        # each (problem, prefix) makes that linear instead of quadratic in the number of steps
+        cache = self.__dict__.setdefault("_eps_cache", {})
+        k = (problem_id, key)
+        eps = cache.get(k)
+        if eps is None:
+            if len(cache) > 500_000:
+                cache.clear()
+            eps = cache[k] = float(problem_rng(self.seed, problem_id, "noisy-process", key).standard_normal())
+        return eps
 
     def score(self, problem: Problem, texts: Sequence[str]) -> list[Scores]:
         """Per text, one score in (0, 1) per step flagged by the step oracle."""

@@ -2,8 +2,8 @@
 registered strategy runs on the embedded SmolLM2-135M through llama.cpp in-process and through
 a real llama.cpp HTTP server. Checked as on the simulators: the budget is never exceeded,
 `Usage` equals the sum over the trace, the same seed gives an identical `Result`, a different
-seed a different one, and inputs are left unchanged. Sizes are small (4 samples, 24-token
-answers, 3 steps of 12 tokens); slow because real models decode every token.
+seed a different one, and inputs are left unchanged. Sizes are small (4 samples, 16-token
+answers, 3 steps of 8 tokens); slow because real models decode every token.
 """
 from __future__ import annotations
 
@@ -23,18 +23,18 @@ from strategy_fixtures import HYPER, STEP_STRATEGIES  # noqa: E402  (shared with
 pytestmark = pytest.mark.slow
 
 BACKENDS = ["llamacpp", "http"]
-BUDGETS = [Budget(samples=4), Budget(generated_tokens=60), Budget(total_tokens=400, verifier_calls=6)]
+BUDGETS = [Budget(samples=4), Budget(generated_tokens=48, verifier_calls=6)]
 
 
 def _hyper(name: str) -> dict:
     """The simulator suite's hyper-parameters, shrunk to what a real model decodes quickly."""
     h = dict(HYPER.get(name, {}))
     if name in STEP_STRATEGIES:
-        h.update(max_steps=3, max_step_tokens=12, max_tokens=48)
+        h.update(max_steps=3, max_step_tokens=8, max_tokens=32)
         h.update({k: min(v, 4) for k, v in h.items() if k in ("n", "n_particles")})
         h.update({k: min(v, 2) for k, v in h.items() if k in ("beam_width", "n_iterations")})
     else:
-        h["max_tokens"] = 24
+        h["max_tokens"] = 16
         if "max_samples" in h:
             h["max_samples"] = 4
     return h
@@ -74,7 +74,7 @@ def test_budget_never_exceeded_and_usage_is_trace_sum(backend, problems, name):
 def test_same_seed_same_result_and_inputs_unchanged(backend, problems, name):
     gen, reset = backend
     fn, ver, hyper = strategies.get(name), _verifier(name), _hyper(name)
-    p, budget = problems[0], Budget(samples=8, generated_tokens=400)
+    p, budget = problems[0], Budget(samples=6, generated_tokens=160)
     before = (copy.deepcopy(p), copy.deepcopy(hyper), budget)
     reset()
     r1 = fn(p, gen, ver, budget, problem_rng(3, p.id), **hyper)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from itslab.generators.openai_http import OpenAIGenerator, restore_stop, sample_seed
+from itslab.generators.openai_http_wire import parse_choice
 from itslab.generators.openai_http_retry import BackendError, RetryPolicy
 from itslab.types import Request
 
@@ -128,6 +129,9 @@ def test_stop_string_is_restored_from_stop_reason_or_tokens():
     assert restore_stop("ab", "stop", ["\n"], tokens=["a", "b"]) == ("ab", None, "tokens")
     assert restore_stop("ab", "stop", ["\n"], None, None) == ("ab", None, "stop_reason")  # vLLM: None = EOS
     assert restore_stop("ab", "length", ["\n"]) == ("ab", None, "none")
+    # llama-server lists EOS (as "") but leaves the stop's tokens out of the list it counted
+    assert restore_stop("ab", "stop", [","], tokens=["a", "b"], n_generated=3) == ("ab,", ",", "trimmed")
+    assert restore_stop("ab", "stop", [","], tokens=["a", "b", ""], n_generated=3) == ("ab", None, "tokens")
     assert restore_stop("ab", "stop", ["\n"]) == ("ab\n", "\n", "assumed")
 
 
@@ -146,3 +150,12 @@ def test_bad_arguments_are_named():
         OpenAIGenerator("http://127.0.0.1:9/v1", "m", samples="all")
     with pytest.raises(BackendError, match="/v1/models"):
         OpenAIGenerator("http://127.0.0.1:9/v1", retry=FAST, timeout=0.5)  # model discovery fails clearly
+
+
+def test_reply_formats_of_completions_and_chat():
+    oai = {"text": "hi", "logprobs": {"tokens": ["h", "i"], "token_logprobs": [-1.0, -2.0]}}
+    llama_server = {"text": "hi", "logprobs": {"content": [{"token": "h", "logprob": -1.0}, {"token": "i", "logprob": -2.0}]}}
+    chat = {"message": {"content": "hi"}, "logprobs": {"content": [{"token": "h", "logprob": -1.0}, {"token": "i", "logprob": -2.0}]}}
+    want = ("hi", ["h", "i"], [-1.0, -2.0])
+    assert parse_choice(oai, "completions") == parse_choice(llama_server, "completions") == parse_choice(chat, "chat") == want
+    assert parse_choice({"text": "x"}, "completions") == ("x", None, None)

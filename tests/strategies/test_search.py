@@ -145,7 +145,8 @@ def test_budget_stops_the_search_and_the_answer_comes_from_what_exists(name):
 
 def test_verifier_budget_is_respected():
     problems, gen = stepwise_suite()
-    r = search.rebase(problems[0], gen, noisy_prm(0.5), Budget(samples=1000, verifier_calls=10), problem_rng(0, "v"), n=4)
+    budget = Budget(samples=1000, verifier_calls=10)
+    r = search.rebase(problems[0], gen, noisy_prm(0.5), budget, problem_rng(0, "v"), n=4)
     assert r.usage.verifier_calls <= 10 and r.trace[-1].info["stop"] == "budget"
 
 

@@ -93,4 +93,5 @@ def test_beam_search_degrades_faster_than_pf():
     beam_drop = measure("beam_search", LOW)[0] - measure("beam_search", HIGH)[0]
     pf_drop = measure("particle_filter", LOW)[0] - measure("particle_filter", HIGH)[0]
     diff, se = _paired(beam_drop, pf_drop)
-    assert diff > 2 * se, f"beam drop {beam_drop.mean():+.3f}, PF drop {pf_drop.mean():+.3f}, diff {diff:+.3f} ± {se:.3f}"
+    msg = f"beam drop {beam_drop.mean():+.3f}, PF drop {pf_drop.mean():+.3f}, diff {diff:+.3f} ± {se:.3f}"
+    assert diff > 2 * se, msg

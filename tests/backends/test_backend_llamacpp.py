@@ -188,3 +188,22 @@ def test_small_kv_cache_evicts_and_still_answers():
     assert [c.token_ids for c in again] == [c.token_ids for c in outs[0]]
     assert g.slots.evictions > 0
     g.close()
+
+
+def test_prefix_reuse_with_two_slots_matches_fresh_reads(gen):
+    """Step-wise extension on the tightest slot budget (max_batch=1: two sequence slots), where
+    every acquisition evicts: cached reads give the same greedy steps as reading from scratch."""
+    from itslab.generators.llamacpp import LlamaCppGenerator
+
+    tight = LlamaCppGenerator("smollm2-135m", n_ctx=1024, max_batch=1, n_seq_max=2)
+    prefix, cached = "The planets of the solar system are", []
+    for _ in range(4):
+        req = Request(prefix, n=1, max_tokens=6, temperature=0.0, stop=(",",))
+        got = tight.generate([req])[0][0]
+        gen.clear_cache()
+        fresh = gen.generate([req])[0][0]
+        assert got.token_ids == fresh.token_ids and fresh.n_cached_tokens == 0
+        cached.append(got.n_cached_tokens)
+        prefix += got.text
+    assert cached[0] == 0 and all(c > 0 for c in cached[1:])
+    tight.close()

@@ -11,7 +11,10 @@ caching; Kwon et al. 2023, Zheng et al. 2024).
 
 Sampling happens in numpy on the raw logits (`llamacpp_sampling`), with the transformers
 engine's per-sample uniform streams: sample j of a request depends only on (prefix, params,
-seed, j), up to floating-point differences between batch shapes in llama.cpp's kernels.
+seed, j), up to floating-point differences in the logits. Those come from llama.cpp's kernels
+(batch shapes) and from the unified KV cache, whose attention runs over every cell in use, so
+the cache's layout (what else is cached, where) can change a logit in its last bits and, rarely,
+a sampled token. With the cache cleared (`clear_cache`) a run is repeatable exactly.
 
 Accounting (`Completion`), as in the transformers engine: ``n_prompt_tokens`` is the prefix's
 token length; ``n_cached_tokens`` for the first sample of a request in a batch is the cache
@@ -141,13 +144,7 @@ class LlamaCppGenerator:
         src, m = self.slots.match(np.asarray(ids, np.int32), limit=min(len(ids) - 1, out_from))
         if src is not None:
             self.slots.copy(src, slot, m)
-        start, last = m, len(ids) - 1
-        if out_from == last and m < last:
-            # the last token is always decoded alone, so its logits do not depend on how much of
-            # the prefix was cached (llama.cpp's kernels differ slightly between batch shapes)
-            self.llm.prefill(ids[:last], slot, m, last, self.slots.evict_one)
-            start = last
-        return slot, m, self.llm.prefill(ids, slot, start, out_from, self.slots.evict_one)
+        return slot, m, self.llm.prefill(ids, slot, m, out_from, self.slots.evict_one)
 
     # -- Generator protocol --------------------------------------------------------------
     def generate(self, requests: Sequence[Request], *, ignore_eos: bool = False) -> list[list[Completion]]:

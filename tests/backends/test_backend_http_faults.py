@@ -159,3 +159,15 @@ def test_reply_formats_of_completions_and_chat():
     want = ("hi", ["h", "i"], [-1.0, -2.0])
     assert parse_choice(oai, "completions") == parse_choice(llama_server, "completions") == parse_choice(chat, "chat") == want
     assert parse_choice({"text": "x"}, "completions") == ("x", None, None)
+
+
+def test_generate_works_inside_a_running_event_loop():
+    # Jupyter runs an event loop in the main thread; generate must not call asyncio.run in it
+    import asyncio
+
+    async def inside(gen):
+        return gen.generate([Request("x", n=2, max_tokens=4)]), await gen.agenerate([Request("y", n=1, max_tokens=4)])
+
+    with FakeOpenAI([200]) as fake:
+        sync_out, async_out = asyncio.run(inside(_gen(fake)))
+    assert len(sync_out[0]) == 2 and len(async_out[0]) == 1 and len(fake.requests) == 3

@@ -52,8 +52,11 @@ class Budget:
             v = getattr(self, f.name)
             if v is not None and (not isinstance(v, (int, float)) or v < 0 or math.isnan(v)):
                 raise ValueError(f"Budget.{f.name} must be a non-negative number or None, got {v!r}")
-        if all(getattr(self, f.name) is None for f in fields(self)):
+        limits = {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+        if not limits:
             raise ValueError("Budget needs at least one limit, e.g. Budget(samples=16)")
+        # the meter reads the limits on every charge: computed once (not a field, so not in eq/repr)
+        object.__setattr__(self, "_limits", limits)
 
     @classmethod
     def on(cls, axis: str, value: float) -> "Budget":
@@ -65,7 +68,7 @@ class Budget:
     @property
     def limits(self) -> Mapping[str, float]:
         """The axes that are limited, with their limits."""
-        return MappingProxyType({f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None})
+        return MappingProxyType(self._limits)
 
     def exceeded_by(self, usage: Usage) -> list[str]:
         """Names of the axes on which `usage` is over this budget (empty when within)."""

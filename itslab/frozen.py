@@ -33,8 +33,18 @@ class FrozenDict(dict):
         return hash(tuple(sorted(self.items(), key=lambda kv: repr(kv[0]))))
 
 
+_ATOMS = (str, int, float, bool, type(None))
+
+
 def freeze(x: Any) -> Any:
     """Deep-freeze plain containers: mappings become `FrozenDict`, lists and tuples become tuples."""
+    # exact-type checks first: records freeze their meta on every construction, and the
+    # `Mapping` ABC check is the slow path (strategies build hundreds of thousands of records)
+    t = type(x)
+    if t in _ATOMS or t is FrozenDict and all(type(v) in _ATOMS for v in x.values()):
+        return x
+    if t is dict:
+        return FrozenDict({k: freeze(v) for k, v in x.items()})
     if isinstance(x, Mapping):
         return FrozenDict({k: freeze(v) for k, v in x.items()})
     if isinstance(x, (list, tuple)):

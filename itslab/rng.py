@@ -10,7 +10,9 @@ True
 """
 from __future__ import annotations
 
+import functools
 import hashlib
+from statistics import NormalDist
 from typing import Union
 
 import numpy as np
@@ -30,14 +32,15 @@ def spawn(rng: np.random.Generator, n: int) -> list[np.random.Generator]:
     return list(rng.spawn(n))
 
 
-def _key(text: str) -> list[int]:
+@functools.lru_cache(maxsize=4096)
+def _key(text: str) -> tuple[int, ...]:
     digest = hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
-    return [int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4)]
+    return tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4))
 
 
 def problem_seed_sequence(seed: int, problem_id: str, *extra: str) -> np.random.SeedSequence:
     """The SeedSequence of (seed, problem id, *extra labels) — stable across processes and orderings."""
-    entropy = [int(seed)] + _key(problem_id) + [w for e in extra for w in _key(e)]
+    entropy = [int(seed), *_key(problem_id), *(w for e in extra for w in _key(e))]
     return np.random.SeedSequence(entropy)
 
 
@@ -49,3 +52,26 @@ def problem_rng(seed: int, problem_id: str, *extra: str) -> np.random.Generator:
 def draw_seed(rng: np.random.Generator) -> int:
     """An integer seed for a backend request, drawn from `rng` (backends take ints, not Generators)."""
     return int(rng.integers(0, 2**31 - 1))
+
+
+_STD_NORMAL = NormalDist()
+
+
+def keyed_uniform(seed: int, *labels: str) -> float:
+    """A uniform draw in (0, 1) that is a pure function of (seed, labels), stable across processes.
+
+    For simulated noise attached to an object (a verifier's score of one text): one BLAKE2 hash,
+    about 20x cheaper than building a `Generator` for a single draw, and as order-independent as
+    `problem_rng` (distinct labels give independent-looking draws; the hash is not salted).
+    """
+    h = hashlib.blake2b(int(seed).to_bytes(8, "little", signed=True), digest_size=8)
+    for label in labels:
+        b = label.encode("utf-8")
+        h.update(len(b).to_bytes(8, "little"))  # length-prefixed: ("ab", "c") != ("a", "bc")
+        h.update(b)
+    return ((int.from_bytes(h.digest(), "little") >> 11) + 0.5) / float(1 << 53)
+
+
+def keyed_normal(seed: int, *labels: str) -> float:
+    """A standard normal draw that is a pure function of (seed, labels) (inverse CDF of `keyed_uniform`)."""
+    return _STD_NORMAL.inv_cdf(keyed_uniform(seed, *labels))

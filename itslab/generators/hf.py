@@ -26,7 +26,9 @@ Hooks for other strategies: `logprob_of` / `token_logprobs` (self-evaluation), `
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
+import threading
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -41,6 +43,16 @@ from itslab.generators.hf_load import (forward_keywords, load_pretrained, resolv
 from itslab.generators.hf_sampling import RowParams, sample_uniforms
 from itslab.generators.hf_text import TextCodec
 from itslab.types import Completion, Request
+
+
+def _serialised(fn: Any) -> Any:
+    """Run the method under the engine's lock: the KV cache, the model and the tokenizer are not
+    safe to use from two threads at once (the runner's cross-problem batching uses threads)."""
+    @functools.wraps(fn)
+    def wrapper(self: "HFGenerator", *a: Any, **kw: Any) -> Any:
+        with self._lock:
+            return fn(self, *a, **kw)
+    return wrapper
 
 
 class HFGenerator:
@@ -82,6 +94,7 @@ class HFGenerator:
             raise NotImplementedError(
                 f"HFGenerator supports full-attention decoders only; {type(self.model).__name__} "
                 "uses sliding-window or linear-attention cache layers")
+        self._lock = threading.RLock()
         self.model_id = model_id or default_id
         self.n_params = float(self.model.num_parameters())
         self.device = next(self.model.parameters()).device
@@ -95,6 +108,7 @@ class HFGenerator:
         self.codec = TextCodec(self.tokenizer, gen_eos if isinstance(gen_eos, (list, tuple)) else [gen_eos])
 
     # -- text ----------------------------------------------------------------------------------
+    @_serialised
     def encode(self, text: str) -> list[int]:
         """Token ids the engine reads for a prefix (prefix-stable, see `itslab.generators.hf_text`)."""
         return self.codec.encode(text)
@@ -141,6 +155,7 @@ class HFGenerator:
         return kv, logits, m
 
     # -- Generator protocol -------------------------------------------------------------------
+    @_serialised
     def generate(self, requests: Sequence[Request], *, ignore_eos: bool = False) -> list[list[Completion]]:
         """Sample ``requests[i].n`` continuations of each prefix (see the module doc for accounting).
 
@@ -223,6 +238,7 @@ class HFGenerator:
                           seed=r.seed, meta={"index": row.j, "stop": row.stop})
 
     # -- hooks ---------------------------------------------------------------------------------
+    @_serialised
     @torch.inference_mode()
     def token_logprobs(self, prefix: str, continuation: str | Sequence[int]) -> list[float]:
         """Log-probability of each continuation token given the prefix (raw logits, T=1).
@@ -247,6 +263,7 @@ class HFGenerator:
         """Sum of `token_logprobs` (the model's log-probability of the continuation)."""
         return float(sum(self.token_logprobs(prefix, continuation)))
 
+    @_serialised
     @torch.inference_mode()
     def hidden_states(self, texts: Sequence[str], *, layer: int = -1, pool: str = "last") -> np.ndarray:
         """Hidden state of each text at `layer` (-1 = final, 0 = embeddings), pooled "last" or "mean".

@@ -71,9 +71,14 @@ def step_oracle(problem: Problem, text: str) -> list[bool]:
     between `STEP_DELIMITER`s; step k is correct iff its value equals the hidden chain's k-th value
     (and, on the final step, the boxed answer is gold). A chunk without a value keeps the state.
     """
-    chain, gold = hidden_chain(problem), str(problem.answer).strip()
+    return list(_step_flags(hidden_chain(problem), str(problem.answer).strip(), _solution(problem, text)))
+
+
+@functools.lru_cache(maxsize=8192)
+def _step_flags(chain: tuple[str, ...], gold: str, solution: str) -> tuple[bool, ...]:
+    # memoised: the generator flags every sample it writes and the PRM then re-reads the same texts
     flags, state, k = [], True, 0
-    for chunk in _solution(problem, text).split(STEP_DELIMITER):
+    for chunk in solution.split(STEP_DELIMITER):
         if not chunk.strip():
             continue
         for v in _VALUE.findall(chunk):
@@ -83,7 +88,7 @@ def step_oracle(problem: Problem, text: str) -> list[bool]:
         if boxed is not None:
             state = state and boxed == gold
         flags.append(state)
-    return flags
+    return tuple(flags)
 
 
 def outcome_oracle(problem: Problem, text: str) -> bool:

@@ -12,6 +12,8 @@ vocabularies), so budgets in tokens mean the same thing on a simulator as on a m
 """
 from __future__ import annotations
 
+import functools
+
 import re
 from typing import Sequence
 
@@ -38,6 +40,7 @@ def sim_tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+@functools.lru_cache(maxsize=16384)  # strategies count the same prefix for the budget check and the call
 def count_tokens(text: str) -> int:
     """Number of toy tokens in `text` (see `sim_tokenize`); the simulators' token counter."""
     # each token holds exactly one run of <= 4 non-space characters, except trailing whitespace

@@ -18,7 +18,7 @@ from itslab.budget import Budget, CostModel, Meter
 from itslab.protocols import STEP_DELIMITER, Generator, Scores, Verifier
 from itslab.rng import draw_seed
 from itslab.trace import Candidate, Result, StepRecord
-from itslab.types import Completion, Problem, Request, Usage
+from itslab.types import USAGE_AXES, Completion, Problem, Request, Usage
 
 
 def prompt_of(problem: Problem, generator: Generator) -> str:
@@ -155,8 +155,8 @@ class Run:
 
 
 def _fields(u: Usage) -> dict[str, Any]:
-    from dataclasses import asdict
-    return asdict(u)
+    # Usage holds only numbers, so a shallow read is the same as dataclasses.asdict, minus its deep copy
+    return {f: getattr(u, f) for f in USAGE_AXES}
 
 
 def extract(text: str) -> str | None:

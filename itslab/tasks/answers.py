@@ -186,6 +186,7 @@ def _clean_latex(s: str) -> str:
     return s.strip()
 
 
+@lru_cache(maxsize=65536)  # pure, and votes re-normalise the same few answers many times
 def normalize_answer(s: str) -> str:
     """Canonical string form of an answer, for exact comparison.
 

@@ -6,7 +6,7 @@ resampling until the verifier accepts has an accuracy ceiling (Stroebl, Kapoor &
 
 Scores are deterministic per (seed, problem id, text): the same candidate always gets the same
 score, in any call order or process, as a real verifier would. The randomness is derived from a
-hash of those three through `itslab.rng.problem_rng`.
+hash of those three through `itslab.rng.keyed_uniform` / `keyed_normal`.
 
 - TPR/FPR mode: a binary verifier; a correct text is accepted (score 1) with probability `tpr`,
   an incorrect one with probability `fpr`.
@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 
 from itslab.budget import CostModel
 from itslab.protocols import STEP_DELIMITER, Scores
-from itslab.rng import problem_rng
+from itslab.rng import keyed_normal, keyed_uniform
 from itslab.types import Problem, Usage
 from itslab.verifiers.base import as_texts, model_cost, read_tokens, split_steps
 
@@ -89,10 +89,10 @@ class NoisyVerifier:
 
     def _score1(self, problem: Problem, text: str) -> float:
         correct = bool(self.oracle(problem, text))
-        rng = problem_rng(self.seed, problem.id, "noisy-outcome", text)
         if self.dprime is None:
-            return 1.0 if rng.random() < (self.tpr if correct else self.fpr) else 0.0
-        z = float(rng.standard_normal()) + (self.dprime if correct else 0.0)
+            u = keyed_uniform(self.seed, problem.id, "noisy-outcome", text)
+            return 1.0 if u < (self.tpr if correct else self.fpr) else 0.0
+        z = keyed_normal(self.seed, problem.id, "noisy-outcome", text) + (self.dprime if correct else 0.0)
         return _phi(z - self.dprime / 2.0)
 
     def score(self, problem: Problem, texts: Sequence[str]) -> list[Scores]:
@@ -155,7 +155,7 @@ class NoisyProcessVerifier:
         if eps is None:
             if len(cache) > 500_000:
                 cache.clear()
-            eps = cache[k] = float(problem_rng(self.seed, problem_id, "noisy-process", key).standard_normal())
+            eps = cache[k] = keyed_normal(self.seed, problem_id, "noisy-process", key)
         return eps
 
     def score(self, problem: Problem, texts: Sequence[str]) -> list[Scores]:

@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 # On CPU machines the torch 2.13.0 CPU wheel is installed before anything that depends on torch,
 # so pip never pulls a multi-GB CUDA build. On a GPU machine: make TORCH_SPEC="torch" ...
 TORCH_SPEC ?= torch==2.13.0
-EXTRAS ?= hf,notebooks,test,http,llamacpp
+EXTRAS ?= hf,notebooks,test,http,llamacpp,ray
 comma  := ,
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)-$(subst $(comma),_,$(EXTRAS))
 
@@ -19,7 +19,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
 help:
 	@echo "make demo       run the main job on the embedded default model (prints a table, writes runs/demo/)"
-	@echo "make test       install everything and run the test suite and the notebooks (smoke mode)"
+	@echo "make test       install everything; run the tests, the backend tests on real servers, the notebooks (smoke)"
 	@echo "make lab        start JupyterLab on notebooks/"
 	@echo "make notebooks  run every notebook in smoke mode with nbmake"
 	@echo "make bench      run the speed benchmarks in benchmarks/"
@@ -44,6 +44,7 @@ demo: $(STAMP) models
 
 test: $(STAMP) models
 	$(PY) -m pytest
+	$(PY) -m pytest -m slow tests/backends
 	ITSLAB_MODE=smoke $(PY) -m pytest --nbmake --nbmake-timeout=300 notebooks/
 
 test-fast: $(STAMP)

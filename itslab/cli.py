@@ -37,8 +37,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from itslab.store import SampleStore
 
         store = SampleStore(args.store)
+    from itslab import runs
+
     d = run_config(cfg, out=args.out, store=store)
-    print(report.strategy_table(__import__("itslab.runs", fromlist=["load"]).load(d)[0]).to_string(index=False))
+    df, man = runs.load(d)
+    print(report.strategy_table(df).to_string(index=False))
+    if "engine_generated_tokens" in man:
+        print(f"\nengine: {man['engine_generated_tokens']} tokens generated in {man['engine_seconds']} s "
+              f"({man['engine_tokens_per_s']} tok/s inside generate; "
+              f"{man['sweep_generated_tokens_per_s']} tok/s over the whole sweep, scoring included)")
     print(f"\nwrote {d}/results.parquet, manifest.json, scaling.png, report.md")
     return 0
 

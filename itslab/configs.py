@@ -10,6 +10,7 @@ seeds and an output directory::
       - {name: majority_vote, hyper: {max_tokens: 256, temperature: 0.8}}
       - {name: best_of_n, hyper: {max_tokens: 256}}
     budgets: [1, 2, 4, 8]                           # limits on budget_axis (default samples)
+    batch_units: 10                                 # optional: problems run together, one engine batch
     seeds: [0]
     out: runs/gsm8k_qwen05
 
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 TOP_KEYS = {"task": True, "model": True, "verifier": False, "strategies": True, "budgets": True,
-            "budget_axis": False, "seeds": False, "out": False, "title": False}
+            "budget_axis": False, "seeds": False, "out": False, "title": False, "batch_units": False}
 BACKENDS = ("hf", "simulated", "llamacpp", "http")
 VERIFIERS = ("none", "exact", "math", "noisy", "self_evaluation", "generative")
 
@@ -44,13 +45,15 @@ class RunConfig:
     seeds: tuple[int, ...] = (0,)
     out: str = "runs/run"
     title: str | None = None
+    batch_units: int = 1
     source: str = field(default="<dict>", compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         """The config as plain data (for the manifest)."""
         return {"task": dict(self.task), "model": dict(self.model), "verifier": dict(self.verifier),
                 "strategies": [dict(s) for s in self.strategies], "budgets": list(self.budgets),
-                "budget_axis": self.budget_axis, "seeds": list(self.seeds), "out": self.out, "title": self.title}
+                "budget_axis": self.budget_axis, "seeds": list(self.seeds), "out": self.out, "title": self.title,
+                "batch_units": self.batch_units}
 
 
 def _need(cond: bool, where: str, msg: str) -> None:
@@ -101,9 +104,12 @@ def parse(data: Mapping[str, Any], *, source: str = "<dict>") -> RunConfig:
     seeds = data.get("seeds", [0])
     _need(isinstance(seeds, list) and seeds and all(isinstance(s, int) for s in seeds), f"{source}: seeds",
           f"needs a non-empty list of integers, got {seeds!r}")
+    batch_units = data.get("batch_units", 1)
+    _need(isinstance(batch_units, int) and not isinstance(batch_units, bool) and batch_units >= 1,
+          f"{source}: batch_units", f"needs a positive integer (problems run together), got {batch_units!r}")
     return RunConfig(task=dict(task), model=dict(model), verifier=dict(verifier), strategies=tuple(specs),
                      budgets=tuple(budgets), budget_axis=axis, seeds=tuple(seeds),
-                     out=str(data.get("out") or f"runs/{Path(source).stem}"), title=data.get("title"), source=source)
+                     out=str(data.get("out") or f"runs/{Path(source).stem}"), title=data.get("title"), batch_units=batch_units, source=source)
 
 
 def load(path: str | Path) -> RunConfig:

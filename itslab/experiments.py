@@ -150,6 +150,39 @@ class PoolMemo:
             return [list(self._memo[self._key(r)][:r.n]) if r.n else [] for r in requests]
 
 
+class EngineCounter:
+    """Generator wrapper counting what reached the engine: calls, samples, generated tokens, seconds.
+
+    Rows report what each budget *would* have spent (nested budgets share one pool), so summing
+    a frame's ``generated_tokens`` over-counts the work done; this counts it once, for throughput.
+    """
+
+    def __init__(self, generator: Generator) -> None:
+        self.inner = generator
+        self.model_id = generator.model_id
+        self.n_params = getattr(generator, "n_params", 0.0)
+        self.calls = self.samples = self.generated_tokens = 0
+        self.seconds = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
+        t0 = time.perf_counter()
+        outs = self.inner.generate(requests)
+        self.seconds += time.perf_counter() - t0
+        self.calls += 1
+        self.samples += sum(len(o) for o in outs)
+        self.generated_tokens += sum(c.n_tokens for o in outs for c in o)
+        return outs
+
+    def stats(self) -> dict[str, float]:
+        """Counts and engine throughput (generated tokens per second spent inside `generate`)."""
+        return {"engine_calls": self.calls, "engine_samples": self.samples,
+                "engine_generated_tokens": self.generated_tokens, "engine_seconds": round(self.seconds, 2),
+                "engine_tokens_per_s": round(self.generated_tokens / max(self.seconds, 1e-9), 2)}
+
+
 def _row(res: Result, problem: Problem, spec: StrategySpec, budget: Budget, seed: int) -> dict[str, Any]:
     axis, value = budget_value(budget)
     row: dict[str, Any] = {

@@ -56,8 +56,21 @@ def fit_laws(df: Any, *, n_boot: int = 200, seed: int = 0) -> dict[str, dict[str
             except (ValueError, FloatingPointError):
                 continue
         ci = (float(np.percentile(ceilings, 2.5)), float(np.percentile(ceilings, 97.5))) if ceilings else None
-        out[name] = {"fit": f, "ceiling_ci": ci, "n_boot": len(ceilings)}
+        out[name] = {"fit": f, "ceiling_ci": ci, "n_boot": len(ceilings), "note": _identification(f, ci)}
     return out
+
+
+def _identification(f: Any, ci: tuple[float, float] | None) -> str:
+    """Why a fitted accuracy law should not be read (empty when it can): flat or noisy curves leave
+    the ceiling undetermined, which the fit reports as infinite SEs or a ceiling outside [0, 1]."""
+    c = f.as_dict()["c"]
+    if not all(np.isfinite(f.se)):
+        return "not identified (flat curve: infinite SE)"
+    if not -0.05 <= c <= 1.05:
+        return f"not identified (ceiling {c:.3g} outside [0, 1])"
+    if ci is not None and ci[1] - ci[0] > 0.5:
+        return "weakly identified (ceiling CI wider than 0.5)"
+    return ""
 
 
 def _markdown_table(table: Any) -> str:
@@ -91,18 +104,18 @@ def write_report(run_dir: str | Path, *, title: str | None = None) -> Path:
              f"seeds {man.get('seeds')} · {man.get('wall_seconds')} s", "",
              "## Accuracy by strategy and budget", "", _markdown_table(table), "",
              f"## Fitted law: {LAW}, acc(B) = c − a·B^(−b)", "",
-             "| strategy | a | b | c (ceiling) | SE(a, b, c) | ceiling 95% CI (bootstrap over problems) |",
-             "|---|---|---|---|---|---|"]
+             "| strategy | a | b | c (ceiling) | SE(a, b, c) | ceiling 95% CI (bootstrap over problems) | note |",
+             "|---|---|---|---|---|---|---|"]
     for name, v in laws.items():
         f = v.get("fit")
         if f is None:
-            lines.append(f"| {name} | – | – | – | – | {v['why']} |")
+            lines.append(f"| {name} | – | – | – | – | – | {v['why']} |")
             continue
         p, se = f.as_dict(), f.se
         ci = v.get("ceiling_ci")
         lines.append(f"| {name} | {p['a']:.3g} | {p['b']:.3g} | {p['c']:.3g} | "
                      f"{', '.join(f'{s:.2g}' for s in se)} | "
-                     f"{'–' if ci is None else f'[{ci[0]:.3f}, {ci[1]:.3f}]'} |")
+                     f"{'–' if ci is None else f'[{ci[0]:.3f}, {ci[1]:.3f}]'} | {v.get('note', '')} |")
     lines += ["", "![accuracy vs budget](scaling.png)", ""]
     (d / "report.md").write_text("\n".join(lines))
     return d / "report.md"

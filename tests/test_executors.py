@@ -1,6 +1,8 @@
 """The Ray executor gives the same frame as the local one, on a local ``ray.init(num_cpus=2)``."""
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
 
@@ -13,7 +15,10 @@ ray = pytest.importorskip("ray")
 
 @pytest.fixture(scope="module")
 def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # workers import the factories below from this test module, as a user's workers import theirs
+    path = os.pathsep.join(x for x in (os.path.dirname(__file__), os.environ.get("PYTHONPATH")) if x)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": path}})
     yield
     ray.shutdown()
 

@@ -137,6 +137,10 @@ class LlamaCppGenerator:
         """Prompt text from chat messages via the GGUF's chat template (e.g. ChatML for SmolLM2)."""
         return self.llm.chat_prompt(messages, add_generation_prompt)
 
+    def format_prompt(self, problem: Any) -> str:
+        """The text prefix for a `Problem` through the model's chat template (as `HFGenerator.format_prompt`)."""
+        return self.chat_prompt(problem.messages or ({"role": "user", "content": problem.prompt},))
+
     def _read_prefix(self, ids: list[int], out_from: int) -> tuple[int, int, np.ndarray]:
         """Slot holding `ids` (cache hit shared, rest read), tokens served from cache, and the
         logits at positions ``out_from ..``."""

@@ -19,6 +19,7 @@ True
 """
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from fractions import Fraction
@@ -219,6 +220,17 @@ def _as_fraction(s: str) -> Fraction | None:
         return None
 
 
+class _DropTimeoutNotice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Timeout is disabled" not in record.getMessage()
+
+
+@lru_cache(maxsize=1)
+def _quiet_timeout_notice() -> None:
+    for name in ("math_verify.parser", "math_verify.grader"):
+        logging.getLogger(name).addFilter(_DropTimeoutNotice())
+
+
 @lru_cache(maxsize=65536)
 def _symbolic_equal(pred: str, gold: str) -> bool:
     """math-verify equivalence (gold first: its `verify` is asymmetric); False on any failure."""
@@ -226,8 +238,10 @@ def _symbolic_equal(pred: str, gold: str) -> bool:
         from math_verify import parse, verify
     except ImportError:  # pragma: no cover - math-verify is a core dependency
         return False
-    # math-verify times out with signal.alarm, which only works in the main thread
+    # math-verify times out with signal.alarm, which only works in the main thread; elsewhere (the
+    # runner's batch_units threads) it runs without one, and we say so once, not on every call
     t = 5 if threading.current_thread() is threading.main_thread() else None
+    _quiet_timeout_notice()
     try:
         g = parse(f"${gold}$", parsing_timeout=t)
         p = parse(f"${pred}$", parsing_timeout=t)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from itslab import Budget, strategies
+from itslab.experiments import PoolMemo
 from itslab.rng import problem_rng
 
 BASELINE = "weighted_best_of_n"
@@ -70,39 +71,13 @@ class MemoPRM:
         return self.inner.cost(problem, texts)
 
 
-class PoolCache:
-    """A generator wrapper serving the first n samples of a request from a larger draw of it.
-
-    Sound by the `Generator` contract (sample j depends only on prefix, parameters, seed and j):
-    the completions, and so every usage count, are exactly what a fresh call returns. Budgets run
-    largest first, so every smaller budget's pool (and every strategy's shared first step) is a hit.
-    """
-
-    def __init__(self, inner: Any) -> None:
-        self.inner, self.model_id, self.n_params, self._memo = inner, inner.model_id, inner.n_params, {}
-
-    def clear(self) -> None:
-        self._memo = {}
-
-    def generate(self, requests: Any) -> list:
-        keys = [(r.prefix, r.max_tokens, r.stop, r.temperature, r.top_p, r.top_k, r.seed, r.logprobs)
-                for r in requests]
-        todo = [i for i, (k, r) in enumerate(zip(keys, requests)) if len(self._memo.get(k, ())) < r.n]
-        for i, outs in zip(todo, self.inner.generate([requests[i] for i in todo]) if todo else []):
-            self._memo[keys[i]] = outs
-        return [list(self._memo[k][:r.n]) if r.n else [] for k, r in zip(keys, requests)]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-
 def _init(n_problems: int, noise: float) -> None:
     from itslab.generators.simulated import make_suite, step_oracle
     from itslab.verifiers import NoisyProcessVerifier
 
     problems, gen = make_suite(n_problems, seed=0, kind="stepwise", a=1.0, b=2.0, n_steps=4)
     prm = MemoPRM(NoisyProcessVerifier(step_oracle, noise=noise, seed=0))
-    _STATE.update(problems=problems, gen=PoolCache(gen), prm=prm)
+    _STATE.update(problems=problems, gen=gen, prm=prm)
     # as `experiments.run` does (see `rare_full_collections`): without it, full collections
     # re-traversing every record alive take ~15% of this benchmark's CPU time
     gc.freeze()
@@ -116,12 +91,14 @@ def _work(task: tuple[list[int], list[str], list[int]]) -> tuple[list[dict[str, 
     rows, cpu = [], time.process_time()
     for i in idx:
         p = problems[i]
-        gen.clear()
+        # the runner's per-unit pool: sample j of a request does not depend on n (the Generator
+        # contract), so every smaller budget, and every strategy's identical first draw, is a hit
+        pool = PoolMemo(gen)
         for name in names:
             fn = strategies.get(name)
             for b in sorted(budgets, reverse=True):
                 # one stream per problem for every strategy and budget: common random numbers
-                r = fn(p, gen, prm, Budget(samples=1_000_000), problem_rng(0, p.id), **hyper_for(name, b))
+                r = fn(p, pool, prm, Budget(samples=1_000_000), problem_rng(0, p.id), **hyper_for(name, b))
                 rows.append({"problem_id": p.id, "strategy": name, "budget": b, "correct": bool(r.correct),
                              "generated_tokens": r.usage.generated_tokens, "samples": r.usage.samples,
                              "verifier_calls": r.usage.verifier_calls})

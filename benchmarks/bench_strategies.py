@@ -134,7 +134,7 @@ def main() -> None:
     t0 = time.perf_counter()
     names, skipped = runnable(args.strategies.split(",") if args.strategies else strategies.names(), args.noise)
     # small chunks keep the workers balanced
-    chunks = [list(range(i, min(i + 10, args.problems))) for i in range(0, args.problems, 10)]
+    chunks = [list(range(i, min(i + 5, args.problems))) for i in range(0, args.problems, 5)]
     tasks = [(c, names, budgets) for c in chunks]
     ctx = mp.get_context("fork")
     with ctx.Pool(args.jobs, initializer=_init, initargs=(args.problems, args.noise)) as pool:

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 
 LAW = "saturating_power_law"
+# accuracy rises towards a ceiling that is itself an accuracy: a >= 0, c in [0, 1]
+ACCURACY_BOUNDS = ((0.0, 1e-6, 0.0), (np.inf, 20.0, 1.0))
 
 
 def strategy_table(df: Any) -> Any:
@@ -44,7 +46,7 @@ def fit_laws(df: Any, *, n_boot: int = 200, seed: int = 0) -> dict[str, dict[str
             continue
         y = wide.to_numpy(float)
         try:
-            f = fit(LAW, budgets, y.mean(0))
+            f = fit(LAW, budgets, y.mean(0), bounds=ACCURACY_BOUNDS)
         except (ValueError, FloatingPointError) as e:
             out[name] = {"fit": None, "why": f"fit failed: {e}"}
             continue
@@ -52,7 +54,7 @@ def fit_laws(df: Any, *, n_boot: int = 200, seed: int = 0) -> dict[str, dict[str
         for _ in range(n_boot):
             idx = rng.integers(0, y.shape[0], y.shape[0])
             try:
-                ceilings.append(fit(LAW, budgets, y[idx].mean(0), p0=f.params).as_dict()["c"])
+                ceilings.append(fit(LAW, budgets, y[idx].mean(0), p0=f.params, bounds=ACCURACY_BOUNDS).as_dict()["c"])
             except (ValueError, FloatingPointError):
                 continue
         ci = (float(np.percentile(ceilings, 2.5)), float(np.percentile(ceilings, 97.5))) if ceilings else None
@@ -63,11 +65,16 @@ def fit_laws(df: Any, *, n_boot: int = 200, seed: int = 0) -> dict[str, dict[str
 def _identification(f: Any, ci: tuple[float, float] | None) -> str:
     """Why a fitted accuracy law should not be read (empty when it can): flat or noisy curves leave
     the ceiling undetermined, which the fit reports as infinite SEs or a ceiling outside [0, 1]."""
-    c = f.as_dict()["c"]
+    p = f.as_dict()
+    c = p["c"]
+    if p["a"] <= 1e-6 or p["b"] <= 1e-4:
+        return "not identified (flat curve: no growth with budget to fit)"
     if not all(np.isfinite(f.se)):
         return "not identified (flat curve: infinite SE)"
     if not -0.05 <= c <= 1.05:
         return f"not identified (ceiling {c:.3g} outside [0, 1])"
+    if c >= 1.0 - 1e-9:
+        return "ceiling at its bound 1 (no saturation seen yet)"
     if ci is not None and ci[1] - ci[0] > 0.5:
         return "weakly identified (ceiling CI wider than 0.5)"
     return ""
@@ -103,7 +110,7 @@ def write_report(run_dir: str | Path, *, title: str | None = None) -> Path:
              f"model: `{man.get('model')}` · itslab {man.get('itslab_version')} · commit `{man.get('git_commit')}` · "
              f"seeds {man.get('seeds')} · {man.get('wall_seconds')} s", "",
              "## Accuracy by strategy and budget", "", _markdown_table(table), "",
-             f"## Fitted law: {LAW}, acc(B) = c − a·B^(−b)", "",
+             f"## Fitted law: {LAW}, acc(B) = c − a·B^(−b), with a ≥ 0 and c in [0, 1]", "",
              "| strategy | a | b | c (ceiling) | SE(a, b, c) | ceiling 95% CI (bootstrap over problems) | note |",
              "|---|---|---|---|---|---|---|"]
     for name, v in laws.items():

@@ -23,7 +23,7 @@ frozen `FitResult` with parameter standard errors (from the Jacobian at the opti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 from scipy.optimize import least_squares, leastsq
@@ -223,12 +223,14 @@ def _validate(x, y, sigma, where: str):
 
 
 def fit(form: str | Law, x: np.ndarray, y: np.ndarray, *, sigma: np.ndarray | float | None = None,
-        absolute_sigma: bool = False, p0: tuple[float, ...] | None = None) -> FitResult:
+        absolute_sigma: bool = False, p0: tuple[float, ...] | None = None,
+        bounds: tuple[Sequence[float], Sequence[float]] | None = None) -> FitResult:
     """Least-squares fit of a scaling law with bounds, a data-driven start and standard errors.
 
     `sigma` are per-point standard deviations (weights 1/sigma²). With ``absolute_sigma=False``
     (the `curve_fit` default) the covariance is scaled by the reduced chi-square; with True,
-    `sigma` is taken as the true noise level.
+    `sigma` is taken as the true noise level. `bounds` = (lower, upper) replaces the law's own,
+    e.g. an accuracy ceiling kept in [0, 1].
     """
     law = get_law(form)
     x, y, sigma = _validate(x, y, sigma, f"fit({law.name})")
@@ -238,7 +240,10 @@ def fit(form: str | Law, x: np.ndarray, y: np.ndarray, *, sigma: np.ndarray | fl
     if absolute_sigma and sigma is None:
         raise ValueError(f"fit({law.name}): absolute_sigma=True needs sigma")
     w = 1.0 / sigma if sigma is not None else np.ones_like(x)
-    lo, hi = np.asarray(law.lower, dtype=float), np.asarray(law.upper, dtype=float)
+    lo, hi = (np.asarray(law.lower, dtype=float), np.asarray(law.upper, dtype=float)) if bounds is None else (
+        np.asarray(bounds[0], dtype=float), np.asarray(bounds[1], dtype=float))
+    if lo.shape != (n_par,) or hi.shape != (n_par,) or np.any(lo >= hi):
+        raise ValueError(f"fit({law.name}): bounds need {n_par} lower < upper values, got {bounds!r}")
     start = np.asarray(p0 if p0 is not None else law.start(x, y), dtype=float)
     # least_squares needs a strictly feasible start: nudge it inside finite bounds
     def pad(b):

@@ -129,28 +129,32 @@ class HFGenerator:
         return self.chat_prompt(messages)
 
     # -- model calls -----------------------------------------------------------------------------
-    def _forward(self, ids: Sequence[int], kv: BatchKV, start: int, keep_all: bool) -> torch.Tensor:
-        """Feed tokens ``ids[start:]`` to a one-row slab holding ``ids[:start]``; return logits [T, V]."""
+    def _forward(self, ids: Sequence[int], kv: BatchKV, start: int, keep: int | bool) -> torch.Tensor:
+        """Feed tokens ``ids[start:]`` to a one-row slab holding ``ids[:start]``; return the logits of
+        the last `keep` fed positions (all of them for ``keep=True``, the last one for False) [T, V]."""
         x = torch.tensor([list(ids[start:])], dtype=torch.long, device=self.device)
         pos = torch.arange(start, len(ids), device=self.device)[None]
         kw: dict[str, Any] = {self._cache_kw: kv.cache}
-        if self._has_keep and not keep_all:
-            kw["logits_to_keep"] = 1
-        return self.model(input_ids=x, position_ids=pos, use_cache=True, **kw).logits[0]
+        n_keep = len(ids) - start if keep is True else max(1, int(keep))
+        if self._has_keep and n_keep < len(ids) - start:
+            # the LM head over the full vocabulary is a large share of a forward pass: skip unread rows
+            kw["logits_to_keep"] = n_keep
+        return self.model(input_ids=x, position_ids=pos, use_cache=True, **kw).logits[0][-n_keep:]
 
-    def _prefill(self, ids: Sequence[int], limit: int, keep_all: bool = False
+    def _prefill(self, ids: Sequence[int], limit: int, keep: int | bool = False
                  ) -> tuple[BatchKV, torch.Tensor, int]:
         """Read `ids` once, reusing the longest cached prefix (at most `limit` tokens).
 
-        Returns the one-row slab holding all of `ids`, the logits of the fed positions, and the
-        number of tokens served from the cache. The sequence is then added to the cache.
+        Returns the one-row slab holding all of `ids`, the logits of the last `keep` fed positions
+        (see `_forward`), and the number of tokens served from the cache. The sequence is then
+        added to the cache.
         """
         n_layers, heads, head_dim = self._dims
         m, pieces = self.prefix_cache.match(ids, limit=limit)
         kv = BatchKV(n_layers, 1, heads, head_dim, m, len(ids), self.dtype, self.device)
         if m:
             kv.put_prompt(slice(0, 1), pieces)
-        logits = self._forward(ids, kv, m, keep_all)
+        logits = self._forward(ids, kv, m, keep)
         self.prefix_cache.insert(ids, kv.row_slicer(0))
         return kv, logits, m
 
@@ -254,9 +258,10 @@ class HFGenerator:
         if not c:
             return []
         full = p + c
-        kv, logits, m = self._prefill(full, limit=len(p) - 1, keep_all=True)
-        # logits[k] predicts token m + k + 1; the continuation starts at position len(p)
-        logp = torch.log_softmax(logits[len(p) - 1 - m:len(full) - 1 - m].float(), dim=-1)
+        # only the rows that predict the continuation: positions len(p) - 1 .. len(full) - 1 (the
+        # last row predicts past the end and is dropped); the prefix cache guarantees m <= len(p) - 1
+        kv, logits, m = self._prefill(full, limit=len(p) - 1, keep=len(c) + 1)
+        logp = torch.log_softmax(logits[:len(c)].float(), dim=-1)
         return logp.gather(1, torch.tensor(c, device=logp.device)[:, None]).squeeze(1).tolist()
 
     def logprob_of(self, prefix: str, continuation: str | Sequence[int]) -> float:

@@ -53,6 +53,8 @@ class Coalescer:
         self.requests = 0
 
     def __getattr__(self, name: str) -> Any:  # count_tokens, format_prompt, logprob_of, ...
+        if name.startswith("__") or name == "inner":
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
     def _ready(self) -> bool:

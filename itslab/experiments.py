@@ -130,6 +130,8 @@ class PoolMemo:
         self.generated = 0
 
     def __getattr__(self, name: str) -> Any:  # count_tokens, format_prompt, logprob_of, ...
+        if name.startswith("__") or name == "inner":
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
     @staticmethod
@@ -165,6 +167,8 @@ class EngineCounter:
         self.seconds = 0.0
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "inner":
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
     def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:

@@ -261,6 +261,13 @@ class Cached:
         self.generator, self.store = generator, store
         self.n_calls = self.n_generated = self.n_from_store = 0
 
+    def __getattr__(self, name: str) -> Any:
+        # format_prompt, count_tokens, logprob_of, ... of the wrapped generator: without them a
+        # strategy would silently fall back to the raw prompt (no chat template) and byte counts
+        if name.startswith("__") or name in ("generator", "store"):
+            raise AttributeError(name)
+        return getattr(self.generator, name)
+
     @property
     def model_id(self) -> str:
         """The wrapped generator's model id (the store key's first part)."""

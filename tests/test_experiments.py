@@ -134,3 +134,33 @@ def test_resume_after_sigkill_generates_nothing_twice(tmp_path):
     again = subprocess.run([sys.executable, str(script), str(db), str(log), "0"], env=env, capture_output=True,
                            text=True, check=True).stdout
     assert again == out and len(log.read_text().splitlines()) == len(calls)  # a finished sweep generates nothing
+
+
+def test_a_store_backed_sweep_keeps_the_generators_prompt_format(tmp_path, sim_suite):
+    """Wrappers (store, pool, batching) forward format_prompt/count_tokens: the prompts a strategy sends
+    are the same with and without a store (a lost chat template would silently change every prompt)."""
+    from itslab.store import SampleStore
+
+    problems, inner = sim_suite
+
+    class Chat(CountingGenerator):
+        def __init__(self, inner):
+            super().__init__(inner)
+            self.prefixes = []
+
+        def format_prompt(self, problem):
+            return problem.prompt  # the simulator reads the prompt; a real model would add its template
+
+        def generate(self, requests):
+            self.prefixes += [r.prefix for r in requests]
+            return super().generate(requests)
+
+    called = []
+    plain, stored = Chat(inner), Chat(inner)
+    stored.format_prompt = lambda p: called.append(p.id) or p.prompt
+    a = experiments.run(problems[:3], ["majority_vote"], [2], [0], plain, None, progress=False)
+    b = experiments.run(problems[:3], ["majority_vote"], [2], [0], stored, None, progress=False,
+                        store=SampleStore(tmp_path / "s.db"), batch_units=3)
+    assert sorted(called) == sorted(p.id for p in problems[:3])
+    assert sorted(plain.prefixes) == sorted(stored.prefixes)
+    pd.testing.assert_frame_equal(a.drop(columns="wall_time"), b.drop(columns="wall_time"))

@@ -18,7 +18,7 @@ from itslab.budget import Budget, CostModel, Meter
 from itslab.protocols import STEP_DELIMITER, Generator, Scores, Verifier
 from itslab.rng import draw_seed
 from itslab.trace import Candidate, Result, StepRecord
-from itslab.types import USAGE_AXES, Completion, Problem, Request, Usage
+from itslab.types import USAGE_AXES, Completion, Problem, Request, Usage, total_usage
 
 
 def prompt_of(problem: Problem, generator: Generator) -> str:
@@ -146,9 +146,7 @@ class Run:
         correct = None
         if self.problem.answer is not None:
             correct = answer is not None and answers_equal(answer, self.problem.answer)
-        usage = Usage()
-        for s in self.steps:
-            usage = usage + s.usage
+        usage = total_usage([s.usage for s in self.steps])
         return Result(problem_id=self.problem.id, strategy=self.strategy, answer=answer,
                       candidates=tuple(candidates), trace=tuple(self.steps), usage=usage, seed=seed,
                       hyper=dict(hyper), correct=correct)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Sequence
 
-from itslab.protocols import Generator
+from itslab.protocols import Generator, GeneratorWrapper
 from itslab.types import Completion, Request
 
 
@@ -30,7 +30,7 @@ class _Slot:
         self.requests, self.out, self.err, self.done = requests, None, None, False
 
 
-class Coalescer:
+class Coalescer(GeneratorWrapper):
     """A `Generator` shared by `n_workers` threads that merges their concurrent calls.
 
     A call returns once a batch containing it has run. A batch runs when every live worker is
@@ -42,20 +42,13 @@ class Coalescer:
     def __init__(self, generator: Generator, n_workers: int) -> None:
         if n_workers < 1:
             raise ValueError(f"Coalescer.n_workers must be >= 1, got {n_workers}")
-        self.inner = generator
-        self.model_id = generator.model_id
-        self.n_params = getattr(generator, "n_params", 0.0)
+        super().__init__(generator)
         self._cv = threading.Condition()
         self._waiting: list[_Slot] = []
         self._active = n_workers
         self._busy = False
         self.calls = 0
         self.requests = 0
-
-    def __getattr__(self, name: str) -> Any:  # count_tokens, format_prompt, logprob_of, ...
-        if name.startswith("__") or name == "inner":
-            raise AttributeError(name)
-        return getattr(self.inner, name)
 
     def _ready(self) -> bool:
         return not self._busy and bool(self._waiting) and len(self._waiting) >= self._active

@@ -23,7 +23,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from itslab.budget import Budget
-from itslab.protocols import Generator, Verifier
+from itslab.protocols import Generator, GeneratorWrapper, Verifier
 from itslab.rng import problem_rng
 from itslab.trace import Result
 from itslab.types import Completion, Problem, Request, USAGE_AXES
@@ -112,7 +112,7 @@ def budget_value(b: Budget | Rollouts) -> tuple[str, float]:
     return "+".join(a for a, _ in items), float(items[0][1])
 
 
-class PoolMemo:
+class PoolMemo(GeneratorWrapper):
     """Generator wrapper that remembers every request's samples and serves any prefix of them.
 
     Keyed by (prefix, sampling params, seed); a request for n samples where m ≥ n are known is
@@ -121,18 +121,11 @@ class PoolMemo:
     """
 
     def __init__(self, generator: Generator) -> None:
-        self.inner = generator
-        self.model_id = generator.model_id
-        self.n_params = getattr(generator, "n_params", 0.0)
+        super().__init__(generator)
         self._memo: dict[tuple, list[Completion]] = {}
         self._lock = threading.Lock()
         self.calls = 0
         self.generated = 0
-
-    def __getattr__(self, name: str) -> Any:  # count_tokens, format_prompt, logprob_of, ...
-        if name.startswith("__") or name == "inner":
-            raise AttributeError(name)
-        return getattr(self.inner, name)
 
     @staticmethod
     def _key(r: Request) -> tuple:
@@ -152,7 +145,7 @@ class PoolMemo:
             return [list(self._memo[self._key(r)][:r.n]) if r.n else [] for r in requests]
 
 
-class EngineCounter:
+class EngineCounter(GeneratorWrapper):
     """Generator wrapper counting what reached the engine: calls, samples, generated tokens, seconds.
 
     Rows report what each budget *would* have spent (nested budgets share one pool), so summing
@@ -160,16 +153,9 @@ class EngineCounter:
     """
 
     def __init__(self, generator: Generator) -> None:
-        self.inner = generator
-        self.model_id = generator.model_id
-        self.n_params = getattr(generator, "n_params", 0.0)
+        super().__init__(generator)
         self.calls = self.samples = self.generated_tokens = 0
         self.seconds = 0.0
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name == "inner":
-            raise AttributeError(name)
-        return getattr(self.inner, name)
 
     def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
         t0 = time.perf_counter()

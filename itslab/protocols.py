@@ -57,3 +57,19 @@ class Strategy(Protocol):
 
     def __call__(self, problem: Problem, generator: Generator, verifier: Verifier | None,
                  budget: Budget, rng: np.random.Generator, **hyper: Any) -> Result: ...
+
+
+class GeneratorWrapper:
+    """Base of generators that wrap another (pools, batching, counters): same model id and size,
+    and every attribute they do not define — `format_prompt`, `count_tokens`, `logprob_of`, ... —
+    read from the wrapped one, so strategies see the model's own prompt format through any stack."""
+
+    def __init__(self, generator: Generator) -> None:
+        self.inner = generator
+        self.model_id = generator.model_id
+        self.n_params = getattr(generator, "n_params", 0.0)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "inner":  # unpickling / copying before __init__ ran
+            raise AttributeError(name)
+        return getattr(self.inner, name)

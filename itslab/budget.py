@@ -170,12 +170,14 @@ class Meter:
 
     def affordable_samples(self, prompt_tokens: int = 0, max_tokens: int = 0, *,
                            per_sample: Usage | None = None, cost: CostModel | None = None,
-                           prompt_once: bool = True) -> int:
-        """How many more samples fit in the budget in the worst case.
+                           prompt_once: bool = True, at_most: int | None = None) -> int:
+        """How many more samples fit in the budget in the worst case (capped at `at_most` if given).
 
         Worst case: each sample generates `max_tokens`; the prompt's `prompt_tokens` are read once
         (``prompt_once``, a backend that prefills once for all n) or once per sample.
-        `per_sample` adds any other per-sample cost (e.g. a verifier call).
+        `per_sample` adds any other per-sample cost (e.g. a verifier call). With `at_most`, the
+        answer is ``min(at_most, unbounded answer)``, found without searching past it, and a budget
+        that does not bound samples is no error.
         """
         cost = cost or CostModel()
         lo, hi = 0, 1
@@ -188,7 +190,13 @@ class Meter:
             if per_sample is not None:
                 u = u + _times(per_sample, k)
             return self.can_afford(u)
-        while fits(hi):
+        if at_most is not None:
+            if at_most < 0:
+                raise ValueError(f"at_most must be >= 0, got {at_most}")
+            if fits(at_most):  # the common case (a strategy asking for its n): one check
+                return at_most
+            hi = at_most
+        while at_most is None and fits(hi):
             lo, hi = hi, hi * 2
             if hi > 1 << 40:
                 raise ValueError("budget does not bound the number of samples; limit samples, tokens or FLOPs")

@@ -42,6 +42,19 @@ def test_affordable_samples_is_exact_worst_case(budget, prompt, max_tokens):
     assert not m.can_afford(worst(k + 1))
 
 
+@given(budgets, st.integers(0, 30), st.integers(0, 40), st.integers(0, 300))
+@settings(max_examples=200)
+def test_affordable_samples_capped_is_the_min_of_cap_and_uncapped(budget, prompt, max_tokens, cap):
+    m = Meter(budget)
+    got = m.affordable_samples(prompt, max_tokens, at_most=cap)
+    try:
+        assert got == min(cap, m.affordable_samples(prompt, max_tokens))
+    except ValueError:  # unbounded: the cap is the answer
+        assert got == cap
+    with pytest.raises(ValueError, match="at_most"):
+        m.affordable_samples(prompt, max_tokens, at_most=-1)
+
+
 def test_charge_error_names_axis_and_values():
     m = Meter(Budget(samples=2))
     m.charge(Usage(samples=2))

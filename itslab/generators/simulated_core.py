@@ -28,7 +28,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from itslab.generators.simulated_text import apply_limits, count_tokens
-from itslab.rng import as_rng, problem_rng, problem_seed_sequence
+from itslab.rng import problem_rng, problem_seed_sequence
 from itslab.types import Completion, Problem, Request
 
 
@@ -231,7 +231,7 @@ class SimBase:
         """An ``(n, width)`` block of uniforms; row j belongs to sample j (row 0 for all at T = 0)."""
         ss = problem_seed_sequence(self.seed, request.prefix, f"request-seed={request.seed}")
         rows = 1 if request.temperature == 0 else request.n
-        u = as_rng(ss).random((rows, width))
+        u = np.random.Generator(np.random.PCG64(ss)).random((rows, width))  # default_rng(ss), minus its checks
         return np.repeat(u, request.n, axis=0) if rows == 1 else u
 
     def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:

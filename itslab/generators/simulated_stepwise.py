@@ -29,7 +29,7 @@ import numpy as np
 
 from itslab.generators.simulated_core import (AnswerModel, SimBase, confidence, dirichlet_weights, draw, lognormal,
                                               logit, make_distractors, tempered, tempered2)
-from itslab.generators.simulated_text import answer_line, extract_boxed, filler
+from itslab.generators.simulated_text import answer_line, count_tokens, extract_boxed, filler
 from itslab.protocols import STEP_DELIMITER
 from itslab.rng import problem_rng
 from itslab.types import Problem, Request
@@ -77,8 +77,16 @@ def step_oracle(problem: Problem, text: str) -> list[bool]:
 @functools.lru_cache(maxsize=8192)
 def _step_flags(chain: tuple[str, ...], gold: str, solution: str) -> tuple[bool, ...]:
     # memoised: the generator flags every sample it writes and the PRM then re-reads the same texts
-    flags, state, k = [], True, 0
-    for chunk in solution.split(STEP_DELIMITER):
+    cut = solution.rfind(STEP_DELIMITER)
+    head = solution[:cut + len(STEP_DELIMITER)] if cut >= 0 else ""
+    flags, state, k = _head_state(chain, gold, head)
+    return flags + _scan(chain, gold, solution[len(head):], state, k)[0]
+
+
+def _scan(chain: tuple[str, ...], gold: str, text: str, state: bool, k: int) -> tuple[tuple[bool, ...], bool, int]:
+    """Flags of the non-blank chunks of `text`, from still-correct `state` after `k` values."""
+    flags = []
+    for chunk in text.split(STEP_DELIMITER):
         if not chunk.strip():
             continue
         for v in _VALUE.findall(chunk):
@@ -88,7 +96,29 @@ def _step_flags(chain: tuple[str, ...], gold: str, solution: str) -> tuple[bool,
         if boxed is not None:
             state = state and boxed == gold
         flags.append(state)
-    return tuple(flags)
+    return tuple(flags), state, k
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _head_state(chain: tuple[str, ...], gold: str, head: str) -> tuple[tuple[bool, ...], bool, int]:
+    # (flags, state, values seen) after `head`, "" or a text ending with the delimiter. Memoised per
+    # step boundary: every sample of a request, and the PRM re-reading them, shares the prefix, so
+    # only the new step is scanned. Splitting at the last delimiter gives the chunks of a left-to-right
+    # split up to blank chunks and whitespace at chunk ends, which change neither values nor flags.
+    if not head:
+        return (), True, 0
+    body = head[:-len(STEP_DELIMITER)]
+    cut = body.rfind(STEP_DELIMITER)
+    prev = body[:cut + len(STEP_DELIMITER)] if cut >= 0 else ""
+    flags, state, k = _head_state(chain, gold, prev)
+    more, state, k = _scan(chain, gold, body[len(prev):], state, k)
+    return flags + more, state, k
+
+
+@functools.lru_cache(maxsize=4096)
+def _chunks(piece: str) -> int:
+    """Toy tokens of `piece` inside a longer text: `count_tokens` without its trailing-whitespace token."""
+    return count_tokens(piece) - (1 if piece and piece[-1].isspace() else 0)
 
 
 def outcome_oracle(problem: Problem, text: str) -> bool:
@@ -192,23 +222,36 @@ class StepwiseSimGenerator(SimBase):
         mean = self.mean_step_tokens * (1.0 + self.length_difficulty * (1.0 - self.success_p(problem)))
         state = np.full(n, state0)
         texts = [pre] * n
+        # toy-token counts built alongside the text (every piece meets the next at whitespace, so
+        # chunk counts add up; a filler of m words is m tokens), sparing a re-tokenization per sample
+        counts = [0] * n
         for i in range(n_write):
             step = k + 1 + i
             ue, uv, l1, l2, uo = (u[:, 2 + _STEP_WIDTH * i + c] for c in range(_STEP_WIDTH))
             state = np.where(state, ue >= e_t, ue < r_t)
             sm = self._step_model(problem, step)
             wrong = np.asarray(sm.distractors, dtype=object)[draw(self._wrong_probs(problem, step, request), uv)]
-            lens = np.maximum(1, np.rint(lognormal(mean, self.length_sigma, l1, l2))).astype(int)
+            lens = np.maximum(1, np.rint(lognormal(mean, self.length_sigma, l1, l2))).astype(int).tolist()
+            offsets = (uo * 1e6).astype(int).tolist()
+            label = None if (i == 0 and partial) else f"Step {step}:"
             for j in range(n):
                 v = sm.gold if state[j] else wrong[j]
-                head = "" if (i == 0 and partial) else f"Step {step}:{filler(int(lens[j]), int(uo[j] * 1e6))}"
                 end = " " + answer_line(v) if step == S else STEP_DELIMITER
-                texts[j] += f"{head} so the running value is {v}.{end}"
+                body = f" so the running value is {v}.{end}"
+                if label is None:
+                    texts[j] += body
+                else:
+                    texts[j] += label + filler(lens[j], offsets[j]) + body
+                    counts[j] += _chunks(label) + lens[j]
+                counts[j] += _chunks(body)
         if k >= S:  # all values written but no answer line: state the last value as the answer
-            texts = [t + " " + answer_line(values[-1]) for t in texts]
+            last = " " + answer_line(values[-1])
+            texts = [t + last for t in texts]
+            counts = [c + _chunks(last) for c in counts]
+        counts = [c + (1 if t and t[-1].isspace() else 0) for c, t in zip(counts, texts)]  # count_tokens' rule
         conf = confidence(np.full(n, logit(self.p_correct(problem, request.temperature))), state, u[:, 0], u[:, 1],
                           auc=self.confidence_auc, scale=1.0, bias=0.0)
-        return texts, [{"confidence": float(c)} for c in conf], None
+        return texts, [{"confidence": float(c)} for c in conf], counts
 
     def _finalize_meta(self, problem: Problem, solution: str, text: str, meta: dict) -> dict:
         full = solution + text

@@ -63,15 +63,15 @@ class Run:
     def affordable(self, prefix: str, max_tokens: int, want: int | None = None) -> int:
         """How many samples of `prefix` (at most `want`) fit in the remaining budget, worst case."""
         p = count_tokens(self.generator, prefix)
+        if want is not None:
+            return self.meter.affordable_samples(p, max_tokens, cost=self.cost, at_most=want)
         try:
             k = self.meter.affordable_samples(p, max_tokens, cost=self.cost)
         except ValueError:
             # the budget does not bound generation (e.g. only verifier calls are limited)
-            if want is None:
-                raise ValueError(f"{self.strategy}: budget {dict(self.meter.budget.limits)} does not bound the "
-                                 f"number of samples; pass n= or limit samples, tokens or FLOPs") from None
-            return want
-        return k if want is None else min(k, want)
+            raise ValueError(f"{self.strategy}: budget {dict(self.meter.budget.limits)} does not bound the "
+                             f"number of samples; pass n= or limit samples, tokens or FLOPs") from None
+        return k
 
     def sample_batch(self, requests: Sequence[Request], *, kind: str, info: Mapping[str, Any] | None = None
                      ) -> list[list[Completion]] | None:

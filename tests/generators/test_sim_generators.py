@@ -288,6 +288,55 @@ def test_stepwise_continues_a_step_cut_by_max_tokens_and_stops_when_finished():
     assert eos.text == "" and eos.n_tokens == 0 and eos.meta["finished"]
 
 
+def _reference_step_flags(problem, solution):
+    # step_oracle's definition, written plainly: split left to right, skip blank chunks
+    from itslab.generators.simulated_stepwise import _VALUE
+    chain, gold, flags, state, k = hidden_chain(problem), str(problem.answer).strip(), [], True, 0
+    for chunk in solution.split(STEP_DELIMITER):
+        if chunk.strip():
+            for v in _VALUE.findall(chunk):
+                k += 1
+                state = k <= len(chain) and v == chain[k - 1]
+            boxed = extract_boxed(chunk)
+            state = state if boxed is None else state and boxed == gold
+            flags.append(state)
+    return flags
+
+
+def test_step_oracle_memoised_by_step_boundary_equals_the_plain_definition():
+    problems, gen = make_suite(4, seed=12, kind="stepwise", n_steps=4)
+    rng = np.random.default_rng(0)
+    for p in problems:
+        chain = hidden_chain(p)
+        pieces = ["\n", "\n\n", "\n\n\n", "\n\n\n\n", " ", "Step 1: word", " so the running value is "
+                  f"{chain[0]}.", " so the running value is 7.", f" so the running value is {chain[1]}.",
+                  f" The answer is \\boxed{{{p.answer}}}.", " The answer is \\boxed{3}."]
+        for _ in range(300):
+            text = "".join(rng.choice(pieces, size=rng.integers(0, 12)))
+            assert step_oracle(p, text) == _reference_step_flags(p, text), repr(text)
+        for c in gen.generate([Request(p.prompt, n=20, seed=4, temperature=1.2, max_tokens=BIG)])[0]:
+            assert step_oracle(p, p.prompt + c.text) == _reference_step_flags(p, c.text)
+
+
+def test_stepwise_token_counts_match_the_tokenizer_in_every_state():
+    # the stepwise simulator counts tokens while it writes; check it against `count_tokens` after
+    # the prompt, after each step, mid-step (cut by max_tokens), after a step lacking its delimiter,
+    # and after all values without an answer line
+    problems, gen = make_suite(6, seed=9, kind="stepwise", n_steps=3)
+    for p in problems:
+        [whole] = gen.generate([Request(p.prompt, n=1, seed=3, max_tokens=BIG)])[0]
+        steps = whole.text.split(STEP_DELIMITER)
+        prefixes = [p.prompt, p.prompt + whole.text[:17],
+                    p.prompt + steps[0],  # a whole step without its delimiter
+                    p.prompt + STEP_DELIMITER.join(steps[:2]) + STEP_DELIMITER,
+                    p.prompt + STEP_DELIMITER.join(steps[:-1]) + STEP_DELIMITER + steps[-1].split(" The answer")[0]]
+        for prefix in prefixes:
+            for stop in [(), (STEP_DELIMITER,)]:
+                for mt in (BIG, 9):
+                    for c in gen.generate([Request(prefix, n=4, seed=5, stop=stop, max_tokens=mt, temperature=0.9)])[0]:
+                        assert c.n_tokens == count_tokens(c.text), (prefix[-40:], stop, mt, c.text)
+
+
 def test_stepwise_greedy_is_deterministic_and_temperature_changes_error_rate():
     problems, gen = make_suite(20, seed=7, kind="stepwise")
     for p in problems[:5]:

@@ -51,8 +51,8 @@ def _ray() -> Any:
 def run_ray(problems: Sequence[Any], specs: Sequence[Any], budgets: Sequence[Any], seeds: Sequence[int],
             generator: Generator | Callable[[], Generator], verifier: Verifier | Callable[[Any], Verifier] | None = None,
             *, store: Any = None, address: str | None = None, n_workers: int | None = None, chunk: int | None = None,
-            batch_units: int = 1, keep_results: bool = False, progress: bool = True) -> Any:
-    """`experiments.run` over Ray: the same tidy frame, computed by `n_workers` actors.
+            batch_units: int = 1, progress: bool = True) -> tuple[list[dict], list[Any]]:
+    """`experiments.run`'s rows and results over Ray, in unit order, computed by `n_workers` actors.
 
     `generator` is an instance (pickled once into Ray's object store, one copy per worker) or a
     zero-argument factory run on each worker (use it for in-process engines: weights load there,
@@ -63,8 +63,6 @@ def run_ray(problems: Sequence[Any], specs: Sequence[Any], budgets: Sequence[Any
     cluster's CPU count, each actor reserving one CPU. Units go out in chunks of `chunk`
     (default: about four chunks per worker, for load balance).
     """
-    import pandas as pd
-
     ray = _ray()
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
@@ -97,7 +95,4 @@ def run_ray(problems: Sequence[Any], specs: Sequence[Any], budgets: Sequence[Any
             bar.close()
         for a in actors:
             ray.kill(a)
-    df = pd.DataFrame(rows)
-    if keep_results:
-        df.attrs["results"] = results
-    return df
+    return rows, results

@@ -218,14 +218,16 @@ def run(problems: Sequence[Problem], strategies: Any, budgets: Iterable[Budget |
     if executor == "ray":
         from itslab.executors import run_ray
 
-        return run_ray(problems, specs, budgets, seeds, generator, verifier, store=store, address=ray_address,
-                       n_workers=ray_workers, batch_units=batch_units, keep_results=keep_results)
-    if executor != "local":
+        rows, results = run_ray(problems, specs, budgets, seeds, generator, verifier, store=store,
+                                address=ray_address, n_workers=ray_workers, batch_units=batch_units,
+                                progress=progress)
+    elif executor == "local":
+        units = [(p, s) for p in problems for s in seeds]
+        with rare_full_collections():
+            rows, results = _run_units(units, specs, budgets, generator, verifier, store=store, progress=progress,
+                                       batch_units=int(batch_units))
+    else:
         raise ValueError(f"executor must be 'local' or 'ray', got {executor!r}")
-    units = [(p, s) for p in problems for s in seeds]
-    with rare_full_collections():
-        rows, results = _run_units(units, specs, budgets, generator, verifier, store=store, progress=progress,
-                                   batch_units=int(batch_units))
     df = pd.DataFrame(rows)
     if keep_results:
         df.attrs["results"] = results

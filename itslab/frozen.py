@@ -47,6 +47,8 @@ def freeze(x: Any) -> Any:
         return FrozenDict({k: freeze(v) for k, v in x.items()})
     if isinstance(x, Mapping):
         return FrozenDict({k: freeze(v) for k, v in x.items()})
+    if t is tuple and all(type(v) in _ATOMS for v in x):  # e.g. per-particle weights in a trace note
+        return x
     if isinstance(x, (list, tuple)):
         return tuple(freeze(v) for v in x)
     return x

@@ -152,6 +152,8 @@ class StepwiseSimGenerator(SimBase):
         self._eps: dict[str, float] = {}
         self._step_models: dict[tuple[str, int], AnswerModel] = {}
         self._wrong: dict[tuple, np.ndarray] = {}
+        self._const: dict[tuple[str, float], tuple[float, float, float, float]] = {}
+        self._distractors: dict[tuple[str, int], np.ndarray] = {}
         super().__init__(problems, seed=seed, a=a, b=b, n_distractors=n_distractors,
                          distractor_concentration=distractor_concentration, model_id=model_id,
                          config={"rec": recover, "len": [mean_step_tokens, length_sigma, length_difficulty],
@@ -203,6 +205,24 @@ class StepwiseSimGenerator(SimBase):
             q = self._wrong[key] = tempered(w, r.temperature, r.top_p, r.top_k)
         return q
 
+    def _constants(self, problem: Problem, temperature: float) -> tuple[float, float, float, float]:
+        # per (problem, temperature): tempered break and recover rates, mean step length, and the
+        # confidence prior logit(pass@1) — pure functions of both, read on every request
+        key = (problem.id, temperature)
+        c = self._const.get(key)
+        if c is None:
+            e_t, r_t = self._rates(problem, temperature)
+            mean = self.mean_step_tokens * (1.0 + self.length_difficulty * (1.0 - self.success_p(problem)))
+            c = self._const[key] = (e_t, r_t, mean, logit(self.p_correct(problem, temperature)))
+        return c
+
+    def _distractor_array(self, problem: Problem, step: int) -> np.ndarray:
+        key = (problem.id, step)
+        a = self._distractors.get(key)
+        if a is None:
+            a = self._distractors[key] = np.asarray(self._step_model(problem, step).distractors, dtype=object)
+        return a
+
     def _continue(self, problem: Problem, solution: str,
                   request: Request) -> tuple[list[str], list[dict], list[int] | None]:
         n, S, chain = request.n, n_steps(problem), hidden_chain(problem)
@@ -218,8 +238,7 @@ class StepwiseSimGenerator(SimBase):
         # (any other tail, e.g. a chat template's assistant header, is just context: start a step)
         n_write = max(0, S - k) if (pre or STEP_DELIMITER not in request.stop) else min(1, S - k)
         u = self.uniforms(request, 2 + _STEP_WIDTH * max(1, S - k))
-        e_t, r_t = self._rates(problem, request.temperature)
-        mean = self.mean_step_tokens * (1.0 + self.length_difficulty * (1.0 - self.success_p(problem)))
+        e_t, r_t, mean, prior = self._constants(problem, request.temperature)
         state = np.full(n, state0)
         texts = [pre] * n
         # toy-token counts built alongside the text (every piece meets the next at whitespace, so
@@ -227,15 +246,17 @@ class StepwiseSimGenerator(SimBase):
         counts = [0] * n
         for i in range(n_write):
             step = k + 1 + i
-            ue, uv, l1, l2, uo = (u[:, 2 + _STEP_WIDTH * i + c] for c in range(_STEP_WIDTH))
+            c0 = 2 + _STEP_WIDTH * i
+            ue, uv, l1, l2, uo = u[:, c0], u[:, c0 + 1], u[:, c0 + 2], u[:, c0 + 3], u[:, c0 + 4]
             state = np.where(state, ue >= e_t, ue < r_t)
             sm = self._step_model(problem, step)
-            wrong = np.asarray(sm.distractors, dtype=object)[draw(self._wrong_probs(problem, step, request), uv)]
+            wrong = self._distractor_array(problem, step)[draw(self._wrong_probs(problem, step, request), uv)].tolist()
+            ok = state.tolist()
             lens = np.maximum(1, np.rint(lognormal(mean, self.length_sigma, l1, l2))).astype(int).tolist()
             offsets = (uo * 1e6).astype(int).tolist()
             label = None if (i == 0 and partial) else f"Step {step}:"
             for j in range(n):
-                v = sm.gold if state[j] else wrong[j]
+                v = sm.gold if ok[j] else wrong[j]
                 end = " " + answer_line(v) if step == S else STEP_DELIMITER
                 body = f" so the running value is {v}.{end}"
                 if label is None:
@@ -249,8 +270,7 @@ class StepwiseSimGenerator(SimBase):
             texts = [t + last for t in texts]
             counts = [c + _chunks(last) for c in counts]
         counts = [c + (1 if t and t[-1].isspace() else 0) for c, t in zip(counts, texts)]  # count_tokens' rule
-        conf = confidence(np.full(n, logit(self.p_correct(problem, request.temperature))), state, u[:, 0], u[:, 1],
-                          auc=self.confidence_auc, scale=1.0, bias=0.0)
+        conf = confidence(np.full(n, prior), state, u[:, 0], u[:, 1], auc=self.confidence_auc, scale=1.0, bias=0.0)
         return texts, [{"confidence": float(c)} for c in conf], counts
 
     def _finalize_meta(self, problem: Problem, solution: str, text: str, meta: dict) -> dict:

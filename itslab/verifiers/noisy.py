@@ -137,10 +137,14 @@ class NoisyProcessVerifier:
     def _scores1(self, problem: Problem, text: str) -> Scores:
         flags = [bool(f) for f in self.step_oracle(problem, text)] or [False]
         steps = split_steps(text, self.delimiter)
-        out = []
+        aligned = len(steps) == len(flags)
+        out, key = [], ""
         for i, ok in enumerate(flags):
             # key the noise on the text up to this step, so partial and full solutions agree
-            key = self.delimiter.join(steps[:i + 1]) if len(steps) == len(flags) else f"{i}\x00{text}"
+            if aligned:
+                key = steps[0] if i == 0 else key + self.delimiter + steps[i]  # delimiter.join(steps[:i + 1])
+            else:
+                key = f"{i}\x00{text}"
             eps = self._eps(problem.id, key)
             mean = self.separation / 2.0 if ok else -self.separation / 2.0
             out.append(_sigmoid(mean + self.bias + self.noise * eps))

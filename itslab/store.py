@@ -30,7 +30,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from itslab.protocols import Generator
+from itslab.protocols import Generator, GeneratorWrapper
 from itslab.types import Completion, Request
 
 SCHEMA_VERSION = 1
@@ -247,7 +247,7 @@ def _seed(request: Request) -> int:
     return s
 
 
-class Cached:
+class Cached(GeneratorWrapper):
     """Wrap any `Generator` so its samples are read from a `SampleStore` when present.
 
     For each request only missing sample indices are generated: the backend is asked for
@@ -258,25 +258,16 @@ class Cached:
     """
 
     def __init__(self, generator: Generator, store: SampleStore) -> None:
-        self.generator, self.store = generator, store
+        # the base forwards format_prompt, count_tokens, logprob_of, ...: without them a strategy
+        # would silently fall back to the raw prompt (no chat template) and byte counts
+        super().__init__(generator)
+        self.store = store
         self.n_calls = self.n_generated = self.n_from_store = 0
 
-    def __getattr__(self, name: str) -> Any:
-        # format_prompt, count_tokens, logprob_of, ... of the wrapped generator: without them a
-        # strategy would silently fall back to the raw prompt (no chat template) and byte counts
-        if name.startswith("__") or name in ("generator", "store"):
-            raise AttributeError(name)
-        return getattr(self.generator, name)
-
     @property
-    def model_id(self) -> str:
-        """The wrapped generator's model id (the store key's first part)."""
-        return self.generator.model_id
-
-    @property
-    def n_params(self) -> float:
-        """The wrapped generator's parameter count."""
-        return self.generator.n_params
+    def generator(self) -> Generator:
+        """The wrapped generator."""
+        return self.inner
 
     def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
         """Samples of each request, read from the store where present, generated (and stored) otherwise."""

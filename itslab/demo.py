@@ -22,8 +22,9 @@ from itslab import experiments, report, runs
 from itslab.experiments import StrategySpec
 
 
-def _save(df: Any, out: Path, *, model: str, config: dict, started: float, title: str) -> Path:
-    man = runs.manifest(model=model, config=config, seeds=sorted(df["seed"].unique().tolist()), started=started)
+def _save(df: Any, out: Path, *, model: str, config: dict, started: float, source: dict, title: str) -> Path:
+    man = runs.manifest(model=model, config=config, seeds=sorted(df["seed"].unique().tolist()), started=started,
+                        source=source)
     d = runs.save(df, out, man)
     report.write_report(d, title=title)
     return d
@@ -34,7 +35,7 @@ def simulator_part(out: Path, *, n_problems: int, budgets: list[int]) -> tuple[P
     from itslab.generators.simulated import make_suite, step_oracle
     from itslab.verifiers import NoisyProcessVerifier
 
-    started = time.time()
+    started, source = time.time(), runs.source_state()
     problems, gen = make_suite(n_problems, seed=0, kind="stepwise", a=1.0, b=2.0, n_steps=4)
     prm = NoisyProcessVerifier(step_oracle, noise=2.0, seed=0)
     specs = [StrategySpec("majority_vote", {"max_tokens": 1024}),
@@ -46,7 +47,7 @@ def simulator_part(out: Path, *, n_problems: int, budgets: list[int]) -> tuple[P
     cfg = {"part": "simulator", "n_problems": n_problems, "budgets": budgets, "suite": "stepwise a=1 b=2 n_steps=4",
            "prm": "NoisyProcessVerifier(noise=2.0)",
            "strategies": [s.key for s in specs]}
-    return _save(df, out, model=gen.model_id, config=cfg, started=started,
+    return _save(df, out, model=gen.model_id, config=cfg, started=started, source=source,
                  title="Simulator: accuracy vs rollouts (stepwise simulator, noisy PRM)"), df
 
 
@@ -55,7 +56,7 @@ def embedded_part(out: Path, *, n_problems: int, budgets: list[int], max_tokens:
     from itslab import models, tasks
     from itslab.verifiers import SelfEvaluation
 
-    started = time.time()
+    started, source = time.time(), runs.source_state()
     gen = models.load("smollm2-135m")
     problems = tasks.load("arithmetic", limit=n_problems, difficulty=1, seed=0)
     judge = SelfEvaluation(gen)
@@ -68,7 +69,7 @@ def embedded_part(out: Path, *, n_problems: int, budgets: list[int], max_tokens:
     df = experiments.run(problems, specs, budgets, [0], gen, judge, budget_axis="rollouts", batch_units=len(problems))
     cfg = {"part": "embedded", "batch_units": len(problems), "task": "arithmetic difficulty 1", "n_problems": n_problems, "budgets": budgets,
            "verifier": "SelfEvaluation", "strategies": [s.key for s in specs]}
-    return _save(df, out, model=gen.model_id, config=cfg, started=started,
+    return _save(df, out, model=gen.model_id, config=cfg, started=started, source=source,
                  title="SmolLM2-135M-Instruct (CPU): accuracy vs rollouts on easy arithmetic"), df
 
 

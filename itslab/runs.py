@@ -26,6 +26,26 @@ def git_commit(path: str | Path = ".") -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def source_state(path: str | Path | None = None) -> dict[str, Any]:
+    """The code a run starts from: ``git_commit`` and ``git_dirty`` (uncommitted changes to tracked
+    files) of the checkout holding itslab (both None outside a repository).
+
+    Read when a run starts, not when its manifest is written: a sweep can take hours, and the
+    checkout may move on meanwhile (the code already imported does not).
+    """
+    where = Path(path) if path is not None else Path(__file__).resolve().parent
+    commit = git_commit(where)
+    dirty = None
+    if commit is not None:
+        try:
+            out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where,
+                                 capture_output=True, text=True, timeout=10)
+            dirty = bool(out.stdout.strip()) if out.returncode == 0 else None
+        except (OSError, subprocess.SubprocessError):
+            dirty = None
+    return {"git_commit": commit, "git_dirty": dirty}
+
+
 def machine() -> dict[str, Any]:
     """Facts about this machine for the manifest (no torch import unless already loaded)."""
     info: dict[str, Any] = {"platform": platform.platform(), "python": sys.version.split()[0],
@@ -38,11 +58,11 @@ def machine() -> dict[str, Any]:
 
 
 def manifest(*, model: str | None, config: Mapping[str, Any], seeds: Any, started: float,
-             extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The manifest dict of a run."""
+             extra: Mapping[str, Any] | None = None, source: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The manifest dict of a run; `source` is `source_state()` taken when the run started (read now if None)."""
     from itslab import __version__
 
-    m = {"itslab_version": __version__, "git_commit": git_commit(Path(__file__).resolve().parent),
+    m = {"itslab_version": __version__, **(source if source is not None else source_state()),
          "model": model, "config": dict(config), "seeds": list(seeds), "machine": machine(),
          "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(started)),
          "wall_seconds": round(time.time() - started, 3)}

@@ -10,7 +10,7 @@ from itslab import configs, experiments, report, runs
 
 def run_config(cfg: configs.RunConfig, *, out: str | None = None, store: Any = None, progress: bool = True) -> Path:
     """Sweep `cfg`, write results, manifest, plot and report into its output directory; return it."""
-    started = time.time()
+    started, source = time.time(), runs.source_state()
     problems = configs.build_problems(cfg)
     gen = configs.build_generator(cfg, problems)
     ver = configs.build_verifier(cfg, gen)
@@ -21,7 +21,7 @@ def run_config(cfg: configs.RunConfig, *, out: str | None = None, store: Any = N
                          budget_axis=cfg.budget_axis, progress=progress, batch_units=cfg.batch_units)
     sweep_s = time.time() - loaded
     # throughput from what the engine generated (nested budgets share samples; rows would double count)
-    man = runs.manifest(model=gen.model_id, config=cfg.as_dict(), seeds=cfg.seeds, started=started,
+    man = runs.manifest(model=gen.model_id, config=cfg.as_dict(), seeds=cfg.seeds, started=started, source=source,
                         extra={"n_problems": len(problems), "n_rows": len(df), **counted.stats(),
                                "load_seconds": round(loaded - started, 2), "sweep_seconds": round(sweep_s, 2),
                                "sweep_generated_tokens_per_s": round(counted.generated_tokens / max(sweep_s, 1e-9), 2)})

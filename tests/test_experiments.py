@@ -84,6 +84,23 @@ def test_save_and_load_run_dir(tmp_path, sim_suite):
         runs.load(tmp_path)
 
 
+def test_manifest_records_the_source_read_when_the_run_started(tmp_path, tmp_path_factory):
+    import subprocess
+
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "f.txt").write_text("a\n")
+    subprocess.run(git + ["add", "f.txt"], cwd=tmp_path, check=True)
+    subprocess.run(git + ["commit", "-qm", "one"], cwd=tmp_path, check=True)
+    clean = runs.source_state(tmp_path)
+    assert len(clean["git_commit"]) == 40 and clean["git_dirty"] is False
+    (tmp_path / "f.txt").write_text("b\n")  # the checkout moves on while the run goes
+    assert runs.source_state(tmp_path) == {**clean, "git_dirty": True}
+    man = runs.manifest(model="m", config={}, seeds=[0], started=time.time(), source=clean)
+    assert man["git_commit"] == clean["git_commit"] and man["git_dirty"] is False
+    assert runs.source_state(tmp_path_factory.mktemp("plain")) == {"git_commit": None, "git_dirty": None}
+
+
 SWEEP = """
 import sys, json
 from itslab import experiments

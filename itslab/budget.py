@@ -196,10 +196,11 @@ class Meter:
             if fits(at_most):  # the common case (a strategy asking for its n): one check
                 return at_most
             hi = at_most
-        while at_most is None and fits(hi):
-            lo, hi = hi, hi * 2
-            if hi > 1 << 40:
-                raise ValueError("budget does not bound the number of samples; limit samples, tokens or FLOPs")
+        else:
+            while fits(hi):
+                lo, hi = hi, hi * 2
+                if hi > 1 << 40:
+                    raise ValueError("budget does not bound the number of samples; limit samples, tokens or FLOPs")
         while hi - lo > 1:
             mid = (lo + hi) // 2
             lo, hi = (mid, hi) if fits(mid) else (lo, mid)

@@ -17,13 +17,18 @@ from pathlib import Path
 from typing import Any, Mapping
 
 
-def git_commit(path: str | Path = ".") -> str | None:
-    """The current git commit of the checkout at `path` (None outside a repository)."""
+def _git(path: str | Path, *args: str) -> str | None:
+    """Standard output of ``git args`` run in `path` (None when git fails or is missing)."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, timeout=5)
+        out = subprocess.run(["git", *args], cwd=path, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    return out.stdout if out.returncode == 0 else None
+
+
+def git_commit(path: str | Path = ".") -> str | None:
+    """The current git commit of the checkout at `path` (None outside a repository)."""
+    return (_git(path, "rev-parse", "HEAD") or "").strip() or None
 
 
 def source_state(path: str | Path | None = None) -> dict[str, Any]:
@@ -35,15 +40,8 @@ def source_state(path: str | Path | None = None) -> dict[str, Any]:
     """
     where = Path(path) if path is not None else Path(__file__).resolve().parent
     commit = git_commit(where)
-    dirty = None
-    if commit is not None:
-        try:
-            out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where,
-                                 capture_output=True, text=True, timeout=10)
-            dirty = bool(out.stdout.strip()) if out.returncode == 0 else None
-        except (OSError, subprocess.SubprocessError):
-            dirty = None
-    return {"git_commit": commit, "git_dirty": dirty}
+    status = _git(where, "status", "--porcelain", "--untracked-files=no") if commit is not None else None
+    return {"git_commit": commit, "git_dirty": None if status is None else bool(status.strip())}
 
 
 def machine() -> dict[str, Any]:

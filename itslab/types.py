@@ -191,7 +191,7 @@ def total_usage(usages: Sequence[Usage]) -> Usage:
     for u in usages:
         d = u.__dict__
         cols = [c + d[k] for c, k in zip(cols, USAGE_AXES)]
-    return Usage(*cols) if usages else Usage()
+    return Usage(*cols)
 
 
 # Usage.__add__ builds records positionally from USAGE_AXES: the two orders must agree

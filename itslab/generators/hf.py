@@ -129,19 +129,19 @@ class HFGenerator:
         return self.chat_prompt(messages)
 
     # -- model calls -----------------------------------------------------------------------------
-    def _forward(self, ids: Sequence[int], kv: BatchKV, start: int, keep: int | bool) -> torch.Tensor:
+    def _forward(self, ids: Sequence[int], kv: BatchKV, start: int, keep: int) -> torch.Tensor:
         """Feed tokens ``ids[start:]`` to a one-row slab holding ``ids[:start]``; return the logits of
-        the last `keep` fed positions (all of them for ``keep=True``, the last one for False) [T, V]."""
+        the last `keep` (at least one) fed positions [T, V]."""
         x = torch.tensor([list(ids[start:])], dtype=torch.long, device=self.device)
         pos = torch.arange(start, len(ids), device=self.device)[None]
         kw: dict[str, Any] = {self._cache_kw: kv.cache}
-        n_keep = len(ids) - start if keep is True else max(1, int(keep))
+        n_keep = max(1, int(keep))
         if self._has_keep and n_keep < len(ids) - start:
             # the LM head over the full vocabulary is a large share of a forward pass: skip unread rows
             kw["logits_to_keep"] = n_keep
         return self.model(input_ids=x, position_ids=pos, use_cache=True, **kw).logits[0][-n_keep:]
 
-    def _prefill(self, ids: Sequence[int], limit: int, keep: int | bool = False
+    def _prefill(self, ids: Sequence[int], limit: int, keep: int = 1
                  ) -> tuple[BatchKV, torch.Tensor, int]:
         """Read `ids` once, reusing the longest cached prefix (at most `limit` tokens).
 

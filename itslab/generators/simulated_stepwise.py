@@ -77,10 +77,15 @@ def step_oracle(problem: Problem, text: str) -> list[bool]:
 @functools.lru_cache(maxsize=8192)
 def _step_flags(chain: tuple[str, ...], gold: str, solution: str) -> tuple[bool, ...]:
     # memoised: the generator flags every sample it writes and the PRM then re-reads the same texts
-    cut = solution.rfind(STEP_DELIMITER)
-    head = solution[:cut + len(STEP_DELIMITER)] if cut >= 0 else ""
+    head = _through_last_delimiter(solution)
     flags, state, k = _head_state(chain, gold, head)
     return flags + _scan(chain, gold, solution[len(head):], state, k)[0]
+
+
+def _through_last_delimiter(text: str) -> str:
+    """`text` up to and including its last `STEP_DELIMITER` ("" when it has none)."""
+    cut = text.rfind(STEP_DELIMITER)
+    return text[:cut + len(STEP_DELIMITER)] if cut >= 0 else ""
 
 
 def _scan(chain: tuple[str, ...], gold: str, text: str, state: bool, k: int) -> tuple[tuple[bool, ...], bool, int]:
@@ -108,8 +113,7 @@ def _head_state(chain: tuple[str, ...], gold: str, head: str) -> tuple[tuple[boo
     if not head:
         return (), True, 0
     body = head[:-len(STEP_DELIMITER)]
-    cut = body.rfind(STEP_DELIMITER)
-    prev = body[:cut + len(STEP_DELIMITER)] if cut >= 0 else ""
+    prev = _through_last_delimiter(body)
     flags, state, k = _head_state(chain, gold, prev)
     more, state, k = _scan(chain, gold, body[len(prev):], state, k)
     return flags + more, state, k

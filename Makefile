@@ -15,7 +15,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export ITSLAB_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: help install models demo test test-fast lab notebooks bench clean
+.PHONY: help install models demo test test-fast lab notebooks bench banks clean
 
 help:
 	@echo "make demo       run the main job on the embedded default model (prints a table, writes runs/demo/)"
@@ -23,6 +23,7 @@ help:
 	@echo "make lab        start JupyterLab on notebooks/"
 	@echo "make notebooks  run every notebook in smoke mode with nbmake"
 	@echo "make bench      run the speed benchmarks in benchmarks/"
+	@echo "make banks      record (or resume) the real-model sample banks in data/banks/ (hours on a CPU)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +59,13 @@ notebooks: $(STAMP) models
 
 bench: $(STAMP) models
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# Recording order: the cheap banks the notebooks lean on first; each run resumes at its first unfinished part.
+BANK_SPECS ?= arith-qwen05-t0.7 gsm8k-qwen05-t0.8 arith-smollm2-t0.7 arith-qwen05-t0.3 arith-qwen05-t1.0 \
+              countdown-qwen05-t0.7 arith-qwen15-t0.7 countdown-qwen15-t0.7
+banks: $(STAMP)
+	$(PY) -m itslab models install smollm2-135m qwen2.5-coder-0.5b qwen2.5-coder-1.5b --no-convert
+	@for b in $(BANK_SPECS); do $(PY) -m itslab bank record data/banks/specs/$$b.yaml --store runs/banks/$$b.db || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache runs

@@ -1,4 +1,4 @@
-"""The `itslab` command: ``demo``, ``models`` (list / install / verify), and later ``run`` / ``report``."""
+"""The `itslab` command: ``demo``, ``models`` (list / install / verify), ``run``, ``report`` and ``bank``."""
 from __future__ import annotations
 
 import argparse
@@ -13,7 +13,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
         print(models.format_registry())
     elif args.action == "install":
         for name in args.names or ["smollm2-135m"]:
-            path = models.install(name)
+            path = models.install(name, convert=not args.no_convert)
             print(f"{name}: {path}")
     elif args.action == "verify":
         for name in args.names or ["smollm2-135m"]:
@@ -59,6 +59,27 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bank(args: argparse.Namespace) -> int:
+    from itslab import banks
+
+    if args.action == "list":
+        rows = banks.list_banks(args.root)
+        if not rows:
+            print(f"no banks under {args.root or banks.default_root()}")
+        for b in rows:
+            print(f"{b['name']}: {b['task']} × {b['model']} T={b['temperature']}, {b['problems']} problems × "
+                  f"{b['samples_per_problem']} samples, {b['bytes']} bytes, sha256 {b['sha256']} "
+                  f"{'ok' if b['verified'] else 'MISMATCH'}")
+        return 0 if all(b["verified"] for b in rows) else 1
+    if not args.spec:
+        raise ValueError("itslab bank record needs a SPEC (a YAML bank spec)")
+    spec = banks.read_spec(args.spec)
+    folder = banks.record(spec, root=args.root, store=args.store, limit_chunks=args.chunks)
+    done = (folder / banks.MANIFEST).is_file()
+    print(f"{folder}: {'finished' if done else 'partly recorded (run the same command again to resume)'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `itslab` command."""
     p = argparse.ArgumentParser(prog="itslab", description="inference-time-scaling lab")
@@ -66,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("models", help="list, install or verify the known models")
     m.add_argument("action", nargs="?", default="list", choices=["list", "install", "verify"])
     m.add_argument("names", nargs="*", help="model names (default: smollm2-135m)")
+    m.add_argument("--no-convert", action="store_true", help="install the GGUF only (llama.cpp), no transformers copy")
     m.set_defaults(fn=_cmd_models)
     d = sub.add_parser("demo", help="run the main job: a scaling sweep on the embedded model and the simulator")
     d.add_argument("--out", default="runs/demo", help="output directory (default runs/demo)")
@@ -79,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="write scaling.png and report.md for a run directory")
     rp.add_argument("run_dir")
     rp.set_defaults(fn=_cmd_report)
+    b = sub.add_parser("bank", help="record a sample bank from a spec, or list the banks with their sha256")
+    b.add_argument("action", choices=["record", "list"])
+    b.add_argument("spec", nargs="?", help="YAML bank spec (for record)")
+    b.add_argument("--root", default=None, help="banks folder (default: data/banks of the checkout)")
+    b.add_argument("--store", default=None, help="SQLite sample store caching samples of unfinished parts")
+    b.add_argument("--chunks", type=int, default=None, help="stop after this many new parts")
+    b.set_defaults(fn=_cmd_bank)
     return p
 
 

@@ -182,15 +182,21 @@ def _pool_from_tables(generator: Any, problems: Sequence[Problem], n: int, seed:
 
 
 def _row(problem: Problem, comps: Sequence[Completion], n: int) -> dict[str, list]:
-    from itslab.tasks import check_answer, extract_answer, normalize_answer
+    from itslab.tasks import answer_of, check_answer, normalize_answer
 
     if len(comps) != n:
         raise ValueError(f"draw_pool: generator returned {len(comps)} samples for problem {problem.id!r}, asked {n}")
+    from itslab.strategies.base import equivalence_classes
+
     row: dict[str, list] = {"correct": [], "answers": [], "tokens": [], "confidence": [], "texts": []}
-    for c in comps:
-        raw = extract_answer(c.text)
+    raws = [answer_of(problem, c.text) for c in comps]
+    # one equivalence with the majority_vote strategy: equivalent answers get one label (the
+    # normalised form of the first one seen), so maj@k on a pool counts them together
+    classes = equivalence_classes(raws, problem)
+    label = {k: normalize_answer(raws[classes.index(k)]) for k in set(classes) if k >= 0}
+    for c, raw, k in zip(comps, raws, classes):
         row["correct"].append(bool(check_answer(problem, raw)))
-        row["answers"].append(None if raw is None else normalize_answer(raw))
+        row["answers"].append(None if raw is None else label[k])
         row["tokens"].append(int(c.n_tokens))
         row["confidence"].append(_confidence(c))
         row["texts"].append(c.text)

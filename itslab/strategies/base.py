@@ -144,8 +144,10 @@ class Run:
                hyper: Mapping[str, Any]) -> Result:
         """The frozen `Result`; `correct` is set when the problem has a gold answer."""
         correct = None
-        if self.problem.answer is not None:
-            correct = answer is not None and answers_equal(answer, self.problem.answer)
+        from itslab.tasks.checking import check_answer, gradable
+
+        if gradable(self.problem):
+            correct = check_answer(self.problem, answer)
         usage = total_usage([s.usage for s in self.steps])
         return Result(problem_id=self.problem.id, strategy=self.strategy, answer=answer,
                       candidates=tuple(candidates), trace=tuple(self.steps), usage=usage, seed=seed,
@@ -157,25 +159,21 @@ def _fields(u: Usage) -> dict[str, Any]:
     return {f: getattr(u, f) for f in USAGE_AXES}
 
 
-def extract(text: str) -> str | None:
-    """The final answer in `text` (``\\boxed{}``, ``#### N``, "the answer is", last number)."""
-    from itslab.tasks.answers import extract_answer
-    return extract_answer(text)
+def extract(problem: Problem, text: str) -> str | None:
+    """The final answer `text` gives for `problem` (`itslab.tasks.answer_of`: the one grading rule's extraction)."""
+    from itslab.tasks.checking import answer_of
+    return answer_of(problem, text)
 
 
-def answers_equal(a: str, b: str) -> bool:
-    """Answer equivalence after normalisation and math-verify (never raw string equality)."""
-    from itslab.tasks.answers import answers_equal as eq
-    return eq(a, b)
-
-
-def equivalence_classes(answers: Sequence[str | None]) -> list[int]:
+def equivalence_classes(answers: Sequence[str | None], problem: Problem | None = None) -> list[int]:
     """Class id per answer, grouping equivalent answers; None answers each get class -1.
 
     Answers are first keyed by their normalised form, then distinct keys are merged when
-    `answers_equal` says so (few distinct answers per problem, so the pairwise pass is cheap).
+    `itslab.tasks.same_answer` says so for `problem` (few distinct answers per problem, so the
+    pairwise pass is cheap).
     """
     from itslab.tasks.answers import normalize_answer
+    from itslab.tasks.checking import same_answer
 
     reps: list[str] = []
     key_to_class: dict[str, int] = {}
@@ -186,7 +184,7 @@ def equivalence_classes(answers: Sequence[str | None]) -> list[int]:
             continue
         key = normalize_answer(a)
         if key not in key_to_class:
-            cls = next((i for i, r in enumerate(reps) if answers_equal(r, a)), None)
+            cls = next((i for i, r in enumerate(reps) if same_answer(problem, r, a)), None)
             if cls is None:
                 reps.append(a)
                 cls = len(reps) - 1

@@ -51,13 +51,13 @@ def draw_pool(run: Run, rng: np.random.Generator, n: int | None, *, max_tokens: 
     return pool
 
 
-def _candidates(pool: Sequence[Completion], scores: Sequence[float | None] | None = None,
+def _candidates(problem: Problem, pool: Sequence[Completion], scores: Sequence[float | None] | None = None,
                 raw: Sequence[tuple[float, ...]] | None = None) -> list[Candidate]:
     out = []
     for i, c in enumerate(pool):
         s = None if scores is None or i >= len(scores) else scores[i]
         steps = raw[i] if raw is not None and i < len(raw) and len(raw[i]) > 1 else None
-        out.append(Candidate(c.text, extract(c.text), s, steps, {"index": i, "n_tokens": c.n_tokens}))
+        out.append(Candidate(c.text, extract(problem, c.text), s, steps, {"index": i, "n_tokens": c.n_tokens}))
     return out
 
 
@@ -69,9 +69,10 @@ def _score_pool(run: Run, pool: Sequence[Completion], agg: str) -> tuple[list[fl
     return [outcome_score(s, agg) for s in raw], raw
 
 
-def _vote(answers: Sequence[str | None], weights: Sequence[float]) -> tuple[str | None, dict[str, Any]]:
+def _vote(answers: Sequence[str | None], weights: Sequence[float], problem: Problem | None = None
+          ) -> tuple[str | None, dict[str, Any]]:
     """The answer whose equivalence class has the largest total weight (ties: earliest first seen)."""
-    classes = equivalence_classes(answers)
+    classes = equivalence_classes(answers, problem)
     totals: dict[int, float] = {}
     first: dict[int, int] = {}
     for i, (c, w) in enumerate(zip(classes, weights)):
@@ -97,8 +98,8 @@ def majority_vote(problem: Problem, generator: Generator, verifier: Verifier | N
     """Self-consistency (Wang et al. 2023): sample N solutions, return the most frequent answer."""
     run = Run("majority_vote", problem, generator, None, budget)
     pool = draw_pool(run, rng, n, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
-    cands = _candidates(pool)
-    answer, info = _vote([c.answer for c in cands], [1.0] * len(cands))
+    cands = _candidates(problem, pool)
+    answer, info = _vote([c.answer for c in cands], [1.0] * len(cands), problem)
     run.note("vote", info)
     return run.finish(answer, cands, seed=None, hyper=_hyper(n=n, max_tokens=max_tokens, temperature=temperature, top_p=top_p))
 
@@ -115,8 +116,8 @@ def weighted_majority_vote(problem: Problem, generator: Generator, verifier: Ver
         raise ValueError(f"weighted_majority_vote needs per-token logprobs; generator {generator.model_id!r} "
                          f"returned none for sample(s) {missing[:5]}")
     weights = [math.exp(sum(c.logprobs) / max(1, len(c.logprobs))) if c.logprobs else 1.0 for c in pool]
-    cands = [Candidate(c.text, a.answer, w, None, a.meta) for c, a, w in zip(pool, _candidates(pool), weights)]
-    answer, info = _vote([c.answer for c in cands], weights)
+    cands = [Candidate(c.text, a.answer, w, None, a.meta) for c, a, w in zip(pool, _candidates(problem, pool), weights)]
+    answer, info = _vote([c.answer for c in cands], weights, problem)
     run.note("vote", info)
     return run.finish(answer, cands, seed=None, hyper=_hyper(n=n, max_tokens=max_tokens, temperature=temperature, top_p=top_p))
 
@@ -129,7 +130,7 @@ def best_of_n(problem: Problem, generator: Generator, verifier: Verifier | None,
     run = Run("best_of_n", problem, generator, verifier, budget)
     pool = draw_pool(run, rng, n, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
     scores, raw = _score_pool(run, pool, agg)
-    cands = _candidates(pool, scores, raw)
+    cands = _candidates(problem, pool, scores, raw)
     answer = None
     if scores:
         best = int(np.argmax(scores))  # argmax returns the first maximum: deterministic ties
@@ -147,8 +148,8 @@ def weighted_best_of_n(problem: Problem, generator: Generator, verifier: Verifie
     run = Run("weighted_best_of_n", problem, generator, verifier, budget)
     pool = draw_pool(run, rng, n, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
     scores, raw = _score_pool(run, pool, agg)
-    cands = _candidates(pool, scores, raw)
-    answer, info = _vote([c.answer for c in cands[:len(scores)]], scores)
+    cands = _candidates(problem, pool, scores, raw)
+    answer, info = _vote([c.answer for c in cands[:len(scores)]], scores, problem)
     run.note("vote", info)
     return run.finish(answer, cands, seed=None, hyper=_hyper(n=n, max_tokens=max_tokens, temperature=temperature,
                                                              top_p=top_p, agg=agg))
@@ -159,14 +160,15 @@ def oracle_pass_at_n(problem: Problem, generator: Generator, verifier: Verifier 
                      rng: np.random.Generator, *, n: int | None = None, max_tokens: int = 512,
                      temperature: float = 0.8, top_p: float = 1.0) -> Result:
     """Coverage (Brown et al. 2024): correct iff any of N samples is correct — best-of-N with a perfect verifier."""
-    if problem.answer is None:
-        raise ValueError(f"oracle_pass_at_n needs a gold answer; problem {problem.id!r} has none")
-    from itslab.strategies.base import answers_equal
+    from itslab.tasks.checking import check_answer, gradable
+
+    if not gradable(problem):
+        raise ValueError(f"oracle_pass_at_n needs a gold answer or a checker; problem {problem.id!r} has neither")
 
     run = Run("oracle_pass_at_n", problem, generator, None, budget)
     pool = draw_pool(run, rng, n, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
-    cands = _candidates(pool)
-    hit = next((c for c in cands if c.answer is not None and answers_equal(c.answer, problem.answer)), None)
+    cands = _candidates(problem, pool)
+    hit = next((c for c in cands if check_answer(problem, c.answer)), None)
     answer = hit.answer if hit else (cands[0].answer if cands else None)
     run.note("oracle", {"first_correct": None if hit is None else hit.meta["index"]})
     return run.finish(answer, cands, seed=None, hyper=_hyper(n=n, max_tokens=max_tokens, temperature=temperature, top_p=top_p))
@@ -198,7 +200,7 @@ def resample_until_pass(problem: Problem, generator: Generator, verifier: Verifi
             if raw is None:
                 break
             s = outcome_score(raw[0], agg)
-            cands.append(Candidate(c.text, extract(c.text), s, raw[0] if len(raw[0]) > 1 else None,
+            cands.append(Candidate(c.text, extract(problem, c.text), s, raw[0] if len(raw[0]) > 1 else None,
                                    {"index": len(cands)}))
             if s >= threshold:
                 accepted = cands[-1]

@@ -109,7 +109,7 @@ def beam_search(problem: Problem, generator: Generator, verifier: Verifier | Non
         scores, raw = sc
         for j, (parent, text, nt, f) in enumerate(kids):
             if f:
-                completed.append(candidate(text, True, scores[j], raw[j], depth=depth, n_tokens=nt))
+                completed.append(candidate(problem, text, True, scores[j], raw[j], depth=depth, n_tokens=nt))
         # the best n // beam_width active children survive (a stable sort: ties keep their order)
         active = sorted((j for j in range(len(kids)) if not fin[j]), key=lambda j: -scores[j])
         survivors = active[:keep]
@@ -119,9 +119,9 @@ def beam_search(problem: Problem, generator: Generator, verifier: Verifier | Non
         if not beams:
             stop = "done"
             break
-    unfinished = [candidate(t, False, None, None, n_tokens=k) for t, k in zip(beams, toks)]
+    unfinished = [candidate(problem, t, False, None, None, n_tokens=k) for t, k in zip(beams, toks)]
     cands = completed + (unfinished if stop != "done" else [])
-    answer, info = select_answer(completed[:n], select)
+    answer, info = select_answer(completed[:n], select, problem=problem)
     run.note("answer", {**info, "stop": stop})
     return run.finish(answer, cands, seed=None, hyper=hyper)
 
@@ -173,13 +173,13 @@ def dvts(problem: Problem, generator: Generator, verifier: Verifier | None, budg
             js = [j for j, k in enumerate(kids) if k[0] == t]
             best = max(js, key=lambda j: (scores[j], -j))
             kept.append(best)
-            leaves[t] = [candidate(texts[j], fin[j], scores[j], raw[j], subtree=t, depth=depth, n_tokens=kids[j][2])
+            leaves[t] = [candidate(problem, texts[j], fin[j], scores[j], raw[j], subtree=t, depth=depth, n_tokens=kids[j][2])
                          for j in js]
             beam[t], toks[t], done[t] = texts[best], kids[best][2], fin[best]
         run.note("select", {"depth": depth, "parents": [k[0] for k in kids], "scores": scores, "finished": fin,
                             "kept": kept})
     cands = [c for group in leaves for c in group]
-    answer, info = select_answer(cands, select)
+    answer, info = select_answer(cands, select, problem=problem)
     run.note("answer", {**info, "stop": stop})
     return run.finish(answer, cands, seed=None, hyper=hyper)
 
@@ -245,7 +245,7 @@ def rebase(problem: Problem, generator: Generator, verifier: Verifier | None, bu
         last_step = [float(s[-1]) for s in raw]
         for j, k in enumerate(kids):
             if k[3]:
-                leaves.append(candidate(k[1], True, agg_scores[j], raw[j], depth=depth, n_tokens=k[2]))
+                leaves.append(candidate(problem, k[1], True, agg_scores[j], raw[j], depth=depth, n_tokens=k[2]))
         act = [j for j, k in enumerate(kids) if not k[3]]
         width -= len(kids) - len(act)
         run.note("select", {"depth": depth, "parents": [k[0] for k in kids], "scores": agg_scores,
@@ -254,8 +254,8 @@ def rebase(problem: Problem, generator: Generator, verifier: Verifier | None, bu
         if width <= 0 or not frontier:
             stop = "done"
             break
-    unfinished = [candidate(t, False, None, None, n_tokens=k) for t, k in zip(frontier, toks)]
+    unfinished = [candidate(problem, t, False, None, None, n_tokens=k) for t, k in zip(frontier, toks)]
     cands = leaves + (unfinished if stop != "done" else [])
-    answer, info = select_answer(leaves, select)
+    answer, info = select_answer(leaves, select, problem=problem)
     run.note("answer", {**info, "stop": stop})
     return run.finish(answer, cands, seed=None, hyper=hyper)

@@ -272,11 +272,12 @@ class ParticleFilter:
         """The `Result`: particles (plus a reference) as candidates, the answer by the `select` rule."""
         parts = list(state.particles) + ([state.reference] if state.reference is not None else [])
         w = self._weights([p.reward for p in parts]) if parts and all(p.rewards for p in parts) else None
-        cands = [candidate(p.text, p.finished, p.reward if p.rewards else None, p.step_scores or None, index=i,
+        cands = [candidate(self.run.problem, p.text, p.finished, p.reward if p.rewards else None, p.step_scores or None, index=i,
                            n_tokens=p.n_tokens, weight=None if w is None else float(w[i]),
                            reference=state.reference is not None and i == len(state.particles))
                  for i, p in enumerate(parts)]
-        answer, info = select_answer(cands, self.h.select, None if self.h.select != "weighted" or w is None else w)
+        answer, info = select_answer(cands, self.h.select, None if self.h.select != "weighted" or w is None else w,
+                                     problem=self.run.problem)
         self.run.note("answer", {**info, "stop": state.stop_reason or "done"})
         return self.run.finish(answer, cands, seed=None, hyper=self.hyper)
 

@@ -18,7 +18,7 @@ from itslab.rng import draw_seed
 from itslab.strategies.base import Run, extract, outcome_score, step_finished
 from itslab.strategies.sampling import _vote
 from itslab.trace import Candidate
-from itslab.types import Completion, Request
+from itslab.types import Completion, Problem, Request
 from itslab.verifiers import AGGREGATIONS
 
 SELECT_RULES: tuple[str, ...] = ("weighted", "best", "majority")
@@ -106,19 +106,19 @@ def score_nodes(run: Run, texts: Sequence[str], agg: str, *, info: dict | None =
     return [outcome_score(s, agg) for s in raw], raw
 
 
-def candidate(text: str, finished: bool, score: float | None, raw: Scores | None, **meta: Any) -> Candidate:
+def candidate(problem: Problem, text: str, finished: bool, score: float | None, raw: Scores | None, **meta: Any) -> Candidate:
     """A `Candidate` for a node: the answer only when finished (an unfinished text's last number is no answer)."""
     steps = raw if raw is not None and len(raw) > 1 else None
-    return Candidate(text, extract(text) if finished else None, score, steps, {"finished": finished, **meta})
+    return Candidate(text, extract(problem, text) if finished else None, score, steps, {"finished": finished, **meta})
 
 
-def select_answer(cands: Sequence[Candidate], rule: str, weights: Sequence[float] | None = None
-                  ) -> tuple[str | None, dict[str, Any]]:
+def select_answer(cands: Sequence[Candidate], rule: str, weights: Sequence[float] | None = None, *,
+                  problem: Problem | None = None) -> tuple[str | None, dict[str, Any]]:
     """The final answer among finished, scored candidates by `rule`.
 
     ``best``: the highest score (ties: earliest); ``weighted``: the answer with the largest summed
     weight (default weight: the score; Li et al. 2023, search-and-learn); ``majority``: the most
-    frequent answer (Wang et al. 2023).
+    frequent answer (Wang et al. 2023). Answers are grouped by `itslab.tasks.same_answer` for `problem`.
     """
     w = [c.score for c in cands] if weights is None else list(weights)
     idx = [i for i, c in enumerate(cands) if c.meta.get("finished") and c.answer is not None
@@ -129,5 +129,5 @@ def select_answer(cands: Sequence[Candidate], rule: str, weights: Sequence[float
         best = max(idx, key=lambda i: (w[i], -i))
         return cands[best].answer, {"rule": rule, "n_finished": len(idx), "best_index": best, "best_score": w[best]}
     ones = [1.0] * len(idx)
-    answer, info = _vote([cands[i].answer for i in idx], ones if rule == "majority" else [w[i] for i in idx])
+    answer, info = _vote([cands[i].answer for i in idx], ones if rule == "majority" else [w[i] for i in idx], problem)
     return answer, {"rule": rule, "n_finished": len(idx), **info}

@@ -11,7 +11,7 @@ from typing import Any
 
 from itslab.tasks import synthetic
 from itslab.tasks.answers import answers_equal, extract_answer, normalize_answer
-from itslab.tasks.checking import check_answer, is_correct
+from itslab.tasks.checking import answer_of, check_answer, gradable, is_correct, same_answer
 from itslab.tasks.loaders import BENCHMARKS, DataError, load_benchmark, read_jsonl
 from itslab.tasks.prompts import (STOP, TEMPLATES, PromptTemplate, format_messages, format_prompt,
                                   with_template)
@@ -36,6 +36,6 @@ def load(name: str, split: str = "test", *, data_dir: str | Path | None = None, 
     return load_benchmark(name, split, data_dir=data_dir, limit=limit, template=template)
 
 
-__all__ = ["BENCHMARKS", "DataError", "NAMES", "PromptTemplate", "STOP", "TEMPLATES", "answers_equal",
-           "check_answer", "extract_answer", "format_messages", "format_prompt", "is_correct", "load",
-           "load_benchmark", "normalize_answer", "read_jsonl", "synthetic", "with_template"]
+__all__ = ["BENCHMARKS", "DataError", "NAMES", "PromptTemplate", "STOP", "TEMPLATES", "answer_of", "answers_equal",
+           "check_answer", "extract_answer", "format_messages", "format_prompt", "gradable", "is_correct", "load",
+           "load_benchmark", "normalize_answer", "read_jsonl", "same_answer", "synthetic", "with_template"]

@@ -1,20 +1,47 @@
-"""Task-aware correctness: does a model's text solve a problem?
+"""Task-aware correctness: the one grading rule every part of itslab uses.
 
 Most tasks compare the extracted final answer with the gold one (`answers_equal`); tasks with
-many valid answers (Countdown, Game of 24) name a checker in ``meta["checker"]``. This is the
-ground truth that oracle and noisy verifiers, and a Result's ``correct`` flag, are built on.
+many valid answers (Countdown, Game of 24) name a checker in ``meta["checker"]``. Three
+functions, defined through each other so they cannot disagree:
+
+- `answer_of(problem, text)`: the answer a text gives for `problem` (task-aware extraction);
+- `check_answer(problem, answer)`: whether that answer is correct (the task's checker, else the
+  gold comparison);
+- `is_correct(problem, text)` = ``check_answer(problem, answer_of(problem, text))``.
+
+Strategies (`Result.correct`, the oracle), pools, verifiers and banks all grade through them.
+`same_answer` is the one answer equivalence (majority vote and pools): for checker tasks two
+answers are the same only when their normalised texts are, because math-verify would call the
+bare target ``13`` equal to the expression ``3+10``.
 """
 from __future__ import annotations
 
-from itslab.tasks.answers import answers_equal, extract_answer
+from itslab.tasks.answers import answers_equal, extract_answer, normalize_answer
 from itslab.types import Problem
+
+
+def _has_checker(problem: Problem) -> bool:
+    return problem.meta.get("checker") == "countdown"
+
+
+def answer_of(problem: Problem, text: str) -> str | None:
+    """The final answer `text` gives for `problem`; for Countdown, the expression that reaches the target
+    (the extracted one, or the left side of ``= target`` on the last line that has one)."""
+    if _has_checker(problem):
+        from itslab.tasks.synthetic.countdown import candidate_expressions, check_expression
+
+        cands = candidate_expressions(problem, text)
+        numbers, target = problem.meta["numbers"], problem.meta["target"]
+        hit = next((c for c in cands if c is not None and check_expression(c, numbers, target)), None)
+        return hit if hit is not None else cands[0]
+    return extract_answer(text)
 
 
 def check_answer(problem: Problem, answer: str | None, *, symbolic: bool = True) -> bool:
     """Whether an extracted `answer` is correct for `problem` (task checker, else gold comparison). Never raises."""
     if answer is None:
         return False
-    if problem.meta.get("checker") == "countdown":
+    if _has_checker(problem):
         from itslab.tasks.synthetic.countdown import check_expression
 
         return check_expression(answer, problem.meta["numbers"], problem.meta["target"])
@@ -24,12 +51,20 @@ def check_answer(problem: Problem, answer: str | None, *, symbolic: bool = True)
 
 
 def is_correct(problem: Problem, text: str, *, symbolic: bool = True) -> bool:
-    """Whether a model's full `text` solves `problem`: extract its final answer and check it.
+    """Whether a model's full `text` solves `problem`: its `answer_of`, graded by `check_answer`.
 
     `symbolic=False` skips math-verify (normalised exact match only), which is faster.
     """
-    if problem.meta.get("checker") == "countdown":
-        from itslab.tasks.synthetic.countdown import check_text
+    return check_answer(problem, answer_of(problem, text), symbolic=symbolic)
 
-        return check_text(problem, text)
-    return check_answer(problem, extract_answer(text), symbolic=symbolic)
+
+def gradable(problem: Problem) -> bool:
+    """Whether `problem` can be graded (it has a gold answer or a checker)."""
+    return problem.answer is not None or _has_checker(problem)
+
+
+def same_answer(problem: Problem | None, a: str, b: str) -> bool:
+    """Whether answers `a` and `b` count as one answer when voting on `problem` (None: a math task)."""
+    if problem is not None and _has_checker(problem):
+        return normalize_answer(a) == normalize_answer(b)
+    return answers_equal(a, b)

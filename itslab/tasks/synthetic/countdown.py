@@ -153,10 +153,10 @@ def check_expression(expr: str, numbers: Sequence[int], target: int) -> bool:
 _EXPR_TAIL = re.compile(r"[\d(][\d\s+\-*/().×÷]*$")
 
 
-def check_text(problem: Problem, text: str) -> bool:
-    """Whether a model's `text` answers a Countdown/24 `problem`: its extracted expression, or else
-    the expression left of ``= target`` on its last line that has one, passes `check_expression`."""
-    numbers, target = problem.meta["numbers"], problem.meta["target"]
+def candidate_expressions(problem: Problem, text: str) -> list[str | None]:
+    """Where a Countdown answer may stand in `text`: the extracted answer first, then the expression
+    left of ``= target`` on the last line that has one."""
+    target = problem.meta["target"]
     cands = [extract_answer(text)]
     for line in reversed(str(text).splitlines()):
         if re.search(rf"=\s*\$?{target}\b", line):
@@ -164,7 +164,7 @@ def check_text(problem: Problem, text: str) -> bool:
             m = _EXPR_TAIL.search(lhs.rstrip())
             cands += [lhs] + ([m.group(0)] if m else [])
             break
-    return any(c is not None and check_expression(c, numbers, target) for c in cands)
+    return cands
 
 
 def _question(numbers: Sequence[int], target: int) -> str:

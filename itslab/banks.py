@@ -1,0 +1,513 @@
+"""Sample banks: real generations recorded once with the project's runner, shipped in ``data/banks/``.
+
+A bank is what repeated sampling (Brown et al. 2024, "Large Language Monkeys", arXiv:2407.21787)
+needs from a real model: for each of P problems, n samples drawn at one sampling setting, with
+their extracted answers, grades, token counts, mean token log-probabilities and, where
+recorded, the model's own P("Yes") self-evaluation (Kadavath et al. 2022, arXiv:2207.05221).
+Rows name problems by benchmark index (``problem_id``), never by question text.
+
+- `record(spec)` draws the samples with any backend (llama.cpp on a CPU, vLLM or transformers on
+  a GPU) chunk by chunk; each finished chunk is written as ``parts/part-NNNN.parquet`` atomically,
+  so a stopped recording resumes at the next unfinished chunk, and finished parts can be
+  committed as they come. `finalize` joins the parts into ``bank.parquet`` (zstd) and writes
+  ``manifest.json`` (command, spec, commit, engine tok/s, totals, sha256).
+- `load(name)` returns a `Bank`: the tidy frame plus the [P, n] arrays the estimators take.
+- `replay(name)` returns a `BankReplay` generator that serves the recorded samples to any strategy
+  that needs only whole samples, and `BankScores` serves the recorded self-evaluation scores.
+
+The spec is YAML (see ``data/banks/specs/``)::
+
+    name: gsm8k-qwen05-t0.8
+    task: {name: gsm8k, limit: 100}
+    model: {backend: llamacpp, name: qwen2.5-coder-0.5b, options: {n_ctx: 32768}}
+    sampling: {n: 32, temperature: 0.8, max_tokens: 1024}
+    seed: 0
+    self_evaluation: true
+    chunk: 4
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from itslab.types import Completion, Problem, Request
+
+SPEC_KEYS = {"name": True, "task": True, "model": True, "sampling": True, "seed": False,
+             "self_evaluation": False, "chunk": False, "title": False}
+SAMPLING_KEYS = {"n": True, "temperature": True, "max_tokens": True, "top_p": False, "top_k": False}
+BANK_FILE, MANIFEST, PARTS, SPEC_FILE = "bank.parquet", "manifest.json", "parts", "spec.json"
+COLUMNS = ("problem_id", "problem_index", "task", "model_id", "model_sha256", "temperature", "top_p", "top_k",
+           "max_tokens", "seed", "sample_index", "text", "generated_tokens", "prompt_tokens", "finish_reason",
+           "logprob_sum", "logprob_mean", "answer", "correct", "self_eval", "wall_time_s", "self_eval_time_s")
+
+
+class BankError(ValueError):
+    """A bank spec or bank file that is missing, malformed or inconsistent; the message names it."""
+
+
+def default_root() -> Path:
+    """``data/banks`` of the checkout holding itslab (where the shipped banks live)."""
+    return Path(__file__).resolve().parent.parent / "data" / "banks"
+
+
+@dataclass(frozen=True)
+class BankSpec:
+    """What to record: task, model, sampling setting, seed, self-evaluation, chunk size."""
+
+    name: str
+    task: Mapping[str, Any]
+    model: Mapping[str, Any]
+    sampling: Mapping[str, Any]
+    seed: int = 0
+    self_evaluation: bool = False
+    chunk: int = 4
+    title: str | None = None
+    source: str = field(default="<dict>", compare=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The spec as plain data (written beside the parts and in the manifest)."""
+        return {"name": self.name, "task": dict(self.task), "model": dict(self.model),
+                "sampling": dict(self.sampling), "seed": self.seed, "self_evaluation": self.self_evaluation,
+                "chunk": self.chunk, "title": self.title}
+
+    def recording_key(self) -> dict[str, Any]:
+        """What the samples depend on (the model's run-time options, e.g. threads, do not count)."""
+        d = self.as_dict()
+        d["model"] = {k: v for k, v in d["model"].items() if k != "options"}
+        d.pop("title")
+        return d
+
+
+def _need(cond: bool, where: str, msg: str) -> None:
+    if not cond:
+        raise BankError(f"{where}: {msg}")
+
+
+def parse_spec(data: Mapping[str, Any], *, source: str = "<dict>") -> BankSpec:
+    """Validate a bank spec mapping (as read from YAML)."""
+    _need(isinstance(data, Mapping), source, f"a bank spec is a mapping, got {type(data).__name__}")
+    for k in data:
+        _need(k in SPEC_KEYS, source, f"unknown key {k!r}; allowed: {', '.join(SPEC_KEYS)}")
+    for k, required in SPEC_KEYS.items():
+        _need(not required or k in data, source, f"missing required key {k!r}")
+    name = data["name"]
+    _need(isinstance(name, str) and name and all(c.isalnum() or c in "-_." for c in name), f"{source}: name",
+          f"needs letters, digits, '-', '_' or '.', got {name!r}")
+    _need(isinstance(data["task"], Mapping) and "name" in data["task"], f"{source}: task", "needs a mapping with 'name'")
+    _need(isinstance(data["model"], Mapping) and "name" in data["model"], f"{source}: model",
+          "needs a mapping with 'backend' and 'name'")
+    s = data["sampling"]
+    _need(isinstance(s, Mapping), f"{source}: sampling", "needs a mapping with n, temperature, max_tokens")
+    for k in s:
+        _need(k in SAMPLING_KEYS, f"{source}: sampling", f"unknown key {k!r}; allowed: {', '.join(SAMPLING_KEYS)}")
+    for k, required in SAMPLING_KEYS.items():
+        _need(not required or k in s, f"{source}: sampling", f"missing required key {k!r}")
+    _need(isinstance(s["n"], int) and s["n"] >= 1, f"{source}: sampling.n", f"needs a positive integer, got {s['n']!r}")
+    _need(isinstance(s["max_tokens"], int) and s["max_tokens"] >= 1, f"{source}: sampling.max_tokens",
+          f"needs a positive integer, got {s['max_tokens']!r}")
+    _need(isinstance(s["temperature"], (int, float)) and s["temperature"] >= 0, f"{source}: sampling.temperature",
+          f"needs a number >= 0, got {s['temperature']!r}")
+    seed, chunk = data.get("seed", 0), data.get("chunk", 4)
+    _need(isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0, f"{source}: seed",
+          f"needs a non-negative integer, got {seed!r}")
+    _need(isinstance(chunk, int) and not isinstance(chunk, bool) and chunk >= 1, f"{source}: chunk",
+          f"needs a positive integer (problems per part file), got {chunk!r}")
+    sampling = {"n": s["n"], "temperature": float(s["temperature"]), "max_tokens": s["max_tokens"],
+                "top_p": float(s.get("top_p", 1.0)), "top_k": s.get("top_k")}
+    return BankSpec(name=name, task=dict(data["task"]), model=dict(data["model"]), sampling=sampling, seed=seed,
+                    self_evaluation=bool(data.get("self_evaluation", False)), chunk=chunk,
+                    title=data.get("title"), source=source)
+
+
+def read_spec(path: str | Path) -> BankSpec:
+    """Read and validate a YAML bank spec."""
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"bank spec {p} not found")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as e:
+        raise BankError(f"{p}: not valid YAML: {e}") from None
+    return parse_spec(data, source=str(p))
+
+
+# --- recording ---------------------------------------------------------------------------------
+
+def _write_parquet(df: Any, path: Path) -> None:
+    """Write `df` as zstd Parquet to a temporary name, then rename: never a half-written file."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        df.to_parquet(tmp, index=False, compression="zstd")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _write_json(obj: Any, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def _model_sha256(model: Mapping[str, Any]) -> str | None:
+    from itslab.generators import models
+
+    name = model.get("name")
+    return models.REGISTRY[name].sha256 if name in models.REGISTRY else None
+
+
+def _score(x: Any) -> float:
+    return float(x[0] if isinstance(x, (tuple, list)) else x)
+
+
+def sample_rows(spec: BankSpec, problems: Sequence[tuple[int, Problem]], completions: Sequence[Sequence[Completion]],
+                seeds: Sequence[int], *, model_id: str, model_sha: str | None, wall: float,
+                self_eval: Sequence[Sequence[float]] | None, self_eval_wall: float) -> list[dict[str, Any]]:
+    """One row per sample (the bank's schema, `COLUMNS`), graded by the task's checker."""
+    from itslab import tasks
+
+    n_samples = sum(len(c) for c in completions) or 1
+    rows = []
+    for (index, problem), comps, seed, k in zip(problems, completions, seeds, range(len(problems))):
+        for j, c in enumerate(comps):
+            lps = c.logprobs or ()
+            answer = tasks.answer_of(problem, c.text)
+            rows.append({
+                "problem_id": problem.id, "problem_index": index, "task": spec.task["name"], "model_id": model_id,
+                "model_sha256": model_sha, "temperature": spec.sampling["temperature"],
+                "top_p": spec.sampling["top_p"], "top_k": spec.sampling["top_k"],
+                "max_tokens": spec.sampling["max_tokens"], "seed": int(seed), "sample_index": j, "text": c.text,
+                "generated_tokens": int(c.n_tokens), "prompt_tokens": int(c.n_prompt_tokens),
+                "finish_reason": c.finish_reason, "logprob_sum": float(sum(lps)) if lps else math.nan,
+                "logprob_mean": float(sum(lps) / len(lps)) if lps else math.nan, "answer": answer,
+                "correct": bool(tasks.check_answer(problem, answer)),
+                "self_eval": float(self_eval[k][j]) if self_eval is not None else math.nan,
+                # one engine batch decodes all samples of a chunk together: its wall time is shared
+                "wall_time_s": wall / n_samples,
+                "self_eval_time_s": self_eval_wall / n_samples if self_eval is not None else math.nan})
+    return rows
+
+
+def bank_dir(name: str, root: str | Path | None = None) -> Path:
+    """Folder of bank `name` under `root` (default `default_root()`)."""
+    return Path(root) if root is not None and Path(root).name == name else Path(root or default_root()) / name
+
+
+def record(spec: BankSpec, *, root: str | Path | None = None, store: str | Path | None = None,
+           generator: Any = None, progress: bool = True, limit_chunks: int | None = None,
+           on_part: Callable[[Path], None] | None = None) -> Path:
+    """Record bank `spec` under `root`, resuming at the first unfinished chunk; returns the bank folder.
+
+    `generator` overrides the spec's model (tests pass a simulator); `store` (a SQLite path) also
+    caches samples inside an unfinished chunk. `limit_chunks` stops after that many new chunks.
+    When every chunk is done the parts are joined by `finalize`.
+    """
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    from itslab import configs, runs
+    from itslab.sweeps import prompt_text, request_seed
+
+    out = bank_dir(spec.name, root)
+    (out / PARTS).mkdir(parents=True, exist_ok=True)
+    spec_file = out / SPEC_FILE
+    if spec_file.is_file():
+        old = json.loads(spec_file.read_text())
+        have = {k: v for k, v in old.items() if k in spec.recording_key()}
+        have["model"] = {k: v for k, v in old.get("model", {}).items() if k != "options"}
+        if have != spec.recording_key():
+            raise BankError(f"{out}: holds a bank recorded with another spec ({spec_file}); "
+                            "use another name or delete the folder")
+    elif (out / BANK_FILE).exists():
+        raise BankError(f"{out}: holds a finished bank without {SPEC_FILE}; refusing to mix")
+    else:
+        _write_json(spec.as_dict(), spec_file)
+    cfg = configs.parse({"task": spec.task, "model": spec.model, "strategies": ["majority_vote"], "budgets": [1]},
+                        source=spec.source)
+    problems = configs.build_problems(cfg)
+    chunks = [list(range(i, min(i + spec.chunk, len(problems)))) for i in range(0, len(problems), spec.chunk)]
+    todo = [c for c, idx in enumerate(chunks) if not (out / PARTS / f"part-{c:04d}.parquet").is_file()]
+    started, source = time.time(), runs.source_state()
+    if todo:
+        gen = generator if generator is not None else configs.build_generator(cfg, problems)
+        if store is not None:
+            from itslab.store import Cached, SampleStore
+
+            gen = Cached(gen, SampleStore(store))
+        judge = None
+        if spec.self_evaluation:
+            from itslab.verifiers import SelfEvaluation
+
+            judge = SelfEvaluation(gen)
+        model_id = str(getattr(gen, "model_id", spec.model["name"]))
+        sha = _model_sha256(spec.model)
+        s = spec.sampling
+        bar = tqdm(total=len(todo) * spec.chunk * s["n"], desc=f"bank {spec.name}", unit="sample",
+                   disable=not progress, file=sys.stderr)
+        for done, c in enumerate(todo):
+            if limit_chunks is not None and done >= limit_chunks:
+                break
+            batch = [(i, problems[i]) for i in chunks[c]]
+            seeds = [request_seed(spec.seed, p) for _, p in batch]
+            reqs = [Request(prefix=prompt_text(p, gen), n=s["n"], max_tokens=s["max_tokens"],
+                            temperature=s["temperature"], top_p=s["top_p"], top_k=s["top_k"], seed=sd,
+                            logprobs=True) for (_, p), sd in zip(batch, seeds)]
+            t0 = time.perf_counter()
+            comps = gen.generate(reqs)
+            wall = time.perf_counter() - t0
+            scores, t1 = None, time.perf_counter()
+            if judge is not None:
+                scores = [[_score(x) for x in judge.score(p, [c_.text for c_ in cs])] for (_, p), cs in zip(batch, comps)]
+            rows = sample_rows(spec, batch, comps, seeds, model_id=model_id, model_sha=sha, wall=wall,
+                               self_eval=scores, self_eval_wall=time.perf_counter() - t1)
+            part = out / PARTS / f"part-{c:04d}.parquet"
+            _write_parquet(pd.DataFrame(rows, columns=list(COLUMNS)), part)
+            bar.update(len(rows))
+            bar.set_postfix(tok_s=f"{sum(r['generated_tokens'] for r in rows) / max(wall, 1e-9):.1f}")
+            if on_part is not None:
+                on_part(part)
+        bar.close()
+    left = [c for c in range(len(chunks)) if not (out / PARTS / f"part-{c:04d}.parquet").is_file()]
+    if not left:
+        finalize(out, spec, command=" ".join(sys.argv), source=source)
+    return out
+
+
+def finalize(folder: Path, spec: BankSpec, *, command: str, source: Mapping[str, Any] | None = None) -> Path:
+    """Join the parts into ``bank.parquet`` (zstd) and write ``manifest.json``; removes the parts."""
+    import pandas as pd
+
+    from itslab import runs
+
+    parts = sorted((folder / PARTS).glob("part-*.parquet"))
+    _need(bool(parts), str(folder), "no parts to join")
+    df = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    df = df.sort_values(["problem_index", "sample_index"], kind="stable").reset_index(drop=True)
+    _write_parquet(df, folder / BANK_FILE)
+    gen_time = float(df.groupby(["problem_index"])["wall_time_s"].sum().sum())
+    tokens = int(df["generated_tokens"].sum())
+    man = {"name": spec.name, "title": spec.title, "spec": spec.as_dict(), "command": command,
+           **(dict(source) if source is not None else runs.source_state()),
+           "machine": runs.machine(), "problems": int(df["problem_id"].nunique()),
+           "samples_per_problem": int(df.groupby("problem_id").size().min()), "samples": len(df),
+           "generated_tokens": tokens, "generation_wall_s": round(gen_time, 3),
+           "engine_tokens_per_s": round(tokens / gen_time, 3) if gen_time > 0 else None,
+           "self_evaluation_wall_s": (round(float(df["self_eval_time_s"].sum()), 3)
+                                      if spec.self_evaluation else None),
+           "cut_off_fraction": round(float((df["finish_reason"] == "length").mean()), 5),
+           "pass_at_1": round(float(df["correct"].mean()), 5),
+           "sha256": hashlib.sha256((folder / BANK_FILE).read_bytes()).hexdigest(),
+           "bytes": (folder / BANK_FILE).stat().st_size}
+    _write_json(man, folder / MANIFEST)
+    shutil.rmtree(folder / PARTS)
+    return folder / BANK_FILE
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Bank:
+    """A loaded bank: the tidy `frame` (one row per sample) and [P, n] arrays in problem order."""
+
+    name: str
+    frame: Any
+    manifest: Mapping[str, Any]
+    problem_ids: tuple[str, ...]
+    correct: np.ndarray
+    answers: np.ndarray
+    tokens: np.ndarray
+    logprob_mean: np.ndarray
+    self_eval: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """Samples per problem."""
+        return int(self.correct.shape[1])
+
+    def pool(self, k: int | None = None) -> Any:
+        """The first `k` samples of each problem as an `itslab.sweeps.Pool` (confidence = exp(mean logprob))."""
+        from itslab.sweeps import Pool
+
+        k = self.n if k is None else k
+        return Pool(problem_ids=self.problem_ids, correct=self.correct[:, :k].copy(),
+                    answers=self.answers[:, :k].copy(), tokens=self.tokens[:, :k].copy(),
+                    confidence=np.exp(self.logprob_mean[:, :k]), params=dict(self.manifest.get("spec", {})))
+
+
+def list_banks(root: str | Path | None = None) -> list[dict[str, Any]]:
+    """Every finished bank under `root` with its manifest facts and whether its sha256 verifies."""
+    out = []
+    for man_path in sorted(Path(root or default_root()).glob(f"*/{MANIFEST}")):
+        man = json.loads(man_path.read_text())
+        f = man_path.parent / BANK_FILE
+        got = hashlib.sha256(f.read_bytes()).hexdigest() if f.is_file() else None
+        out.append({"name": man_path.parent.name, "problems": man.get("problems"),
+                    "samples_per_problem": man.get("samples_per_problem"), "bytes": man.get("bytes"),
+                    "sha256": man.get("sha256"), "verified": got == man.get("sha256"),
+                    "model": man.get("spec", {}).get("model", {}).get("name"),
+                    "task": man.get("spec", {}).get("task", {}).get("name"),
+                    "temperature": man.get("spec", {}).get("sampling", {}).get("temperature")})
+    return out
+
+
+def load(name: str, root: str | Path | None = None) -> Bank:
+    """Bank `name` (a folder under `root`, default the shipped ``data/banks``), sha256-verified."""
+    import pandas as pd
+
+    folder = bank_dir(name, root)
+    f, m = folder / BANK_FILE, folder / MANIFEST
+    if not f.is_file() or not m.is_file():
+        known = [b["name"] for b in list_banks(root)]
+        raise BankError(f"no finished bank {name!r} under {folder.parent} (known: {', '.join(known) or 'none'})")
+    try:
+        man = json.loads(m.read_text())
+    except ValueError as e:
+        raise BankError(f"{m}: not valid JSON ({e})") from None
+    got = hashlib.sha256(f.read_bytes()).hexdigest()
+    if got != man.get("sha256"):
+        raise BankError(f"{f}: sha256 {got} does not match its manifest's {man.get('sha256')}")
+    df = pd.read_parquet(f)
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise BankError(f"{f}: missing columns {missing}")
+    df = df.sort_values(["problem_index", "sample_index"], kind="stable").reset_index(drop=True)
+    counts = df.groupby("problem_index", sort=True).size()
+    if counts.nunique() != 1:
+        raise BankError(f"{f}: problems have different sample counts ({sorted(set(counts))})")
+    P, n = len(counts), int(counts.iloc[0])
+
+    def grid(col: str, dtype: Any = None) -> np.ndarray:
+        a = df[col].to_numpy(dtype=dtype) if dtype is not None else df[col].to_numpy()
+        return a.reshape(P, n)
+
+    ids = tuple(df["problem_id"].to_numpy().reshape(P, n)[:, 0])
+    answers = np.array([None if a is None or (isinstance(a, float) and math.isnan(a)) else a
+                        for a in df["answer"]], dtype=object).reshape(P, n)
+    arrays = {"correct": grid("correct", bool), "answers": answers, "tokens": grid("generated_tokens", np.int64),
+              "logprob_mean": grid("logprob_mean", float), "self_eval": grid("self_eval", float)}
+    for a in arrays.values():
+        a.setflags(write=False)
+    return Bank(name=name, frame=df, manifest=man, problem_ids=ids, **arrays)
+
+
+# --- replay ------------------------------------------------------------------------------------
+
+BANK_PREFIX = "<itslab bank {bank} problem {id}>"
+
+
+class BankReplay:
+    """A `Generator` that serves a bank's recorded samples of each problem (no model, no question text).
+
+    `format_prompt(problem)` returns a marker naming the problem, so any strategy that samples
+    whole solutions (majority vote, best-of-N, early stopping) runs on the real generations.
+    Sample j of a request with seed s is recorded sample ``perm_s[j]``, a seeded permutation of the
+    n recorded samples: a subset of i.i.d. samples is i.i.d., different seeds see different
+    subsets, and the first j samples do not depend on n (the `Generator` contract). A request
+    whose temperature or max_tokens differs from the recording, or that asks for more than n
+    samples, raises `MissingSample`.
+    """
+
+    def __init__(self, bank: Bank) -> None:
+        self.bank = bank
+        self.model_id = f"bank:{bank.name}"
+        self.n_params = 0.0
+        self.n_calls = 0
+        spec = bank.manifest.get("spec", {}).get("sampling", {})
+        self.temperature, self.max_tokens = spec.get("temperature"), spec.get("max_tokens")
+        self._rows = {pid: i for i, pid in enumerate(bank.problem_ids)}
+        df = bank.frame
+        self._texts = df["text"].to_numpy().reshape(len(bank.problem_ids), bank.n)
+        self._prompt_tokens = df["prompt_tokens"].to_numpy().reshape(len(bank.problem_ids), bank.n)
+        self._finish = df["finish_reason"].to_numpy().reshape(len(bank.problem_ids), bank.n)
+
+    def format_prompt(self, problem: Problem) -> str:
+        """The marker prefix of `problem` (the bank holds no question text)."""
+        if problem.id not in self._rows:
+            from itslab.store import MissingSample
+
+            raise MissingSample(f"bank {self.bank.name!r} has no problem {problem.id!r}")
+        return BANK_PREFIX.format(bank=self.bank.name, id=problem.id)
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of a recorded text (its recorded count), else ~4 characters per token."""
+        return max(1, len(text) // 4)
+
+    def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
+        """Recorded samples ``perm_seed[0..n-1]`` of each request's problem."""
+        from itslab.store import MissingSample
+
+        self.n_calls += 1
+        out = []
+        head = f"<itslab bank {self.bank.name} problem "
+        for r in requests:
+            if not r.prefix.startswith(head):
+                raise MissingSample(f"bank {self.bank.name!r}: prefix {r.prefix[:60]!r} is not a bank marker "
+                                    "(build prompts with this generator's format_prompt)")
+            pid = r.prefix[len(head):-1]
+            if pid not in self._rows:
+                raise MissingSample(f"bank {self.bank.name!r} has no problem {pid!r}")
+            if (self.temperature is not None and not math.isclose(r.temperature, self.temperature)) or \
+                    (self.max_tokens is not None and r.max_tokens != self.max_tokens):
+                raise MissingSample(f"bank {self.bank.name!r} was recorded at temperature {self.temperature}, "
+                                    f"max_tokens {self.max_tokens}; the request asks temperature {r.temperature}, "
+                                    f"max_tokens {r.max_tokens}")
+            if r.n > self.bank.n:
+                raise MissingSample(f"bank {self.bank.name!r} holds {self.bank.n} samples per problem; "
+                                    f"the request asks n={r.n}")
+            i = self._rows[pid]
+            perm = np.random.default_rng(np.random.SeedSequence(int(r.seed) % 2**63)).permutation(self.bank.n)
+            comps = []
+            for j in perm[:r.n]:
+                comps.append(Completion(text=str(self._texts[i, j]), n_tokens=int(self.bank.tokens[i, j]),
+                                        n_prompt_tokens=int(self._prompt_tokens[i, j]),
+                                        finish_reason=str(self._finish[i, j]), seed=int(r.seed),
+                                        meta={"bank": self.bank.name, "bank_sample": int(j)}))
+            out.append(comps)
+        return out
+
+
+class BankScores:
+    """A `Verifier` that returns the bank's recorded scores: ``self_eval`` (P("Yes")) or ``logprob_mean``."""
+
+    is_process = False
+
+    def __init__(self, bank: Bank, column: str = "self_eval") -> None:
+        if column not in ("self_eval", "logprob_mean"):
+            raise BankError(f"BankScores.column must be 'self_eval' or 'logprob_mean', got {column!r}")
+        values = getattr(bank, column)
+        if np.isnan(values).all():
+            raise BankError(f"bank {bank.name!r} recorded no {column} scores")
+        self.name = f"bank:{column}"
+        self._score = {(pid, str(t)): float(v) for pid, t, v in
+                       zip(bank.frame["problem_id"], bank.frame["text"], values.reshape(-1))}
+
+    def score(self, problem: Problem, texts: Sequence[str]) -> list[tuple[float, ...]]:
+        """The recorded score of each text."""
+        try:
+            return [(self._score[(problem.id, str(t))],) for t in texts]
+        except KeyError:
+            raise BankError(f"{self.name}: a text for problem {problem.id!r} is not in the bank") from None
+
+    def cost(self, problem: Problem, texts: Sequence[str]) -> Any:
+        """Recorded scores cost one verifier call each (no tokens are re-read)."""
+        from itslab.types import Usage
+
+        return Usage(verifier_calls=len(texts))
+
+
+def replay(name: str, root: str | Path | None = None) -> BankReplay:
+    """A `BankReplay` generator over bank `name`."""
+    return BankReplay(load(name, root))

@@ -219,7 +219,8 @@ def record(spec: BankSpec, *, root: str | Path | None = None, store: str | Path 
     from tqdm.auto import tqdm
 
     from itslab import configs, runs
-    from itslab.sweeps import prompt_text, request_seed
+    from itslab.protocols import prompt_for
+    from itslab.sweeps import request_seed
 
     out = bank_dir(spec.name, root)
     (out / PARTS).mkdir(parents=True, exist_ok=True)
@@ -262,7 +263,7 @@ def record(spec: BankSpec, *, root: str | Path | None = None, store: str | Path 
                 break
             batch = [(i, problems[i]) for i in chunks[c]]
             seeds = [request_seed(spec.seed, p) for _, p in batch]
-            reqs = [Request(prefix=prompt_text(p, gen), n=s["n"], max_tokens=s["max_tokens"],
+            reqs = [Request(prefix=prompt_for(p, gen), n=s["n"], max_tokens=s["max_tokens"],
                             temperature=s["temperature"], top_p=s["top_p"], top_k=s["top_k"], seed=sd,
                             logprobs=True) for (_, p), sd in zip(batch, seeds)]
             t0 = time.perf_counter()

@@ -25,14 +25,37 @@ class Generator(Protocol):
     n ≥ k. `model_id` names the model; `n_params` (may be 0 for simulators) feeds FLOPs estimates.
 
     Optional methods strategies use when present: ``count_tokens(text) -> int`` (exact prompt
-    length, for worst-case budget checks; otherwise the UTF-8 byte length bounds it) and
-    ``format_prompt(problem) -> str`` (chat templating; otherwise ``problem.prompt`` is the prefix).
+    length, for worst-case budget checks; otherwise the UTF-8 byte length bounds it),
+    ``format_prompt(problem) -> str`` and ``chat_prompt(messages) -> str`` (chat templating; see
+    `prompt_for`, the one route from a problem to a prefix).
     """
 
     model_id: str
     n_params: float
 
     def generate(self, requests: Sequence[Request]) -> list[list[Completion]]: ...
+
+
+def prompt_for(problem: Problem, generator: Any, *, chat: bool | None = None) -> str:
+    """The prefix `generator` continues for `problem`: the one prompt route of strategies, pools and banks.
+
+    The generator's ``format_prompt(problem)`` when it has one; else its ``chat_prompt`` applied
+    to the problem's chat ``messages`` (or its prompt as one user turn); else ``problem.prompt``.
+    ``chat=False`` forces the plain prompt; ``chat=True`` requires a chat template.
+    """
+    if chat is False:
+        return problem.prompt
+    fmt = getattr(generator, "format_prompt", None)
+    if callable(fmt):
+        return fmt(problem)
+    tmpl = getattr(generator, "chat_prompt", None)
+    if callable(tmpl):
+        return tmpl(problem.messages or ({"role": "user", "content": problem.prompt},))
+    if chat:
+        raise ValueError(f"chat=True needs a generator with a chat template (format_prompt or chat_prompt); "
+                         f"{getattr(generator, 'model_id', type(generator).__name__)!r} has neither "
+                         f"(problem {problem.id!r})")
+    return problem.prompt
 
 
 @runtime_checkable

@@ -31,6 +31,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from itslab.protocols import prompt_for
 from itslab.rng import draw_seed, problem_rng
 from itslab.types import Completion, Problem, Request
 
@@ -83,20 +84,8 @@ class Pool:
         return self.correct.mean(axis=1)
 
 
-def prompt_text(problem: Problem, generator: Any, *, chat: bool | None = None) -> str:
-    """The prefix `generator` continues for `problem`.
-
-    With ``chat=None`` (auto) a generator with a chat template (``chat_prompt``) gets the
-    problem's chat ``messages``; otherwise the plain ``prompt`` (or the generator's
-    ``format_prompt``) is used, as the strategies do.
-    """
-    from itslab.strategies.base import prompt_of
-
-    use_chat = (chat is None or chat) and problem.messages is not None and callable(getattr(generator, "chat_prompt", None))
-    if chat and not use_chat:
-        raise ValueError(f"chat=True needs problem.messages and a generator with chat_prompt; problem {problem.id!r} "
-                         f"or generator {getattr(generator, 'model_id', generator)!r} lacks them")
-    return generator.chat_prompt(problem.messages) if use_chat else prompt_of(problem, generator)
+prompt_text = prompt_for
+"""Deprecated alias of `itslab.protocols.prompt_for` (kept for one release)."""
 
 
 def request_seed(seed: int, problem: Problem) -> int:
@@ -148,7 +137,7 @@ def draw_pools(generator: Any, problems: Sequence[Problem], n: int, *, seed: int
             "max_tokens": max_tokens}
     if callable(getattr(generator, "sample_table", None)) and not keep_texts:
         return [_pool_from_tables(generator, problems, n, seed, {**base, **st}) for st in settings]
-    prompts = [prompt_text(p, generator, chat=chat) for p in problems]
+    prompts = [prompt_for(p, generator, chat=chat) for p in problems]
     reqs = [Request(prompts[i], n=n, max_tokens=max_tokens, stop=tuple(stop), seed=request_seed(seed, p),
                     logprobs=True, **st)
             for st in settings for i, p in enumerate(problems)]

@@ -127,7 +127,7 @@ def test_bad_inputs(suite):
         draw_pool(gen, problems, 0, seed=0)
     with pytest.raises(ValueError, match="no problems"):
         draw_pool(gen, [], 3, seed=0)
-    with pytest.raises(ValueError, match="chat=True"):
+    with pytest.raises(ValueError, match="chat=True needs"):
         prompt_text(problems[0], gen, chat=True)
     with pytest.raises(ValueError, match="shape"):
         Pool(("a",), np.zeros((2, 3), bool), np.zeros((2, 3), object), np.zeros((2, 3), int), np.zeros((2, 3)))

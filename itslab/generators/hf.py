@@ -123,7 +123,7 @@ class HFGenerator:
 
     def format_prompt(self, problem: Any) -> str:
         """The text prefix for a `Problem`: its chat messages (or its prompt as one user turn) through
-        the chat template. Strategies call this (see `itslab.strategies.base.prompt_of`), so instruct
+        the chat template. Strategies and pools call this (see `itslab.protocols.prompt_for`), so instruct
         models see the format they were tuned on."""
         messages = problem.messages or ({"role": "user", "content": problem.prompt},)
         return self.chat_prompt(messages)

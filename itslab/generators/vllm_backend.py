@@ -129,5 +129,9 @@ class VLLMGenerator:
         return self.llm.get_tokenizer().apply_chat_template(
             [dict(m) for m in messages], tokenize=False, add_generation_prompt=add_generation_prompt)
 
+    def format_prompt(self, problem: Any) -> str:
+        """The text prefix for a `Problem` through the chat template (as `HFGenerator.format_prompt`)."""
+        return self.chat_prompt(problem.messages or ({"role": "user", "content": problem.prompt},))
+
     def __repr__(self) -> str:
         return f"VLLMGenerator({self.model_id!r}, samples={self.samples!r})"

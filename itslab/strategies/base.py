@@ -15,16 +15,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from itslab.budget import Budget, CostModel, Meter
-from itslab.protocols import STEP_DELIMITER, Generator, Scores, Verifier
+from itslab.protocols import STEP_DELIMITER, Generator, Scores, Verifier, prompt_for
 from itslab.rng import draw_seed
 from itslab.trace import Candidate, Result, StepRecord
 from itslab.types import USAGE_AXES, Completion, Problem, Request, Usage, total_usage
-
-
-def prompt_of(problem: Problem, generator: Generator) -> str:
-    """The text prefix for `problem` under `generator` (its chat template when it has one)."""
-    fmt = getattr(generator, "format_prompt", None)
-    return fmt(problem) if callable(fmt) else problem.prompt
 
 
 def count_tokens(generator: Generator, text: str) -> int:
@@ -49,7 +43,7 @@ class Run:
     def prompt(self) -> str:
         """The problem's prompt as the generator's prefix (computed once)."""
         if self._prompt is None:
-            self._prompt = prompt_of(self.problem, self.generator)
+            self._prompt = prompt_for(self.problem, self.generator)
         return self._prompt
 
     # -- spending -------------------------------------------------------------------------

@@ -1,0 +1,141 @@
+"""Sample banks: recording (resumable, atomic parts), loading (schema, sha256), replay through strategies,
+recorded scores as a verifier, and every shipped bank in data/banks re-graded by the one grading rule."""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from itslab import Budget, banks, strategies, tasks
+from itslab.rng import problem_rng
+from itslab.store import MissingSample
+
+SPEC = {"name": "toy", "task": {"name": "arithmetic", "limit": 5, "difficulty": 1},
+        "model": {"backend": "simulated", "name": "outcome"},
+        "sampling": {"n": 4, "temperature": 0.7, "max_tokens": 256}, "chunk": 2}
+
+
+def _record(root, **over):
+    spec = banks.parse_spec({**SPEC, **over})
+    return banks.record(spec, root=root, progress=False)
+
+
+def test_record_load_schema_and_grades(tmp_path):
+    folder = _record(tmp_path)
+    assert not (folder / banks.PARTS).exists() and (folder / banks.BANK_FILE).is_file()
+    b = banks.load("toy", tmp_path)
+    assert list(b.frame.columns) == list(banks.COLUMNS)
+    assert b.correct.shape == (5, 4) and b.tokens.shape == (5, 4)
+    problems = {p.id: p for p in tasks.load("arithmetic", limit=5, difficulty=1)}
+    regraded = [tasks.check_answer(problems[r.problem_id], r.answer) for r in b.frame.itertuples()]
+    assert regraded == b.frame["correct"].tolist()
+    assert 0 < b.correct.mean() < 1
+    man = json.loads((folder / banks.MANIFEST).read_text())
+    assert man["samples"] == 20 and man["problems"] == 5 and man["generated_tokens"] == int(b.tokens.sum())
+    assert [x["verified"] for x in banks.list_banks(tmp_path)] == [True]
+
+
+def test_a_stopped_recording_resumes_to_the_same_bank(tmp_path):
+    spec = banks.parse_spec(SPEC)
+    banks.record(spec, root=tmp_path / "a", progress=False, limit_chunks=1)
+    parts = sorted(os.listdir(tmp_path / "a" / "toy" / banks.PARTS))
+    assert parts == ["part-0000.parquet"] and not (tmp_path / "a" / "toy" / banks.MANIFEST).exists()
+    banks.record(spec, root=tmp_path / "a", progress=False)
+    banks.record(spec, root=tmp_path / "b", progress=False)
+    fa, fb = banks.load("toy", tmp_path / "a").frame, banks.load("toy", tmp_path / "b").frame
+    cols = [c for c in banks.COLUMNS if not c.endswith("time_s")]
+    assert fa[cols].equals(fb[cols])
+
+
+def test_a_bank_folder_with_another_spec_is_refused(tmp_path):
+    banks.record(banks.parse_spec(SPEC), root=tmp_path, progress=False, limit_chunks=1)
+    with pytest.raises(banks.BankError, match="another spec"):
+        _record(tmp_path, sampling={"n": 4, "temperature": 1.0, "max_tokens": 256})
+
+
+def test_a_tampered_bank_fails_its_sha256(tmp_path):
+    folder = _record(tmp_path)
+    with open(folder / banks.BANK_FILE, "ab") as f:
+        f.write(b"x")
+    with pytest.raises(banks.BankError, match="sha256"):
+        banks.load("toy", tmp_path)
+    assert [x["verified"] for x in banks.list_banks(tmp_path)] == [False]
+
+
+@pytest.mark.parametrize("bad, where", [({"sampling": {"n": 0, "temperature": 0.7, "max_tokens": 9}}, "sampling.n"),
+                                        ({"chunk": 0}, "chunk"), ({"name": "a b"}, "name"), ({"colour": 1}, "colour")])
+def test_bad_specs_name_the_key(bad, where):
+    with pytest.raises(banks.BankError, match=where):
+        banks.parse_spec({**SPEC, **bad})
+
+
+def test_replay_serves_recorded_samples_to_strategies(tmp_path):
+    _record(tmp_path)
+    b = banks.load("toy", tmp_path)
+    gen = banks.BankReplay(b)
+    problems = tasks.load("arithmetic", limit=5, difficulty=1)
+    vote = strategies.get("majority_vote")
+    for i, p in enumerate(problems):
+        r = vote(p, gen, None, Budget(samples=4), problem_rng(0, p.id), n=4, max_tokens=256, temperature=0.7)
+        texts = sorted(c.text for c in r.candidates)
+        assert texts == sorted(b.frame[b.frame.problem_id == p.id]["text"])  # all four recorded samples
+        assert r.usage.generated_tokens == int(b.tokens[i].sum())
+    # the first k samples of a request do not depend on n; seeds pick different orders
+    a = gen.generate([banks_request(gen, problems[0], n=2, seed=1)])[0]
+    c = gen.generate([banks_request(gen, problems[0], n=4, seed=1)])[0]
+    assert [x.text for x in a] == [x.text for x in c[:2]]
+    orders = {tuple(x.meta["bank_sample"] for x in gen.generate([banks_request(gen, problems[0], n=4, seed=s)])[0])
+              for s in range(8)}
+    assert len(orders) > 1
+    with pytest.raises(MissingSample, match="holds 4 samples"):
+        gen.generate([banks_request(gen, problems[0], n=5, seed=1)])
+    with pytest.raises(MissingSample, match="temperature"):
+        vote(problems[0], gen, None, Budget(samples=2), problem_rng(0, "x"), n=2, max_tokens=256, temperature=1.0)
+
+
+def banks_request(gen, problem, *, n, seed):
+    from itslab.types import Request
+
+    return Request(prefix=gen.format_prompt(problem), n=n, max_tokens=256, temperature=0.7, seed=seed)
+
+
+def test_recorded_scores_drive_best_of_n(tmp_path):
+    _record(tmp_path)
+    b = banks.load("toy", tmp_path)
+    gen, ver = banks.BankReplay(b), banks.BankScores(b, "logprob_mean")
+    problems = tasks.load("arithmetic", limit=5, difficulty=1)
+    for i, p in enumerate(problems):
+        r = strategies.get("best_of_n")(p, gen, ver, Budget(samples=4), problem_rng(0, p.id), n=4, max_tokens=256,
+                                        temperature=0.7)
+        best = int(np.argmax(b.logprob_mean[i]))
+        assert r.answer == tasks.normalize_answer(b.answers[i, best]) or r.answer == b.answers[i, best]
+    with pytest.raises(banks.BankError, match="no self_eval"):
+        banks.BankScores(b, "self_eval")
+
+
+SHIPPED = banks.list_banks()
+
+
+@pytest.mark.parametrize("entry", SHIPPED, ids=[e["name"] for e in SHIPPED])
+def test_every_shipped_bank_verifies_and_regrades(entry):
+    assert entry["verified"], f"{entry['name']}: sha256 mismatch"
+    b = banks.load(entry["name"])
+    spec = b.manifest["spec"]
+    if spec["task"]["name"] in tasks.BENCHMARKS:
+        from itslab import config
+
+        try:
+            config.data_dir()
+        except RuntimeError:
+            pytest.skip("ITSLAB_DATA_DIR is not set: the benchmark's gold answers are not here")
+    opts = {k: v for k, v in spec["task"].items() if k != "name"}
+    problems = {p.id: p for p in tasks.load(spec["task"]["name"], **opts)}
+    df = b.frame
+    assert list(df.columns) == list(banks.COLUMNS)
+    assert b.correct.shape == (b.manifest["problems"], spec["sampling"]["n"])
+    assert set(df["problem_id"]) <= set(problems)
+    regraded = [tasks.check_answer(problems[r.problem_id], r.answer) for r in df.itertuples()]
+    assert regraded == df["correct"].tolist()
+    assert (df["finish_reason"] == "length").mean() < 0.05

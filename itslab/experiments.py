@@ -349,9 +349,9 @@ def _bar(total: int, on: bool):
 
 
 def accuracy_table(df: "Any", *, by: Sequence[str] = ("strategy", "budget")) -> "Any":
-    """Mean accuracy, its standard error over problems, and mean usage per (strategy, budget)."""
-    g = df.groupby(list(by), sort=True)
-    out = g.agg(accuracy=("correct", "mean"), n=("correct", "size"), generated_tokens=("generated_tokens", "mean"),
-                samples=("samples", "mean"), verifier_calls=("verifier_calls", "mean"))
-    out["se"] = g["correct"].std(ddof=1).fillna(0.0) / np.sqrt(out["n"])
-    return out.reset_index()
+    """Accuracy (seed-mean per problem, then over problems), its SE and Wilson interval, and mean
+    usage per (strategy, budget): `itslab.scaling.config_accuracy`, the one accuracy table."""
+    from itslab.scaling import config_accuracy
+
+    usage = [c for c in ("generated_tokens", "samples", "verifier_calls") if c in df.columns]
+    return config_accuracy(df, group=list(by), cost=usage)

@@ -19,22 +19,17 @@ ACCURACY_BOUNDS = ((0.0, 1e-6, 0.0), (np.inf, 20.0, 1.0))
 
 
 def strategy_table(df: Any) -> Any:
-    """Accuracy (mean over problems and seeds), its SE over problems, and mean usage per (strategy, budget)."""
-    per_problem = df.groupby(["strategy", "budget", "problem_id"], sort=True).agg(
-        correct=("correct", "mean"), generated_tokens=("generated_tokens", "mean"), samples=("samples", "mean"),
-        verifier_calls=("verifier_calls", "mean"), cached_tokens=("cached_tokens", "mean"))
-    g = per_problem.groupby(level=["strategy", "budget"])
-    out = g.agg(accuracy=("correct", "mean"), n_problems=("correct", "size"), samples=("samples", "mean"),
-                generated_tokens=("generated_tokens", "mean"), cached_tokens=("cached_tokens", "mean"),
-                verifier_calls=("verifier_calls", "mean"))
-    out["se"] = g["correct"].std(ddof=1).fillna(0.0) / np.sqrt(out["n_problems"])
-    return out.reset_index()[["strategy", "budget", "accuracy", "se", "n_problems", "samples", "generated_tokens",
-                              "cached_tokens", "verifier_calls"]]
+    """`itslab.scaling.config_accuracy` per (strategy, budget) with the mean usage columns, for printing."""
+    from itslab.scaling import config_accuracy
+
+    usage = [c for c in ("samples", "generated_tokens", "cached_tokens", "verifier_calls") if c in df.columns]
+    out = config_accuracy(df, group=["strategy", "budget"], cost=usage)
+    return out[["strategy", "budget", "accuracy", "se", "ci_low", "ci_high", "n_problems", *usage]]
 
 
 def fit_laws(df: Any, *, n_boot: int = 200, seed: int = 0) -> dict[str, dict[str, Any]]:
     """Per strategy: the fitted law (FitResult), and a bootstrap-over-problems 95% CI of its ceiling."""
-    from itslab.scaling import fit
+    from itslab.scaling import bootstrap
 
     out: dict[str, dict[str, Any]] = {}
     rng = np.random.default_rng(seed)
@@ -46,19 +41,14 @@ def fit_laws(df: Any, *, n_boot: int = 200, seed: int = 0) -> dict[str, dict[str
             continue
         y = wide.to_numpy(float)
         try:
-            f = fit(LAW, budgets, y.mean(0), bounds=ACCURACY_BOUNDS)
-        except (ValueError, FloatingPointError) as e:
+            bs = bootstrap(LAW, budgets, y, rng=rng, n_boot=n_boot, bounds=ACCURACY_BOUNDS)
+        except (ValueError, FloatingPointError, RuntimeError) as e:
             out[name] = {"fit": None, "why": f"fit failed: {e}"}
             continue
-        ceilings = []
-        for _ in range(n_boot):
-            idx = rng.integers(0, y.shape[0], y.shape[0])
-            try:
-                ceilings.append(fit(LAW, budgets, y[idx].mean(0), p0=f.params, bounds=ACCURACY_BOUNDS).as_dict()["c"])
-            except (ValueError, FloatingPointError):
-                continue
-        ci = (float(np.percentile(ceilings, 2.5)), float(np.percentile(ceilings, 97.5))) if ceilings else None
-        out[name] = {"fit": f, "ceiling_ci": ci, "n_boot": len(ceilings), "note": _identification(f, ci)}
+        row = bs.param_ci.set_index("param").loc["c"]
+        ci = (float(row["ci_low"]), float(row["ci_high"]))
+        out[name] = {"fit": bs.fit, "ceiling_ci": ci, "n_boot": n_boot - bs.n_failed,
+                     "note": _identification(bs.fit, ci)}
     return out
 
 

@@ -25,7 +25,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from itslab.scaling.bootstrap import curve_frame
+from itslab.scaling.intervals import curve_frame
 
 TIE_RULES = ("random", "first")
 

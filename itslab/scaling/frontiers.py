@@ -23,6 +23,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from itslab.scaling.intervals import wilson_interval
+
 CONFIG = ("strategy", "hyper", "budget")
 
 
@@ -61,14 +63,19 @@ def _with_bins(df: pd.DataFrame, by: str | None, n_bins: int) -> tuple[pd.DataFr
 def config_accuracy(df: pd.DataFrame, *, group: Sequence[str] = CONFIG, correct: str = "correct",
                     cost: Sequence[str] = (), problem: str = "problem_id") -> pd.DataFrame:
     """Accuracy per configuration: ``accuracy`` (mean over problems of the seed-mean), ``se``
-    across problems, ``n_problems``, and the mean of each `cost` column per problem."""
+    across problems, ``n_problems``, the 95% Wilson interval ``ci_low``/``ci_high`` (honest at 0
+    and 1), and the mean of each `cost` column per problem.
+
+    The one accuracy table of itslab: reports, `experiments.accuracy_table` and plots use it.
+    """
     group = list(group)
     _require(df, group + [correct, problem] + list(cost), "config_accuracy")
     per_problem = (df.assign(_c=df[correct].astype(float))
                    .groupby(group + [problem], observed=True, sort=True)[["_c", *cost]].mean())
     g = per_problem.groupby(level=list(range(len(group))), observed=True)
     out = g["_c"].agg(accuracy="mean", sd="std", n_problems="count")
-    out["se"] = out.pop("sd") / np.sqrt(out["n_problems"])
+    out["se"] = (out.pop("sd") / np.sqrt(out["n_problems"])).fillna(0.0)
+    out["ci_low"], out["ci_high"] = wilson_interval(out["accuracy"].to_numpy(), out["n_problems"].to_numpy())
     for col in cost:
         out[col] = g[col].mean()
     return out.reset_index()

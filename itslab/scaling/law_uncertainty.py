@@ -22,7 +22,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from itslab.scaling.bootstrap import bootstrap_counts, percentile_ci
+from itslab.scaling.intervals import bootstrap_counts, percentile_ci
 from itslab.scaling.laws import FitResult, Law, fit, get_law, refit
 
 
@@ -46,12 +46,14 @@ class LawBootstrap:
 
 def bootstrap(form: str | Law, x: Sequence[float], per_problem: np.ndarray, *, rng: np.random.Generator,
               n_boot: int = 1000, x_new: Sequence[float] | None = None, sigma: np.ndarray | None = None,
-              weights: np.ndarray | None = None, ci: float = 0.95) -> LawBootstrap:
+              weights: np.ndarray | None = None, ci: float = 0.95,
+              bounds: tuple[Sequence[float], Sequence[float]] | None = None) -> LawBootstrap:
     """Fit `form` to the mean of `per_problem` [problems, len(x)] and bootstrap it over problems.
 
     `weights` (optional, per row) are multiplicities: a row standing for several identical
     problems (e.g. unique (n, c) pairs of a pass@k matrix) counts that many times, both in the
-    mean and in the resampling.
+    mean and in the resampling. `bounds` = (lower, upper) replace the law's own, for the full fit
+    and every replicate (e.g. an accuracy ceiling kept in [0, 1]).
     """
     law = get_law(form)
     per_problem = np.asarray(per_problem, dtype=np.float64)
@@ -62,7 +64,7 @@ def bootstrap(form: str | Law, x: Sequence[float], per_problem: np.ndarray, *, r
     if mult.shape != (len(per_problem),) or np.any(mult < 0):
         raise ValueError(f"bootstrap({law.name}): weights must be {len(per_problem)} non-negative integers")
     total = int(mult.sum())
-    base = fit(law, x, mult @ per_problem / total, sigma=sigma)
+    base = fit(law, x, mult @ per_problem / total, sigma=sigma, bounds=bounds)
     x_new = x if x_new is None else np.asarray(x_new, dtype=np.float64)
     # identical rows (problems with equal curves) are merged: resampling P problems then redraws
     # the distinct rows Multinomial(P, multiplicity / P), the same law at a fraction of the cost
@@ -72,10 +74,10 @@ def bootstrap(form: str | Law, x: Sequence[float], per_problem: np.ndarray, *, r
     w = None if sigma is None else 1.0 / np.broadcast_to(np.asarray(sigma, dtype=np.float64), x.shape)
     params, preds = [], []
     for y_b in means:
-        p = refit(law, x, y_b, p0=np.asarray(base.params), w=w)
+        p = refit(law, x, y_b, p0=np.asarray(base.params), w=w, bounds=bounds)
         if p is None:  # the fast unbounded refit left the bounds or failed: full bounded fit
             try:
-                r = fit(law, x, y_b, sigma=sigma, p0=base.params)
+                r = fit(law, x, y_b, sigma=sigma, p0=base.params, bounds=bounds)
             except (ValueError, np.linalg.LinAlgError):
                 continue
             p = np.asarray(r.params) if r.success and np.all(np.isfinite(r.params)) else None

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
-from itslab.scaling.bootstrap import curve_frame
+from itslab.scaling.intervals import curve_frame
 from itslab.scaling.estimators import _check_ks
 
 METHODS = ("auto", "exact", "mc")

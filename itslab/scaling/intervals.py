@@ -54,6 +54,20 @@ def bootstrap_means(values: np.ndarray, rng: np.random.Generator, n_boot: int = 
     return (counts @ uniq / total).reshape((n_boot,) + values.shape[1:])
 
 
+def wilson_interval(p: np.ndarray | float, n: np.ndarray | int, z: float = 1.959964) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a proportion `p` observed on `n` items (Wilson 1927).
+
+    Unlike p ± z·SE it stays inside [0, 1] and is not empty at p = 0 or 1: 0 of 5 correct gives
+    [0, 0.43], not "0 ± 0". With per-problem seed means, `p` is the mean and `n` the problems.
+    """
+    p, n = np.asarray(p, dtype=np.float64), np.asarray(n, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        denom = 1.0 + z * z / n
+        centre = (p + z * z / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+
+
 def percentile_ci(replicates: np.ndarray, ci: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Percentile interval (lower, upper) along axis 0 of bootstrap replicates."""
     if not 0 < ci < 1:

@@ -4,7 +4,13 @@ Light on import: heavy backends (torch, transformers, llama.cpp, vLLM) load only
 """
 from __future__ import annotations
 
-from itslab import config, rng
+import importlib
+import importlib.abc
+import importlib.util
+import sys
+import warnings
+
+from itslab import rng, settings
 from itslab.budget import Budget, BudgetExceeded, CostModel, Meter
 from itslab.protocols import Generator, Scores, Strategy, Verifier
 from itslab.trace import Candidate, Result, StepRecord
@@ -12,8 +18,39 @@ from itslab.types import Completion, Problem, Request, Usage
 
 __version__ = "0.1.0"
 
+# Modules renamed by the architecture change (0.2): the old paths import the new modules for one
+# release, with a DeprecationWarning naming the new path.
+_MOVED = {
+    "itslab.config": "itslab.settings", "itslab.configs": "itslab.experiments.config",
+    "itslab.sweeps": "itslab.pools", "itslab.sweep": "itslab.experiments.config",
+    "itslab.runs": "itslab.experiments.rundir", "itslab.batching": "itslab.experiments.batching",
+    "itslab.executors": "itslab.experiments.executors", "itslab.compute_matched": "itslab.scaling.compute_matched",
+    "itslab.servers": "itslab.generators.servers", "itslab.resampling": "itslab.strategies.resampling",
+    "itslab.generators.models": "itslab.models",
+}
+
+
+class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Serves a renamed module under its old import path (the same module object)."""
+
+    def find_spec(self, fullname, path=None, target=None):  # type: ignore[no-untyped-def]
+        return importlib.util.spec_from_loader(fullname, self) if fullname in _MOVED else None
+
+    def create_module(self, spec):  # type: ignore[no-untyped-def]
+        return None  # a placeholder; exec_module puts the real module in its place
+
+    def exec_module(self, module):  # type: ignore[no-untyped-def]
+        old = module.__name__
+        warnings.warn(f"{old} moved to {_MOVED[old]}; the old name goes in the next release",
+                      DeprecationWarning, stacklevel=2)
+        sys.modules[old] = importlib.import_module(_MOVED[old])
+
+
+if not any(isinstance(f, _MovedModules) for f in sys.meta_path):
+    sys.meta_path.append(_MovedModules())
+
 __all__ = [
     "Budget", "BudgetExceeded", "Candidate", "Completion", "CostModel", "Generator", "Meter",
     "Problem", "Request", "Result", "Scores", "StepRecord", "Strategy", "Usage", "Verifier",
-    "config", "rng", "__version__",
+    "rng", "settings", "__version__",
 ]

@@ -163,7 +163,7 @@ def _write_json(obj: Any, path: Path) -> None:
 
 
 def _model_sha256(model: Mapping[str, Any]) -> str | None:
-    from itslab.generators import models
+    from itslab import models
 
     name = model.get("name")
     return models.REGISTRY[name].sha256 if name in models.REGISTRY else None
@@ -218,9 +218,10 @@ def record(spec: BankSpec, *, root: str | Path | None = None, store: str | Path 
     import pandas as pd
     from tqdm.auto import tqdm
 
-    from itslab import configs, runs
+    from itslab.experiments import config as configs
+    from itslab.experiments import rundir as runs
     from itslab.protocols import prompt_for
-    from itslab.sweeps import request_seed
+    from itslab.pools import request_seed
 
     out = bank_dir(spec.name, root)
     (out / PARTS).mkdir(parents=True, exist_ok=True)
@@ -241,7 +242,7 @@ def record(spec: BankSpec, *, root: str | Path | None = None, store: str | Path 
     problems = configs.build_problems(cfg)
     chunks = [list(range(i, min(i + spec.chunk, len(problems)))) for i in range(0, len(problems), spec.chunk)]
     todo = [c for c, idx in enumerate(chunks) if not (out / PARTS / f"part-{c:04d}.parquet").is_file()]
-    started, source = time.time(), runs.source_state()
+    source = runs.source_state()
     if todo:
         gen = generator if generator is not None else configs.build_generator(cfg, problems)
         if store is not None:
@@ -291,7 +292,7 @@ def finalize(folder: Path, spec: BankSpec, *, command: str, source: Mapping[str,
     """Join the parts into ``bank.parquet`` (zstd) and write ``manifest.json``; removes the parts."""
     import pandas as pd
 
-    from itslab import runs
+    from itslab.experiments import rundir as runs
 
     parts = sorted((folder / PARTS).glob("part-*.parquet"))
     _need(bool(parts), str(folder), "no parts to join")
@@ -339,8 +340,8 @@ class Bank:
         return int(self.correct.shape[1])
 
     def pool(self, k: int | None = None) -> Any:
-        """The first `k` samples of each problem as an `itslab.sweeps.Pool` (confidence = exp(mean logprob))."""
-        from itslab.sweeps import Pool
+        """The first `k` samples of each problem as an `itslab.pools.Pool` (confidence = exp(mean logprob))."""
+        from itslab.pools import Pool
 
         k = self.n if k is None else k
         return Pool(problem_ids=self.problem_ids, correct=self.correct[:, :k].copy(),

@@ -7,7 +7,7 @@ from typing import Sequence
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
-    from itslab.generators import models
+    from itslab import models
 
     if args.action == "list":
         print(models.format_registry())
@@ -28,8 +28,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from itslab import configs, report
-    from itslab.sweep import run_config
+    from itslab import report
+    from itslab.experiments import config as configs
+    from itslab.experiments.config import run_config
 
     cfg = configs.load(args.config)
     store = None
@@ -37,7 +38,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from itslab.store import SampleStore
 
         store = SampleStore(args.store)
-    from itslab import runs
+    from itslab.experiments import rundir as runs
 
     d = run_config(cfg, out=args.out, store=store)
     df, man = runs.load(d)

@@ -85,13 +85,13 @@ def write_report(run_dir: str | Path, *, title: str | None = None) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from itslab import plotting, runs
+    from itslab import plotting
+    from itslab.experiments import rundir as runs
 
     df, man = runs.load(run_dir)
     d = Path(run_dir)
     table = strategy_table(df)
     laws = fit_laws(df)
-    fits = {k: v["fit"] for k, v in laws.items() if v.get("fit") is not None}
     fig, ax = plotting.strategy_comparison(df)
     ax.set_title(title or f"accuracy vs budget ({man.get('model')})")
     fig.savefig(d / "scaling.png", dpi=120, bbox_inches="tight")

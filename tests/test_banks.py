@@ -124,7 +124,7 @@ def test_every_shipped_bank_verifies_and_regrades(entry):
     b = banks.load(entry["name"])
     spec = b.manifest["spec"]
     if spec["task"]["name"] in tasks.BENCHMARKS:
-        from itslab import config
+        from itslab import settings as config
 
         try:
             config.data_dir()

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from itslab import experiments
-from itslab.batching import Coalescer
+from itslab.experiments.batching import Coalescer
 from itslab.generators.simulated import step_oracle
 from itslab.types import Request
 from itslab.verifiers import NoisyProcessVerifier

@@ -1,13 +1,14 @@
 """The itslab command: `run` a YAML config end to end, `report` a run directory, config errors that name the key."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import yaml
 
-from itslab import cli, configs, report, runs
+from itslab import cli, report
+from itslab.experiments import config as configs
+from itslab.experiments import rundir as runs
 
 ROOT = Path(__file__).resolve().parents[1]
 

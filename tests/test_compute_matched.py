@@ -1,11 +1,11 @@
-"""Solve or verify at matched compute (itslab.compute_matched; Singhi et al. 2025)."""
+"""Solve or verify at matched compute (itslab.scaling.compute_matched; Singhi et al. 2025)."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from itslab.compute_matched import compute_cost, compute_to_match, frontier, generative_verdicts, solve_verify_frame
+from itslab.scaling.compute_matched import compute_cost, compute_to_match, frontier, generative_verdicts, solve_verify_frame
 from itslab.rng import as_rng
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from itslab import config
+from itslab import settings as config
 
 
 def test_mode(monkeypatch):

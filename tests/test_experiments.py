@@ -11,7 +11,8 @@ import time
 import pandas as pd
 import pytest
 
-from itslab import Budget, experiments, runs
+from itslab import experiments
+from itslab.experiments import rundir as runs
 
 SCHEMA = ["problem_id", "strategy", "strategy_name", "hyper", "budget_axis", "budget", "seed", "correct", "answer",
           "gold", "n_candidates", "n_steps", "samples", "prompt_tokens", "cached_tokens", "generated_tokens",

@@ -29,8 +29,8 @@ def test_the_series_is_there():
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
 def test_mode_cell(path):
     code = _cells(path, "code")
-    assert any(re.search(r"^MODE = itslab\.config\.mode\(\)$", c, re.M) for c in code[:3]), \
-        f"{path.name}: one of the first code cells must set MODE = itslab.config.mode()"
+    assert any(re.search(r"^MODE = itslab\.settings\.mode\(\)$", c, re.M) for c in code[:3]), \
+        f"{path.name}: one of the first code cells must set MODE = itslab.settings.mode()"
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)

@@ -8,7 +8,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from itslab import plotting  # noqa: E402
+from itslab import plotting
 from itslab.scaling import fit, pareto_frontier, pass_at_k  # noqa: E402
 from itslab.trace import Result, StepRecord  # noqa: E402
 from itslab.types import Usage  # noqa: E402

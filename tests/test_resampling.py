@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from itslab.resampling import SCHEMES, ess, resample
+from itslab.strategies.resampling import SCHEMES, ess, resample
 
 W = np.array([0.4, 0.05, 0.3, 0.15, 0.1])
 REPS = 4000  # seed 0; tolerance: 5 standard errors of the mean offspring count

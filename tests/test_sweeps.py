@@ -1,11 +1,11 @@
-"""Repeated-sampling pools (itslab.sweeps): shapes, prefix stability, agreement with generate()."""
+"""Repeated-sampling pools (itslab.pools): shapes, prefix stability, agreement with generate()."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from itslab.generators.simulated import SimulatedGenerator, make_suite
-from itslab.sweeps import (Pool, draw_pool, draw_pools, exact_pass_at_k, fold_scores, majority_limit,
+from itslab.pools import (Pool, draw_pool, draw_pools, exact_pass_at_k, fold_scores, majority_limit,
                            monte_carlo_pass_at_k, prompt_text, raw_scores, score_pool, shift_skill)
 from itslab.types import Completion, Problem, Request
 from itslab.verifiers import ExactAnswer, NoisyVerifier

@@ -8,7 +8,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from itslab import widgets  # noqa: E402
+from itslab import widgets
 from itslab.scaling import pass_at_k  # noqa: E402
 
 

@@ -15,9 +15,9 @@ import torch
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
-    """The torch device to run on: the argument, else `itslab.config.device()` (cuda, mps, cpu)."""
+    """The torch device to run on: the argument, else `itslab.settings.device()` (cuda, mps, cpu)."""
     if device is None:
-        from itslab import config
+        from itslab import settings as config
 
         device = config.device()
     return torch.device(device)

@@ -101,7 +101,7 @@ class LlamaCppGenerator:
                              f"[{2 * max_batch}, 256], got {n_seq_max}")
         path = Path(model)
         if path.suffix != ".gguf" and not path.is_file():
-            from itslab.generators.models import gguf_path
+            from itslab.models import gguf_path
             path = gguf_path(str(model))
         name = str(model) if path != Path(model) else path.stem
         if weights is not None:

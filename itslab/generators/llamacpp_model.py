@@ -42,7 +42,7 @@ def requantized(path: Path, weights: str) -> Path:
     """
     if weights not in WEIGHT_TYPES:
         raise ValueError(f"weights must be one of {sorted(WEIGHT_TYPES)}, got {weights!r}")
-    from itslab import config
+    from itslab import settings as config
 
     out = config.cache_dir() / "requantized" / f"{path.stem}.{weights}.gguf"
     if out.is_file():

@@ -174,7 +174,7 @@ def oracle_pass_at_n(problem: Problem, generator: Generator, verifier: Verifier 
     return run.finish(answer, cands, seed=None, hyper=_hyper(n=n, max_tokens=max_tokens, temperature=temperature, top_p=top_p))
 
 
-@register("resample_until_pass")
+@register("resample_until_pass", size="max_samples")
 def resample_until_pass(problem: Problem, generator: Generator, verifier: Verifier | None, budget: Budget,
                         rng: np.random.Generator, *, threshold: float = 0.5, max_samples: int | None = None,
                         batch: int = 1, max_tokens: int = 512, temperature: float = 0.8, top_p: float = 1.0,

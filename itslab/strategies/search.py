@@ -31,7 +31,7 @@ search-and-learn and REBASE report), or ``"best"`` / ``"majority"``.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -71,7 +71,22 @@ def _score_children(run: Run, rng: np.random.Generator, texts: list[str], fin: l
 
 
 # --- beam search -----------------------------------------------------------------------------
-@register("beam_search")
+def _steps(hyper: Mapping[str, Any]) -> int:
+    """Completions one rollout of a step-level search may cost: one per step."""
+    return int(hyper["max_steps"])
+
+
+def _steps_with_lookahead(hyper: Mapping[str, Any]) -> int:
+    """One per step, plus `lookahead` rollout steps after each (Snell et al. 2024's lookahead search)."""
+    return int(hyper["max_steps"]) * (1 + int(hyper["lookahead"]))
+
+
+def _beam_no_wider(hyper: Mapping[str, Any], n: int) -> dict[str, Any]:
+    """A beam cannot be wider than the number of beams."""
+    return {"beam_width": min(int(hyper["beam_width"]), n)}
+
+
+@register("beam_search", rollout_samples=_steps_with_lookahead, fit_size=_beam_no_wider)
 def beam_search(problem: Problem, generator: Generator, verifier: Verifier | None, budget: Budget,
                 rng: np.random.Generator, *, n: int = 16, beam_width: int = 4, lookahead: int = 0,
                 temperature: float = 0.8, top_p: float = 1.0, agg: str = "last", max_steps: int = 40,
@@ -127,7 +142,7 @@ def beam_search(problem: Problem, generator: Generator, verifier: Verifier | Non
 
 
 # --- diverse verifier tree search ------------------------------------------------------------
-@register("dvts")
+@register("dvts", rollout_samples=_steps_with_lookahead, fit_size=_beam_no_wider)
 def dvts(problem: Problem, generator: Generator, verifier: Verifier | None, budget: Budget,
          rng: np.random.Generator, *, n: int = 16, beam_width: int = 4, lookahead: int = 0,
          temperature: float = 0.8, top_p: float = 1.0, agg: str = "last", max_steps: int = 40,
@@ -208,7 +223,7 @@ def balanced_widths(rewards: Sequence[float], width: int, softmax_temperature: f
     return out
 
 
-@register("rebase")
+@register("rebase", rollout_samples=_steps)
 def rebase(problem: Problem, generator: Generator, verifier: Verifier | None, budget: Budget,
            rng: np.random.Generator, *, n: int = 16, softmax_temperature: float = 0.2, temperature: float = 1.0,
            top_p: float = 1.0, agg: str = "last", max_steps: int = 40, max_step_tokens: int = 256,

@@ -7,7 +7,7 @@ solution; the LLM is the transition kernel and the PRM the emission model. One `
 
 1. **resample** — weights ``softmax(link(r) / softmax_temperature)`` of each particle's reward
    r (its aggregated PRM score; the authors use the last step's score and ``link="logit"``,
-   i.e. weights ∝ (r / (1 - r))^(1/T)); ancestors drawn by `itslab.resampling` (the authors:
+   i.e. weights ∝ (r / (1 - r))^(1/T)); ancestors drawn by `itslab.strategies.resampling` (the authors:
    multinomial). With ``resample_inactive`` (the authors' runs) finished particles take part
    and are copied as they are; without it only active particles are resampled among themselves.
 2. **propagate** — every active particle takes one step: ONE batched `Run.sample_batch` call,
@@ -46,7 +46,7 @@ import numpy as np
 
 from itslab.budget import Budget
 from itslab.protocols import Generator, Verifier
-from itslab.resampling import SCHEMES, ess, resample
+from itslab.strategies.resampling import SCHEMES, ess, resample
 from itslab.strategies import register
 from itslab.strategies.base import Run, step_finished
 from itslab.strategies.steps import candidate, check_step_hyper, expand, score_nodes, select_answer
@@ -288,7 +288,7 @@ class ParticleFilter:
         return parts[int(resample(w, rng, "multinomial", n=1)[0])]
 
 
-@register("particle_filter")
+@register("particle_filter", size="n_particles", rollout_samples=lambda h: int(h["max_steps"]))
 def particle_filter(problem: Problem, generator: Generator, verifier: Verifier | None, budget: Budget,
                     rng: np.random.Generator, *, n_particles: int = 16, temperature: float = 0.8, top_p: float = 1.0,
                     softmax_temperature: float = 1.0, link: str = "logit", resampling: str = "multinomial",
@@ -310,7 +310,8 @@ def particle_filter(problem: Problem, generator: Generator, verifier: Verifier |
     return pf.result(state)
 
 
-@register("particle_gibbs")
+@register("particle_gibbs", size="n_particles",
+          rollout_samples=lambda h: int(h["max_steps"]) * int(h["n_iterations"]))
 def particle_gibbs(problem: Problem, generator: Generator, verifier: Verifier | None, budget: Budget,
                    rng: np.random.Generator, *, n_particles: int = 16, n_iterations: int = 2,
                    temperature: float = 0.8, top_p: float = 1.0, softmax_temperature: float = 1.0,

@@ -24,7 +24,7 @@ def load(name: str, split: str = "test", *, data_dir: str | Path | None = None, 
          template: str | None = None, **synthetic_options: Any) -> list[Problem]:
     """Problems of task `name`: a benchmark (gsm8k, math500, aime24, amc23) or a synthetic task.
 
-    Benchmarks read ``data_dir`` or ``ITSLAB_DATA_DIR`` (`itslab.config.data_dir`), else the hub.
+    Benchmarks read ``data_dir`` or ``ITSLAB_DATA_DIR`` (`itslab.settings.data_dir`), else the hub.
     Synthetic tasks (arithmetic, countdown, game24, graph) take ``difficulty`` and ``seed`` in
     `synthetic_options` and make `limit` problems (default 100).
     """

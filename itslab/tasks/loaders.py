@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-from itslab import config
+from itslab import settings as config
 from itslab.tasks.answers import normalize_answer
 from itslab.tasks.prompts import format_messages, format_prompt, get_template, gsm8k_steps
 from itslab.types import Problem

@@ -148,7 +148,7 @@ def _shots(t: PromptTemplate, shots: Sequence[Problem] | None, data_dir: str | P
 
 def gsm8k_shots(k: int, *, data_dir: str | Path | None = None) -> tuple[Problem, ...]:
     """The first `k` GSM8K train problems, as few-shot exemplars (fixed, so prompts are reproducible)."""
-    from itslab import config
+    from itslab import settings as config
 
     root = data_dir if data_dir is not None else config.data_dir()  # resolved now, so the cache key is the folder
     return _gsm8k_shots(k, None if root is None else str(root))

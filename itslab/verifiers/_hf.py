@@ -27,10 +27,10 @@ def model_device(model: Any) -> torch.device:
 
 def load_pretrained(auto_cls: Any, model_id: str, *, device: str | None, dtype: Any, trust_remote_code: bool,
                     **kwargs: Any) -> tuple[Any, Any]:
-    """(model, tokenizer) from the hub or a local folder, moved to `device` (default: itslab.config.device())."""
+    """(model, tokenizer) from the hub or a local folder, moved to `device` (default: itslab.settings.device())."""
     from transformers import AutoTokenizer
 
-    from itslab import config
+    from itslab import settings as config
 
     tok = AutoTokenizer.from_pretrained(model_id, trust_remote_code=trust_remote_code)
     model = auto_cls.from_pretrained(model_id, dtype=dtype, trust_remote_code=trust_remote_code, **kwargs)

@@ -30,7 +30,7 @@ def llama_gen():
 def llama_http_server():
     """A real llama-cpp-python OpenAI server with the embedded GGUF, stopped after the module."""
     pytest.importorskip("llama_cpp.server.app")
-    from itslab.servers import llama_cpp_python_server
+    from itslab.generators.servers import llama_cpp_python_server
 
     with llama_cpp_python_server("smollm2-135m", n_ctx=2048) as srv:
         yield srv

@@ -74,7 +74,7 @@ def test_chat_api(llama_http_server):
 def test_api_key_and_server_killed_mid_run(monkeypatch, tmp_path):
     """A keyed server: no key is a 401, not retried; then the server dies during a batch: the
     backend retries, raises naming the endpoint, and nothing of that batch is stored."""
-    from itslab.servers import llama_cpp_python_server
+    from itslab.generators.servers import llama_cpp_python_server
     from itslab.store import Cached, SampleStore
 
     monkeypatch.setenv("ITSLAB_TEST_SERVER_KEY", "sk-test-123")

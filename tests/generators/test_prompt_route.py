@@ -10,7 +10,7 @@ import pytest
 
 from itslab import Budget, strategies
 from itslab.rng import problem_rng
-from itslab.sweeps import draw_pool
+from itslab.pools import draw_pool
 from itslab.types import Completion, Problem
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from itslab import Budget, strategies, tasks
 from itslab.rng import problem_rng
-from itslab.sweeps import draw_pool
+from itslab.pools import draw_pool
 from itslab.types import Completion, Problem
 from itslab.verifiers import ExactAnswer
 

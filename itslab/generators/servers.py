@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from itslab import config
+from itslab import settings as config
 
 LOOPBACK = "127.0.0.1"
 # plain temperature / top-p sampling on llama.cpp servers (their defaults add min-p, top-k 40, a repeat penalty)
@@ -145,7 +145,7 @@ def _gguf(model: str | Path, weights: str | None = None) -> tuple[Path, str]:
     if p.suffix == ".gguf" or p.is_file():
         path, name = p, p.stem
     else:
-        from itslab.generators.models import gguf_path
+        from itslab.models import gguf_path
         path, name = gguf_path(str(model)), str(model)
     if weights is None:
         return path, name
@@ -229,7 +229,7 @@ def llama_server(model: str | Path = "smollm2-135m", *, parallel: int = 4, ctx_p
     binary = binary or find_llama_server()
     if binary is None:
         raise FileNotFoundError("llama-server not found: set ITSLAB_LLAMA_SERVER, put it on PATH, or run "
-                                "itslab.servers.build_llama_server()")
+                                "itslab.generators.servers.build_llama_server()")
     port = port or free_port(host)
     cmd = [str(binary), "--model", str(path), "--alias", name, "--host", host, "--port", str(port),
            "--parallel", str(parallel), "--ctx-size", str(parallel * ctx_per_slot), "--cont-batching",

@@ -17,7 +17,7 @@ of a logit with the batch's shape, as every batched engine does.
 from __future__ import annotations
 
 import threading
-from typing import Any, Sequence
+from typing import Sequence
 
 from itslab.protocols import Generator, GeneratorWrapper
 from itslab.types import Completion, Request

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from itslab import models
-from itslab.generators import models as gm
+from itslab import models as gm
 
 
 def test_registry_lists_known_models_with_provenance():

@@ -34,7 +34,7 @@ class _Worker:
             self.store = SampleStore(store_path)
 
     def run(self, units: list, specs: list, budgets: list, batch_units: int) -> tuple[list, list]:
-        from itslab.experiments import _run_units
+        from itslab.experiments.units import _run_units
 
         return _run_units(units, specs, budgets, self.generator, self.verifier, store=self.store,
                           batch_units=batch_units)

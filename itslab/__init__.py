@@ -26,7 +26,9 @@ _MOVED = {
     "itslab.runs": "itslab.experiments.rundir", "itslab.batching": "itslab.experiments.batching",
     "itslab.executors": "itslab.experiments.executors", "itslab.compute_matched": "itslab.scaling.compute_matched",
     "itslab.servers": "itslab.generators.servers", "itslab.resampling": "itslab.strategies.resampling",
-    "itslab.generators.models": "itslab.models",
+    "itslab.generators.models": "itslab.models", "itslab.store": "itslab.generators.store",
+    "itslab.report": "itslab.experiments.report", "itslab.demo": "itslab.experiments.demo",
+    "itslab.frozen": "itslab.types",
 }
 
 

@@ -246,7 +246,7 @@ def record(spec: BankSpec, *, root: str | Path | None = None, store: str | Path 
     if todo:
         gen = generator if generator is not None else configs.build_generator(cfg, problems)
         if store is not None:
-            from itslab.store import Cached, SampleStore
+            from itslab.generators.store import Cached, SampleStore
 
             gen = Cached(gen, SampleStore(store))
         judge = None
@@ -438,7 +438,7 @@ class BankReplay:
     def format_prompt(self, problem: Problem) -> str:
         """The marker prefix of `problem` (the bank holds no question text)."""
         if problem.id not in self._rows:
-            from itslab.store import MissingSample
+            from itslab.generators.store import MissingSample
 
             raise MissingSample(f"bank {self.bank.name!r} has no problem {problem.id!r}")
         return BANK_PREFIX.format(bank=self.bank.name, id=problem.id)
@@ -449,7 +449,7 @@ class BankReplay:
 
     def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
         """Recorded samples ``perm_seed[0..n-1]`` of each request's problem."""
-        from itslab.store import MissingSample
+        from itslab.generators.store import MissingSample
 
         self.n_calls += 1
         out = []

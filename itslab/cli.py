@@ -22,20 +22,20 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from itslab.demo import main as demo_main
+    from itslab.experiments.demo import main as demo_main
 
     return demo_main(out_dir=args.out, quick=args.quick)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from itslab import report
+    from itslab.experiments import report
     from itslab.experiments import config as configs
     from itslab.experiments.config import run_config
 
     cfg = configs.load(args.config)
     store = None
     if args.store:
-        from itslab.store import SampleStore
+        from itslab.generators.store import SampleStore
 
         store = SampleStore(args.store)
     from itslab.experiments import rundir as runs
@@ -52,7 +52,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from itslab import report
+    from itslab.experiments import report
 
     path = report.write_report(args.run_dir)
     print(path.read_text())

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from itslab.frozen import freeze as _freeze
+from itslab.types import freeze as _freeze
 from itslab.types import Usage, total_usage
 
 

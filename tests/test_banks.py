@@ -10,7 +10,7 @@ import pytest
 
 from itslab import Budget, banks, strategies, tasks
 from itslab.rng import problem_rng
-from itslab.store import MissingSample
+from itslab.generators.store import MissingSample
 
 SPEC = {"name": "toy", "task": {"name": "arithmetic", "limit": 5, "difficulty": 1},
         "model": {"backend": "simulated", "name": "outcome"},

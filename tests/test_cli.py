@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from itslab import cli, report
+from itslab import cli
+from itslab.experiments import report
 from itslab.experiments import config as configs
 from itslab.experiments import rundir as runs
 

@@ -51,7 +51,7 @@ def test_ray_frame_equals_local_for_the_same_seeds(local_ray, tmp_path):
 
 
 def test_ray_workers_share_a_store_and_a_rerun_generates_nothing(local_ray, tmp_path):
-    from itslab.store import SampleStore
+    from itslab.generators.store import SampleStore
 
     problems, gen = _suite()
     prm = NoisyProcessVerifier(step_oracle, noise=0.5, seed=0)

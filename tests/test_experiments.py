@@ -106,7 +106,7 @@ SWEEP = """
 import sys, json
 from itslab import experiments
 from itslab.generators.simulated import make_suite
-from itslab.store import SampleStore
+from itslab.generators.store import SampleStore
 
 class Slow:
     def __init__(self, inner, log):
@@ -157,7 +157,7 @@ def test_resume_after_sigkill_generates_nothing_twice(tmp_path):
 def test_a_store_backed_sweep_keeps_the_generators_prompt_format(tmp_path, sim_suite):
     """Wrappers (store, pool, batching) forward format_prompt/count_tokens: the prompts a strategy sends
     are the same with and without a store (a lost chat template would silently change every prompt)."""
-    from itslab.store import SampleStore
+    from itslab.generators.store import SampleStore
 
     problems, inner = sim_suite
 

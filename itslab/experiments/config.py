@@ -190,7 +190,7 @@ def run_config(cfg: RunConfig, *, out: str | None = None, store: Any = None, pro
     from itslab.experiments.grid import StrategySpec
     from itslab.experiments.pool_memo import EngineCounter
     from itslab.experiments.runner import run
-    from itslab.report import write_report
+    from itslab.experiments.report import write_report
 
     started, source = time.time(), rundir.source_state()
     problems = build_problems(cfg)

@@ -29,7 +29,7 @@ class _Worker:
         self.verifier = verifier(self.generator) if _is_factory(verifier, "score") else verifier
         self.store = None
         if store_path is not None:
-            from itslab.store import SampleStore
+            from itslab.generators.store import SampleStore
 
             self.store = SampleStore(store_path)
 

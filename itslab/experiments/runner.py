@@ -32,7 +32,7 @@ def run(problems: Sequence[Problem], strategies: Any, budgets: Iterable[Budget |
     problem meta (difficulty, subject, source, p_correct) where present. Every strategy gets the rng
     `problem_rng(seed, problem.id)`, so rows do not depend on what else ran, and strategies that
     draw the same requests share one pool (common random numbers: paired comparisons, one generation).
-    `store` (an `itslab.store.SampleStore`) makes the sweep durable and resumable.
+    `store` (an `itslab.generators.store.SampleStore`) makes the sweep durable and resumable.
     `batch_units=K` runs K (problem, seed) units at once in threads and merges their generator
     calls into one batch per round (`itslab.experiments.batching.Coalescer`), so an in-process engine decodes
     K problems' samples together; rows come back in the same order as with K = 1.

@@ -80,7 +80,7 @@ def _run_units(units: Sequence[tuple[Problem, int]], specs: Sequence[StrategySpe
 
     gen = generator
     if store is not None:
-        from itslab.store import Cached
+        from itslab.generators.store import Cached
 
         gen = Cached(gen, store)
     fns = {s.name: registry.get(s.name) for s in specs}

@@ -6,7 +6,7 @@ the model, prefix, parameters, seed and index, rather than silently generating s
 
 >>> import tempfile, os
 >>> from itslab.generators.simulated import make_suite
->>> from itslab.store import Cached, SampleStore
+>>> from itslab.generators.store import Cached, SampleStore
 >>> problems, sim = make_suite(1, seed=0)
 >>> store = SampleStore(os.path.join(tempfile.mkdtemp(), "bank.db"))
 >>> rec = Cached(sim, store).generate([Request(problems[0].prompt, n=2, seed=3)])[0]
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from itslab.store import MissingSample, SampleStore, params_key, prefix_hash
+from itslab.generators.store import MissingSample, SampleStore, params_key, prefix_hash
 from itslab.types import Completion, Request
 
 

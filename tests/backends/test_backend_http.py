@@ -75,7 +75,7 @@ def test_api_key_and_server_killed_mid_run(monkeypatch, tmp_path):
     """A keyed server: no key is a 401, not retried; then the server dies during a batch: the
     backend retries, raises naming the endpoint, and nothing of that batch is stored."""
     from itslab.generators.servers import llama_cpp_python_server
-    from itslab.store import Cached, SampleStore
+    from itslab.generators.store import Cached, SampleStore
 
     monkeypatch.setenv("ITSLAB_TEST_SERVER_KEY", "sk-test-123")
     with llama_cpp_python_server("smollm2-135m", n_ctx=1024, api_key="sk-test-123") as srv:

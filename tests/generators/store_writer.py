@@ -15,7 +15,7 @@ import sys
 import time
 
 from itslab.generators.simulated import make_suite
-from itslab.store import Cached, SampleStore
+from itslab.generators.store import Cached, SampleStore
 from itslab.types import Request
 
 PER_BATCH, N_SAMPLES = 5, 8

@@ -71,7 +71,7 @@ def _simulated():
 
 def _replay():
     from itslab.generators.replay import ReplayGenerator
-    from itslab.store import SampleStore
+    from itslab.generators.store import SampleStore
 
     return ReplayGenerator(SampleStore(":memory:"), "replay")
 

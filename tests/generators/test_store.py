@@ -15,7 +15,7 @@ import pytest
 from itslab.generators.replay import ReplayGenerator
 from itslab.generators.simulated import make_suite
 from itslab.protocols import STEP_DELIMITER, Generator
-from itslab.store import Cached, MissingSample, SampleStore, completion_from_json, completion_to_json
+from itslab.generators.store import Cached, MissingSample, SampleStore, completion_from_json, completion_to_json
 from itslab.types import Completion, Request
 
 HERE = Path(__file__).resolve().parent

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from itslab import experiments, report
+from itslab import experiments
+from itslab.experiments import report
 from itslab.scaling import bootstrap, config_accuracy, wilson_interval
 
 

@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from itslab import experiments, report
+from itslab import experiments
+from itslab.experiments import report
 from itslab.experiments import rundir as runs
 from itslab.experiments import StrategySpec
 

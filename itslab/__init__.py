@@ -11,7 +11,7 @@ import sys
 import warnings
 
 from itslab import rng, settings
-from itslab.budget import Budget, BudgetExceeded, CostModel, Meter
+from itslab.budget import Budget, BudgetExceeded, BudgetTooSmall, CostModel, Meter
 from itslab.protocols import Generator, Scores, Strategy, Verifier
 from itslab.trace import Candidate, Result, StepRecord
 from itslab.types import Completion, Problem, Request, Usage
@@ -52,7 +52,7 @@ if not any(isinstance(f, _MovedModules) for f in sys.meta_path):
     sys.meta_path.append(_MovedModules())
 
 __all__ = [
-    "Budget", "BudgetExceeded", "Candidate", "Completion", "CostModel", "Generator", "Meter",
+    "Budget", "BudgetExceeded", "BudgetTooSmall", "Candidate", "Completion", "CostModel", "Generator", "Meter",
     "Problem", "Request", "Result", "Scores", "StepRecord", "Strategy", "Usage", "Verifier",
     "rng", "settings", "__version__",
 ]

@@ -14,7 +14,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
+
+import numpy as np
 
 from itslab.types import USAGE_AXES, Completion, Usage
 
@@ -25,6 +27,20 @@ BUDGET_AXES: tuple[str, ...] = tuple(a for a in USAGE_AXES if a != "wall_time") 
 
 class BudgetExceeded(RuntimeError):
     """Raised by `Meter.charge` when a charge would take usage past the budget."""
+
+
+class BudgetTooSmall(ValueError):
+    """A budget that cannot buy one unit of a strategy (its first step): an error, never a silent 0.
+
+    The message names the strategy, the budget and the minimum the first step needs on each
+    limited axis; raise the budget, or shrink the strategy (fewer beams or particles, smaller
+    ``max_tokens``), or sweep on ``rollouts``, which sizes the strategy to the budget. `need` (a
+    `Usage`) and `budget` say exactly what did not fit.
+    """
+
+    def __init__(self, message: str, *, need: Any = None, budget: "Budget | None" = None) -> None:
+        super().__init__(message)
+        self.need, self.budget = need, budget
 
 
 @dataclass(frozen=True)
@@ -50,8 +66,12 @@ class Budget:
     def __post_init__(self) -> None:
         for f in fields(self):
             v = getattr(self, f.name)
-            if v is not None and (not isinstance(v, (int, float)) or v < 0 or math.isnan(v)):
+            if isinstance(v, bool) or (v is not None and not isinstance(v, (int, float, np.integer, np.floating))):
                 raise ValueError(f"Budget.{f.name} must be a non-negative number or None, got {v!r}")
+            if v is not None and (v < 0 or math.isnan(v)):
+                raise ValueError(f"Budget.{f.name} must be a non-negative number or None, got {v!r}")
+            if isinstance(v, (np.integer, np.floating)):  # 2**np.arange(4) gives numpy ints: store plain numbers
+                object.__setattr__(self, f.name, v.item())
         limits = {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
         if not limits:
             raise ValueError("Budget needs at least one limit, e.g. Budget(samples=16)")

@@ -113,12 +113,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `itslab` console script."""
-    args = build_parser().parse_args(argv)
+    """Entry point of the `itslab` console script: every failure is one line naming what was wrong
+    (``--debug`` shows the traceback); exit code 2."""
+    parser = build_parser()
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    args = parser.parse_args(argv)
     try:
         return int(args.fn(args) or 0)
-    except (ValueError, FileNotFoundError, LookupError) as e:
-        print(f"itslab {args.command}: error: {e}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"itslab {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - the command line shows one line, not a traceback
+        if args.debug:
+            raise
+        kind = "" if isinstance(e, (ValueError, FileNotFoundError, LookupError)) else f"{type(e).__name__}: "
+        msg = " ".join(str(e).split()) or type(e).__name__
+        print(f"itslab {args.command}: error: {kind}{msg}", file=sys.stderr)
         return 2
 
 

@@ -81,6 +81,8 @@ def parse(data: Mapping[str, Any], *, source: str = "<dict>") -> RunConfig:
     verifier = data.get("verifier") or {"name": "none"}
     if isinstance(verifier, str):
         verifier = {"name": verifier}
+    _need(isinstance(verifier, Mapping), f"{source}: verifier",
+          f"needs a verifier name or a mapping with 'name', got {verifier!r}")
     _need(verifier.get("name") in VERIFIERS, f"{source}: verifier.name",
           f"{verifier.get('name')!r} is not one of {', '.join(VERIFIERS)}")
     specs = []
@@ -95,6 +97,10 @@ def parse(data: Mapping[str, Any], *, source: str = "<dict>") -> RunConfig:
         extra = set(s) - {"name", "hyper", "label"}
         _need(not extra, where, f"unknown keys {sorted(extra)}; allowed: name, hyper, label")
         _need(isinstance(s.get("hyper", {}), Mapping), f"{where}.hyper", "needs a mapping")
+        known = set(registry.info(s["name"]).defaults())
+        for k in s.get("hyper", {}):
+            _need(k in known, f"{where}.hyper", f"{k!r} is not a hyper-parameter of {s['name']}; "
+                  f"valid: {', '.join(sorted(known))}")
         specs.append(dict(s))
     budgets = data["budgets"]
     _need(isinstance(budgets, list) and budgets and all(isinstance(b, (int, float)) and b > 0 for b in budgets),
@@ -193,6 +199,7 @@ def run_config(cfg: RunConfig, *, out: str | None = None, store: Any = None, pro
     from itslab.experiments.report import write_report
 
     started, source = time.time(), rundir.source_state()
+    out_dir = rundir.claim(out or cfg.out, cfg.as_dict())  # before any compute: a bad --out fails now
     problems = build_problems(cfg)
     gen = build_generator(cfg, problems)
     ver = build_verifier(cfg, gen)
@@ -207,6 +214,6 @@ def run_config(cfg: RunConfig, *, out: str | None = None, store: Any = None, pro
                         extra={"n_problems": len(problems), "n_rows": len(df), **counted.stats(),
                                "load_seconds": round(loaded - started, 2), "sweep_seconds": round(sweep_s, 2),
                                "sweep_generated_tokens_per_s": round(counted.generated_tokens / max(sweep_s, 1e-9), 2)})
-    d = rundir.save(df, out or cfg.out, man)
+    d = rundir.save(df, out_dir, man)
     write_report(d, title=cfg.title)
     return d

@@ -79,7 +79,10 @@ def _markdown_table(table: Any) -> str:
 
 
 def write_report(run_dir: str | Path, *, title: str | None = None) -> Path:
-    """Write ``scaling.png`` and ``report.md`` into `run_dir` from its results; returns the report path."""
+    """Write ``scaling.png`` and ``report.md`` into `run_dir` from its results; returns the report path.
+
+    The title defaults to the run config's ``title`` (kept when `itslab report` rewrites a report).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -89,6 +92,7 @@ def write_report(run_dir: str | Path, *, title: str | None = None) -> Path:
     from itslab.experiments import rundir as runs
 
     df, man = runs.load(run_dir)
+    title = title or (man.get("config") or {}).get("title")
     d = Path(run_dir)
     table = strategy_table(df)
     laws = fit_laws(df)

@@ -78,6 +78,33 @@ def _atomic_write(path: Path, write) -> None:
             tmp.unlink()
 
 
+def claim(out_dir: str | Path, config: Mapping[str, Any]) -> Path:
+    """Check, before any compute, that `out_dir` can take this run's results; returns it (created).
+
+    Refuses a directory that cannot be written, and one holding another run's results (a
+    manifest with a different config): two configs that share a default ``out`` never overwrite
+    each other. Re-running the same config into its own directory is allowed.
+    """
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".itslab-write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise ValueError(f"output directory {out}: cannot write there ({e.strerror or e})") from None
+    man = out / "manifest.json"
+    if man.is_file():
+        try:
+            old = json.loads(man.read_text()).get("config")
+        except (OSError, ValueError):
+            raise ValueError(f"{man}: exists but is not a readable manifest; choose another --out") from None
+        if old is not None and json.loads(json.dumps(old, default=str)) != json.loads(json.dumps(dict(config), default=str)):
+            raise ValueError(f"output directory {out} holds the results of another config; choose another --out "
+                             "(or delete it)")
+    return out
+
+
 def save(df: Any, out_dir: str | Path, man: Mapping[str, Any]) -> Path:
     """Write ``results.parquet`` and ``manifest.json`` into `out_dir` (created); returns the directory."""
     out = Path(out_dir)

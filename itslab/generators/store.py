@@ -106,6 +106,7 @@ class SampleStore:
         """Open (creating if needed) the database; idempotent."""
         with self._lock:
             if self._conn is None:
+                self._check_existing()
                 d = os.path.dirname(os.path.abspath(self.path))
                 os.makedirs(d, exist_ok=True)
                 conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
@@ -122,6 +123,30 @@ class SampleStore:
                     raise RuntimeError(f"{self.path}: sample store schema version {v}, this itslab reads {SCHEMA_VERSION}")
                 self._conn = conn
         return self
+
+    def _check_existing(self) -> None:
+        """Refuse, touching nothing, a file that is not an itslab sample store (garbage, truncated,
+        another program's SQLite database) or one of another schema version."""
+        if self.path == ":memory:" or not os.path.exists(self.path) or os.path.getsize(self.path) == 0:
+            return
+        if os.path.isdir(self.path):
+            raise ValueError(f"sample store {self.path}: is a directory, not a file")
+        try:
+            ro = sqlite3.connect(f"file:{os.path.abspath(self.path)}?mode=ro", uri=True, timeout=self.timeout)
+            try:
+                tables = {r[0] for r in ro.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                version = (ro.execute("SELECT value FROM info WHERE key='schema_version'").fetchone()
+                           if "info" in tables else None)
+            finally:
+                ro.close()
+        except sqlite3.Error as e:
+            raise ValueError(f"sample store {self.path}: not a readable SQLite file ({e}); nothing was changed") from None
+        if not {"info", "prefixes", "samples"} <= tables or version is None:
+            raise ValueError(f"sample store {self.path}: a SQLite file that is not an itslab sample store "
+                             f"(tables: {sorted(tables) or 'none'}); nothing was changed")
+        if int(version[0]) != SCHEMA_VERSION:
+            raise ValueError(f"sample store {self.path}: schema version {version[0]}, this itslab reads "
+                             f"{SCHEMA_VERSION}; nothing was changed")
 
     def close(self) -> None:
         """Close the connection (the store reopens on next use)."""

@@ -67,6 +67,12 @@ def _pass_at_k_unique(n: np.ndarray | int, c: np.ndarray, ks: Sequence[int] | No
         raise ValueError(f"pass_at_k: c must be 1-D (one count per problem), got shape {c.shape}")
     if c.size == 0:
         raise ValueError("pass_at_k: no problems given")
+    for name, a in (("c", c), ("n", n)):  # 2.5 read as 2, or NaN as a huge negative integer, is a wrong curve
+        bad = ~np.isfinite(a.astype(np.float64)) | (a.astype(np.float64) != np.round(a.astype(np.float64))) \
+            if a.dtype.kind in "fc" else np.zeros(a.shape, bool)
+        if a.dtype.kind not in "iufcb" or bad.any():
+            i = int(np.flatnonzero(bad)[0]) if bad.any() else 0
+            raise ValueError(f"pass_at_k: {name} must hold whole numbers (counts); problem {i} has {name}={a.flat[i]!r}")
     if np.any(c < 0) or np.any(c > n):
         i = int(np.flatnonzero((c < 0) | (c > n))[0])
         raise ValueError(f"pass_at_k: problem {i} has c={c[i]} correct of n={n[i]} (need 0 <= c <= n)")

@@ -76,7 +76,10 @@ class Run:
         if not requests:
             return []
         mt = max(r.max_tokens for r in requests)
-        if not self.meter.can_afford(self.worst_case([r.prefix for r in requests], [r.n for r in requests], mt)):
+        worst = self.worst_case([r.prefix for r in requests], [r.n for r in requests], mt)
+        if not self.meter.can_afford(worst):
+            if not self.steps:
+                self.too_small(worst, f"its first step ({sum(r.n for r in requests)} samples of up to {mt} tokens)")
             return None
         t0 = time.perf_counter()
         outs = self.generator.generate(list(requests))
@@ -89,6 +92,17 @@ class Run:
         rec_info.update(info or {})
         self.steps.append(StepRecord(len(self.steps), kind, u, rec_info))
         return outs
+
+    def too_small(self, need: Usage, what: str) -> None:
+        """Raise `BudgetTooSmall`: the budget cannot pay for `need`, what the strategy must spend first."""
+        from itslab.budget import BudgetTooSmall
+
+        lim = self.meter.budget.limits
+        short = {a: need.get(a) for a in lim if need.get(a) > lim[a]}
+        raise BudgetTooSmall(f"{self.strategy}: budget {dict(lim)} cannot buy {what}, which needs at least "
+                             + ", ".join(f"{a}={v:g}" for a, v in short.items())
+                             + " (raise the budget, shrink the strategy, or sweep on rollouts)",
+                             need=need, budget=self.meter.budget)
 
     def sample(self, prefix: str, n: int, rng: np.random.Generator, *, kind: str = "sample",
                info: Mapping[str, Any] | None = None, **sampling: Any) -> list[Completion] | None:

@@ -42,6 +42,8 @@ def draw_pool(run: Run, rng: np.random.Generator, n: int | None, *, max_tokens: 
         want = None if n is None else n - len(pool)
         k = run.affordable(run.prompt, max_tokens, want)
         if k <= 0:
+            if not pool and not run.steps:
+                run.too_small(run.worst_case([run.prompt], [1], max_tokens), f"one sample of up to {max_tokens} tokens")
             break
         got = run.sample(run.prompt, k, rng, max_tokens=max_tokens, temperature=temperature, top_p=top_p,
                          stop=tuple(stop), logprobs=True)

@@ -24,6 +24,7 @@ import re
 import threading
 from fractions import Fraction
 from functools import lru_cache
+from typing import Any
 
 _BOX = re.compile(r"\\(?:boxed|fbox)")
 _HASH = re.compile(r"####\s*([^\n]*)")
@@ -36,35 +37,50 @@ _TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|mathrm|mathbf|mbox|textnormal|o
 _FRAC = re.compile(r"^(-?)\\frac\{(-?\d+)\}\{(-?\d+)\}$|^(-?)\\frac(\d)(\d)$")
 _SLASH_FRAC = re.compile(r"^(-?\d+)/(-?\d+)$")
 _UNIT_SUFFIX = re.compile(r"^([+-]?\d[\d,]*(?:\.\d+)?)\s*([A-Za-z][A-Za-z ]{0,30})$")
+# "864 \mbox{ inches}^2" (a gold answer of MATH-500): a number, a space, a unit, a square or cube
+_UNIT_POWER = re.compile(r"^([+-]?\d[\d,]*(?:\.\d+)?)\s+[A-Za-z]{1,20}\s*\^\s*\{?[23]\}?$")
+_SCIENTIFIC = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)[eE][+-]?\d{1,3}")
+# "The answer is 3, not 4." / "5, because ...": the answer ends where a comma starts a clause
+_CLAUSE = re.compile(r",\s*(?:not|but|which|since|because|so|as|and then|that)\b", re.IGNORECASE)
 _LHS = re.compile(r"^[A-Za-z](?:_\{?\w+\}?)?\s*=\s*(?=\S)")
 # Longest digit string turned into a number; Python refuses str->int conversions past 4300 digits.
 _MAX_DIGITS = 200
 
 
-def _braced(text: str, start: int) -> str | None:
-    """Content of the brace group opening at ``text[start] == '{'`` (nested), None if unbalanced."""
-    depth = 0
-    for k in range(start, len(text)):
-        c = text[k]
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
-                return text[start + 1:k]
-    return None
+_BRACE = re.compile(r"[{}]")
+
+
+def _closing_braces(text: str) -> dict[int, int]:
+    """Index of the matching ``}`` for every ``{`` that has one, in one left-to-right pass."""
+    opened: list[int] = []
+    match: dict[int, int] = {}
+    for m in _BRACE.finditer(text):
+        k = m.start()
+        if text[k] == "{":
+            opened.append(k)
+        elif opened:
+            match[opened.pop()] = k
+    return match
 
 
 def last_boxed(text: str) -> str | None:
-    """Content of the last well-formed ``\\boxed{...}`` / ``\\fbox{...}`` in `text` (MATH convention)."""
-    for m in reversed(list(_BOX.finditer(text))):
+    """Content of the last well-formed ``\\boxed{...}`` / ``\\fbox{...}`` in `text` (MATH convention).
+
+    Linear in the length of `text`: brace pairs are matched once for the whole text (rescanning
+    to the end for each unclosed ``\\boxed{`` was quadratic on degenerate output).
+    """
+    boxes = list(_BOX.finditer(text))
+    if not boxes:
+        return None
+    match = _closing_braces(text) if "{" in text else {}
+    for m in reversed(boxes):
         k = m.end()
         while k < len(text) and text[k] == " ":
             k += 1
         if k < len(text) and text[k] == "{":
-            inner = _braced(text, k)
-            if inner is not None:
-                return inner.strip()
+            end = match.get(k)
+            if end is not None:
+                return text[k + 1:end].strip()
         elif m.end() < len(text) and text[m.end()] == " ":
             # "\boxed 5" form, as some models write it
             tok = text[k:].split("$", 1)[0].split()
@@ -94,7 +110,9 @@ def _answer_span(span: str) -> str | None:
     if boxed is not None:
         return boxed
     m = re.search(r"\.(?:\s|$)", span)  # cut at the end of the sentence, not at a decimal point
-    s = _strip_wrappers(span[:m.start()] if m else span)
+    span = span[:m.start()] if m else span
+    c = _CLAUSE.search(span)
+    s = _strip_wrappers(span[:c.start()] if c else span)
     if not s:
         return None
     words = s.split()
@@ -132,6 +150,13 @@ def extract_answer(text: str) -> str | None:
 
 def _canonical_number(s: str) -> str | None:
     """'027.50' -> '27.5', '+3.0' -> '3', '-0' -> '0'; None if `s` is not a plain decimal number."""
+    if _SCIENTIFIC.fullmatch(s):  # "1.5e3" -> "1500", "1e-3" -> "0.001" (exponents of at most 3 digits)
+        from decimal import Decimal, InvalidOperation
+
+        try:
+            s = format(Decimal(s), "f")
+        except InvalidOperation:
+            return None
     if not _PLAIN_NUMBER.fullmatch(s) or len(s) > _MAX_DIGITS:
         return None
     sign = "-" if s.startswith("-") else ""
@@ -168,11 +193,14 @@ def _clean_latex(s: str) -> str:
     if boxed is not None:
         s = boxed
     s = _strip_wrappers(s)
+    # a LaTeX row break "\\\\" must survive the "\\ " (spacing) rule below: protect it first
+    s = s.replace("\\\\", "\x00")
     for old, new in (("\\left", ""), ("\\right", ""), ("\\!", ""), ("\\,", " "), ("\\;", " "),
                      ("\\:", " "), ("\\ ", " "), ("\\displaystyle", ""), ("dfrac", "frac"),
                      ("tfrac", "frac"), ("^{\\circ}", ""), ("^\\circ", ""), ("\\circ", ""),
                      ("\\%", ""), ("%", ""), ("\\$", ""), ("$", ""), ("\\dollar", "")):
         s = s.replace(old, new)
+    s = s.replace("\x00", "\\\\")
     for _ in range(3):  # unwrap \text{...} (possibly nested once or twice)
         s2 = _TEXT_CMD.sub(r"\1", s)
         if s2 == s:
@@ -181,9 +209,9 @@ def _clean_latex(s: str) -> str:
     s = _strip_wrappers(s)
     if "=" in s and s.count("=") == 1 and _LHS.match(s):
         s = _LHS.sub("", s, count=1)  # "x = 5" -> "5", as Hendrycks et al.'s strip_string does
-    m = _UNIT_SUFFIX.match(s)
+    m = _UNIT_SUFFIX.match(s) or _UNIT_POWER.match(s)
     if m:
-        s = m.group(1)  # "18 dollars" -> "18", "5 cm" -> "5"
+        s = m.group(1)  # "18 dollars" -> "18", "5 cm" -> "5", "864 inches^2" -> "864"
     return s.strip()
 
 
@@ -231,16 +259,25 @@ def _quiet_timeout_notice() -> None:
         logging.getLogger(name).addFilter(_DropTimeoutNotice())
 
 
-@lru_cache(maxsize=65536)
-def _symbolic_equal(pred: str, gold: str) -> bool:
-    """math-verify equivalence (gold first: its `verify` is asymmetric); False on any failure."""
+# A power tower (a^{b^{c}}) or a huge exponent makes sympy evaluate numbers with millions of digits:
+# such answers are refused before sympy sees them (no gold answer of a benchmark looks like this).
+_POWER_TOWER = re.compile(r"\^\s*\{?[^{}^]*\^\s*\{?[^{}^]*\^")
+_BIG_EXPONENT = re.compile(r"\^\s*\{?\s*\d{4,}|\*\*\s*\d{4,}|\de\+?\d{4,}", re.IGNORECASE)
+SYMBOLIC_TIMEOUT_S = 5.0
+
+
+def _symbolic_equal_here(pred: str, gold: str) -> bool:
+    """math-verify equivalence in this thread (gold first: its `verify` is asymmetric); False on any failure.
+
+    Its timeouts use signal.alarm, so they hold only on the main thread; `_symbolic_equal` sends
+    other threads' calls to a guarded worker process instead.
+    """
     try:
         from math_verify import parse, verify
     except ImportError:  # pragma: no cover - math-verify is a core dependency
         return False
-    # math-verify times out with signal.alarm, which only works in the main thread; elsewhere (the
-    # runner's batch_units threads) it runs without one, and we say so once, not on every call
-    t = 5 if threading.current_thread() is threading.main_thread() else None
+    on_main = threading.current_thread() is threading.main_thread()
+    t = int(SYMBOLIC_TIMEOUT_S) if on_main else None
     _quiet_timeout_notice()
     try:
         g = parse(f"${gold}$", parsing_timeout=t)
@@ -250,6 +287,82 @@ def _symbolic_equal(pred: str, gold: str) -> bool:
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
             raise
         return False
+
+
+def serve_symbolic() -> None:
+    """Worker loop (`python -c "...serve_symbolic()"`): JSON lines [pred, gold] in, true/false out,
+    answered on the worker's main thread, where math-verify's timeouts work."""
+    import json
+    import sys
+
+    for line in sys.stdin:
+        pred, gold = json.loads(line)
+        sys.stdout.write("1\n" if _symbolic_equal_here(pred, gold) else "0\n")
+        sys.stdout.flush()
+
+
+class _SymbolicWorker:
+    """A child process that runs math-verify for non-main threads; killed and restarted when a call
+    overruns its time (that call then counts as not equal). Calls are serialised. A plain
+    subprocess, not multiprocessing: spawn would re-run an unguarded user script's top level."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proc: Any = None
+        self._warm = False
+
+    def _start(self) -> None:
+        import subprocess
+        import sys
+
+        self._proc = subprocess.Popen([sys.executable, "-c", "from itslab.tasks.answers import serve_symbolic; "
+                                       "serve_symbolic()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=subprocess.DEVNULL, text=True, bufsize=1)
+        self._warm = False
+
+    def _stop(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            for f in (self._proc.stdin, self._proc.stdout):
+                f.close()
+        self._proc = None
+
+    def equal(self, pred: str, gold: str, timeout: float) -> bool:
+        import json
+        import select
+
+        with self._lock:
+            if self._proc is None or self._proc.poll() is not None:
+                self._stop()
+                self._start()
+            try:
+                self._proc.stdin.write(json.dumps([pred, gold]) + "\n")
+                self._proc.stdin.flush()
+                # the first call also waits for the worker to start (imports of math-verify and sympy)
+                ready, _, _ = select.select([self._proc.stdout], [], [], timeout + (0 if self._warm else 30))
+                if ready:
+                    line = self._proc.stdout.readline()
+                    if line:
+                        self._warm = True
+                        return line.strip() == "1"
+            except (OSError, ValueError):
+                pass
+            self._stop()
+            return False
+
+
+_WORKER = _SymbolicWorker()
+
+
+@lru_cache(maxsize=65536)
+def _symbolic_equal(pred: str, gold: str) -> bool:
+    """math-verify equivalence, bounded in time on every thread; False on any failure or overrun."""
+    if _POWER_TOWER.search(pred + " " + gold) or _BIG_EXPONENT.search(pred + " " + gold):
+        return False
+    if threading.current_thread() is threading.main_thread():
+        return _symbolic_equal_here(pred, gold)
+    return _WORKER.equal(pred, gold, SYMBOLIC_TIMEOUT_S)
 
 
 def answers_equal(pred: str | None, gold: str | None, *, symbolic: bool = True) -> bool:

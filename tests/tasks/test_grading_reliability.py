@@ -1,0 +1,131 @@
+"""Regression tests for grading defects a new user found (issue "Reliability", items 1, 2 and 5–8):
+a threaded sweep hung forever on a power-tower answer; extraction was quadratic on unclosed
+``\\boxed{``; MATH-500 vectors, scientific notation, "3, not 4" and units with powers were graded
+wrong; a pool's maj@k and the majority_vote strategy merged answers differently; pass@k accepted
+non-integer and NaN counts."""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from itslab import Budget, experiments, strategies
+from itslab.pools import draw_pool
+from itslab.rng import problem_rng
+from itslab.scaling import majority_at_k, pass_at_k_matrix
+from itslab.tasks.answers import answers_equal, extract_answer, last_boxed
+from itslab.types import Completion, Problem
+
+TOWER = "\\boxed{9^{9^{9^{9}}}}"
+
+
+class Fixed:
+    """Every sample of problem i is texts[i][j % len] (finished, 3 tokens)."""
+
+    model_id, n_params = "fixed", 1.0
+
+    def __init__(self, texts):
+        self.texts = texts
+
+    def generate(self, requests):
+        return [[Completion(self.texts[r.prefix][j % len(self.texts[r.prefix])], n_tokens=3, logprobs=(-0.1,) * 3)
+                 for j in range(r.n)] for r in requests]
+
+
+def _problems(k):
+    return [Problem(f"p{i}", f"q{i}", "5") for i in range(k)]
+
+
+def test_power_tower_answer_graded_wrong_quickly_off_the_main_thread():
+    out = {}
+
+    def grade():
+        t = time.perf_counter()
+        out["eq"] = answers_equal("9^{9^{9^{9}}}", "5")
+        out["s"] = time.perf_counter() - t
+
+    th = threading.Thread(target=grade, daemon=True)
+    th.start()
+    th.join(30)
+    assert not th.is_alive() and out["eq"] is False and out["s"] < 5
+
+
+def test_threaded_sweep_with_a_pathological_sample_finishes():
+    problems = _problems(4)
+    gen = Fixed({p.prompt: [TOWER, "\\boxed{5}", "\\boxed{\\frac{10}{2}}"] for p in problems})
+    t = time.perf_counter()
+    df = experiments.run(problems, ["majority_vote"], [1, 3], [0], gen, None, batch_units=4, progress=False)
+    assert time.perf_counter() - t < 60
+    assert df.loc[df.budget == 1, "correct"].tolist() == [False] * 4   # the tower alone is wrong
+    assert df.loc[df.budget == 3, "correct"].tolist() == [True] * 4    # 5 and 10/2 outvote it
+
+
+def test_symbolic_equivalence_off_the_main_thread_still_works():
+    out = {}
+    th = threading.Thread(target=lambda: out.setdefault("eq", answers_equal("\\sqrt{2}/2", "\\frac{\\sqrt2}{2}")))
+    th.start()
+    th.join(60)
+    assert out["eq"] is True
+
+
+@pytest.mark.parametrize("text", ["\\boxed{" * 30000, ("\\boxed{1 " + "{" * 5) * 20000, "{" * 210000,
+                                  "\\boxed" * 30000, "x " * 105000])
+def test_extraction_is_linear_on_degenerate_output(text):
+    text = text[:210_000]
+    t = time.perf_counter()
+    extract_answer(text)
+    assert time.perf_counter() - t < 0.5  # quadratic took > 60 s on 210k characters
+
+
+def test_last_boxed_keeps_nested_and_skips_unclosed():
+    assert last_boxed("\\boxed{\\frac{1}{2}} then \\boxed{oops") == "\\frac{1}{2}"
+    assert last_boxed("{ \\boxed{a{b}c} }") == "a{b}c"
+
+
+@pytest.mark.parametrize("pred, gold", [
+    ("\\begin{pmatrix}-1/3\\\\2/3\\\\5/3\\end{pmatrix}", "\\begin{pmatrix} -1/3 \\\\ 2/3 \\\\ 5/3 \\end{pmatrix}"),
+    ("\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}", "\\begin{pmatrix}-1&0\\\\0&-1\\end{pmatrix}"),
+    ("1.5e3", "1500"), ("1e-3", "0.001"), ("2.5E2", "250"),
+    ("864", "864 \\mbox{ inches}^2"), ("15", "15\\mbox{ cm}^2"),
+])
+def test_former_false_negatives_are_equal(pred, gold):
+    assert answers_equal(pred, gold)
+
+
+@pytest.mark.parametrize("pred, gold", [
+    ("\\begin{pmatrix}-1/3\\\\2/3\\\\5/4\\end{pmatrix}", "\\begin{pmatrix} -1/3 \\\\ 2/3 \\\\ 5/3 \\end{pmatrix}"),
+    ("\\begin{pmatrix} 0 & -1 \\\\ -1 & 0 \\end{pmatrix}", "\\begin{pmatrix}-1&0\\\\0&-1\\end{pmatrix}"),
+    ("1.5e3", "150"), ("1e3", "1001"), ("865", "864 \\mbox{ inches}^2"), ("x^2", "2"), ("5x^2", "5"),
+])
+def test_no_false_positives_next_to_them(pred, gold):
+    assert not answers_equal(pred, gold)
+
+
+@pytest.mark.parametrize("text, want", [("The answer is 3, not 4.", "3"), ("The answer is 12, because 3*4 = 12.", "12"),
+                                        ("The answer is 1, 2, 3.", "1, 2, 3")])
+def test_answer_is_stops_at_a_clause(text, want):
+    assert extract_answer(text) == want
+
+
+def test_pool_majority_and_the_strategy_merge_the_same_answers():
+    problems = [Problem("h", "half?", "1/2")]
+    gen = Fixed({"half?": ["\\boxed{1/2}", "\\boxed{0.5}", "\\boxed{3}", "\\boxed{3}", "\\boxed{\\frac{1}{2}}"]})
+    pool = draw_pool(gen, problems, 5, seed=0)
+    maj = majority_at_k(pool.answers, pool.correct, [5]).value.iloc[0]
+    r = strategies.get("majority_vote")(problems[0], gen, None, Budget(samples=5), problem_rng(0, "h"), n=5)
+    assert maj == 1.0 and r.correct is True
+
+
+@pytest.mark.parametrize("n, c", [(5, [2.5]), (5.5, [2]), (5, [float("nan")]), (5, [6]), (5, [-1])])
+def test_pass_at_k_refuses_bad_counts(n, c):
+    with pytest.raises(ValueError, match="pass_at_k"):
+        pass_at_k_matrix(np.asarray(n), np.asarray(c), [1])
+
+
+def test_budget_takes_numpy_integers_and_refuses_booleans():
+    budgets = [Budget(samples=b) for b in 2 ** np.arange(4)]
+    assert [b.samples for b in budgets] == [1, 2, 4, 8] and type(budgets[-1].samples) is int
+    with pytest.raises(ValueError, match="Budget.samples"):
+        Budget(samples=True)

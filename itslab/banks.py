@@ -484,7 +484,6 @@ class BankReplay:
 class BankScores:
     """A `Verifier` that returns the bank's recorded scores: ``self_eval`` (P("Yes")) or ``logprob_mean``."""
 
-    is_process = False
 
     def __init__(self, bank: Bank, column: str = "self_eval") -> None:
         if column not in ("self_eval", "logprob_mean"):

@@ -99,14 +99,6 @@ class Budget:
         """Whether `usage` stays within every limit."""
         return not self.exceeded_by(usage)
 
-    def scaled(self, factor: float) -> "Budget":
-        """The same budget with every limit multiplied by `factor` (ints stay ints)."""
-        kw = {}
-        for a, lim in self.limits.items():
-            v = lim * factor
-            kw[a] = int(v) if isinstance(lim, int) else v
-        return Budget(**kw)
-
 
 @dataclass(frozen=True)
 class CostModel:
@@ -149,12 +141,6 @@ class CostModel:
         """`Usage` of `n_calls` verifier calls reading `n_tokens` tokens in all."""
         return Usage(verifier_calls=n_calls, verifier_tokens=n_tokens,
                      verifier_flops=2.0 * self.verifier_params * n_tokens)
-
-
-PRICE_TABLE: Mapping[str, Mapping[str, float]] = MappingProxyType({
-    # USD per million tokens (prompt, cached, generated); an illustrative table users override.
-    "free": MappingProxyType({"prompt": 0.0, "cached": 0.0, "generated": 0.0}),
-})
 
 
 @dataclass

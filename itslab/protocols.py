@@ -1,4 +1,4 @@
-"""The three structural protocols every backend, verifier and strategy satisfies (DESIGN.md)."""
+"""The three structural protocols every backend, verifier and strategy satisfies (docs/architecture.md)."""
 from __future__ import annotations
 
 from typing import Any, Protocol, Sequence, runtime_checkable

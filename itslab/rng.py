@@ -27,11 +27,6 @@ def as_rng(seed: SeedLike) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def spawn(rng: np.random.Generator, n: int) -> list[np.random.Generator]:
-    """`n` independent child generators of `rng` (SeedSequence spawning; advances `rng`'s spawn counter only)."""
-    return list(rng.spawn(n))
-
-
 @functools.lru_cache(maxsize=4096)
 def _key(text: str) -> tuple[int, ...]:
     digest = hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()

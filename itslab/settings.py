@@ -18,11 +18,6 @@ def mode() -> str:
     return "smoke" if os.environ.get("CI") else "full"
 
 
-def is_smoke() -> bool:
-    """Shorthand for ``mode() == "smoke"``."""
-    return mode() == "smoke"
-
-
 def data_dir() -> Path | None:
     """The benchmark data folder from ``ITSLAB_DATA_DIR`` (None when unset)."""
     d = os.environ.get("ITSLAB_DATA_DIR")

@@ -2,7 +2,7 @@
 
 A `Result` holds the chosen answer, every candidate with its scores, the step-by-step trace
 (particles, weights, ESS, ancestors, beams — whatever the strategy records in `StepRecord.info`),
-the total `Usage` and the seed it ran with. Same seed ⇒ identical `Result` (DESIGN.md).
+and the total `Usage`. The same rng ⇒ an identical `Result` (docs/architecture.md).
 """
 from __future__ import annotations
 
@@ -55,7 +55,6 @@ class Result:
     candidates: tuple[Candidate, ...]
     trace: tuple[StepRecord, ...]
     usage: Usage
-    seed: int | None = None
     hyper: Mapping[str, Any] = field(default_factory=dict)
     correct: bool | None = None
 
@@ -89,7 +88,7 @@ class Result:
     def summary(self) -> dict[str, Any]:
         """A flat dict for one row of an experiment table."""
         out: dict[str, Any] = {"problem_id": self.problem_id, "strategy": self.strategy,
-                               "answer": self.answer, "correct": self.correct, "seed": self.seed,
+                               "answer": self.answer, "correct": self.correct,
                                "n_candidates": len(self.candidates), "n_steps": len(self.trace)}
         out.update(self.usage.as_dict())
         return out

@@ -1,7 +1,7 @@
 """Core records shared by every part of itslab: problems, requests, completions, usage.
 
 All records are frozen dataclasses so a strategy can never mutate what it was given, and a
-`Result` built from them is a faithful trace (DESIGN.md, "Core contracts").
+`Result` built from them is a faithful trace (docs/architecture.md, "Contracts").
 
 >>> u = Usage(samples=1, generated_tokens=10) + Usage(samples=2, generated_tokens=5)
 >>> (u.samples, u.generated_tokens)
@@ -167,7 +167,7 @@ USAGE_AXES: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class Usage:
-    """The one ledger of compute spent (DESIGN.md "Budget / Usage").
+    """The one ledger of compute spent (docs/architecture.md, "Contracts").
 
     `prompt_tokens` counts prefix tokens the backend had to read (cached ones excluded);
     `cached_tokens` counts prefix tokens served from a prefix cache. FLOPs are the usual

@@ -45,7 +45,7 @@ def test_run_writes_the_run_directory_with_engine_throughput(tmp_path, capsys):
 
 @pytest.mark.parametrize("over,needle", [
     ({"colour": 1}, "unknown key 'colour'"),
-    ({"model": {"backend": "tgi", "name": "x"}}, "model.backend: 'tgi' is not one of hf, simulated, llamacpp, http"),
+    ({"model": {"backend": "tgi", "name": "x"}}, "model.backend: 'tgi' is not one of bank, hf, http, llamacpp, simulated, vllm"),
     ({"verifier": {"name": "oracle"}}, "verifier.name: 'oracle' is not one of"),
     ({"strategies": [{"name": "bestofn"}]}, "strategies[0].name: 'bestofn' is not a strategy; valid:"),
     ({"budgets": [0, 2]}, "budgets: needs a non-empty list of positive numbers"),

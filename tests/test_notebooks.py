@@ -1,4 +1,4 @@
-"""Structure of the notebook series (DESIGN.md "Notebooks"): every notebook sets MODE, cites its paper,
+"""Structure of the notebook series (docs/architecture.md, "A notebook"): every notebook sets MODE, cites its paper,
 has an ipywidgets control, ends with an assertion cell printing the paper's number beside ours, and is
 committed without outputs. Running them is nbmake's job (`pytest --nbmake notebooks/`)."""
 from __future__ import annotations

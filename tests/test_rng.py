@@ -3,7 +3,7 @@ import sys
 
 import numpy as np
 
-from itslab.rng import as_rng, draw_seed, problem_rng, spawn
+from itslab.rng import as_rng, draw_seed, problem_rng
 
 
 def test_problem_rng_is_stable_across_orderings_and_processes():
@@ -21,10 +21,8 @@ def test_problem_rng_differs_by_seed_problem_and_label():
     assert len(draws) == 8
 
 
-def test_as_rng_and_spawn():
+def test_as_rng_and_draw_seed():
     g = np.random.default_rng(0)
     assert as_rng(g) is g
     assert as_rng(3).integers(100) == np.random.default_rng(3).integers(100)
-    kids = spawn(as_rng(1), 3)
-    assert len({k.integers(1 << 62) for k in kids}) == 3
     assert 0 <= draw_seed(as_rng(0)) < 2**31

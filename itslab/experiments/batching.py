@@ -1,6 +1,6 @@
 """Cross-problem batching: many strategy runs, one engine call per round.
 
-Strategies are plain sequential functions (DESIGN.md), so a sweep that runs one problem at a
+Strategies are plain sequential functions (docs/architecture.md), so a sweep that runs one problem at a
 time hands an in-process engine only one problem's requests per call: 8 rows where the engine
 could decode 40. `Coalescer` lets the runner execute K (problem, seed) units in K threads; each
 `generate` call parks its requests, and when every live unit is parked the last one to arrive

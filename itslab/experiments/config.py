@@ -4,8 +4,8 @@ A config names a task, a model/backend, a verifier, strategies with hyper-parame
 seeds and an output directory::
 
     task: {name: gsm8k, limit: 50}                 # or {name: arithmetic, limit: 20, difficulty: 1}
-    model: {backend: hf, name: qwen2.5-coder-0.5b}  # hf | simulated | llamacpp | http
-    verifier: {name: self_evaluation}               # none | exact | math | noisy | self_evaluation | generative
+    model: {backend: hf, name: qwen2.5-coder-0.5b}  # itslab.generators.names(): hf, llamacpp, http, vllm, bank, simulated
+    verifier: {name: self_evaluation}               # itslab.verifiers.names()
     strategies:
       - {name: majority_vote, hyper: {max_tokens: 256, temperature: 0.8}}
       - {name: best_of_n, hyper: {max_tokens: 256}}
@@ -25,8 +25,6 @@ from typing import Any, Mapping
 
 TOP_KEYS = {"task": True, "model": True, "verifier": False, "strategies": True, "budgets": True,
             "budget_axis": False, "seeds": False, "out": False, "title": False, "batch_units": False}
-BACKENDS = ("hf", "simulated", "llamacpp", "http")
-VERIFIERS = ("none", "exact", "math", "noisy", "self_evaluation", "generative")
 
 
 class ConfigError(ValueError):
@@ -76,15 +74,17 @@ def parse(data: Mapping[str, Any], *, source: str = "<dict>") -> RunConfig:
     _need(isinstance(task, Mapping) and "name" in task, f"{source}: task", "needs a mapping with 'name'")
     model = data["model"]
     _need(isinstance(model, Mapping), f"{source}: model", "needs a mapping with 'backend' and 'name'")
-    _need(model.get("backend", "hf") in BACKENDS, f"{source}: model.backend",
-          f"{model.get('backend')!r} is not one of {', '.join(BACKENDS)}")
+    from itslab import generators, verifiers
+
+    _need(model.get("backend", "hf") in generators.names(), f"{source}: model.backend",
+          f"{model.get('backend')!r} is not one of {', '.join(generators.names())}")
     verifier = data.get("verifier") or {"name": "none"}
     if isinstance(verifier, str):
         verifier = {"name": verifier}
     _need(isinstance(verifier, Mapping), f"{source}: verifier",
           f"needs a verifier name or a mapping with 'name', got {verifier!r}")
-    _need(verifier.get("name") in VERIFIERS, f"{source}: verifier.name",
-          f"{verifier.get('name')!r} is not one of {', '.join(VERIFIERS)}")
+    _need(verifier.get("name") in verifiers.names(), f"{source}: verifier.name",
+          f"{verifier.get('name')!r} is not one of {', '.join(verifiers.names())}")
     specs = []
     strat = data["strategies"]
     _need(isinstance(strat, list) and strat, f"{source}: strategies", "needs a non-empty list")
@@ -145,48 +145,32 @@ def build_problems(cfg: RunConfig) -> list:
 
 
 def build_generator(cfg: RunConfig, problems: list) -> Any:
-    """The generator the config names."""
+    """The generator the config names, built by the backend registry (`itslab.generators.get`)."""
+    from itslab import generators
+
     m = dict(cfg.model)
     backend, name = m.pop("backend", "hf"), m.pop("name", None)
     opts = m.pop("options", {}) or {}
     _need(not m, f"{cfg.source}: model", f"unknown keys {sorted(m)}; allowed: backend, name, options")
-    if backend == "simulated":
-        from itslab.generators.simulated import KINDS
-
-        kind = name or "outcome"
-        _need(kind in KINDS, f"{cfg.source}: model.name", f"{kind!r} is not one of {', '.join(KINDS)} for simulated")
-        return KINDS[kind](problems, **opts)
-    _need(bool(name), f"{cfg.source}: model.name", "needs a model name, HF id, path or URL")
-    if backend == "hf":
-        from itslab import models
-
-        return models.load(name, **opts)
-    if backend == "llamacpp":
-        from itslab.generators import LlamaCppGenerator  # type: ignore[attr-defined]
-
-        return LlamaCppGenerator(name, **opts)
-    from itslab.generators import OpenAIGenerator  # type: ignore[attr-defined]
-
-    return OpenAIGenerator(name, **opts)
+    _need(isinstance(opts, Mapping), f"{cfg.source}: model.options", f"needs a mapping, got {opts!r}")
+    try:
+        return generators.get(backend)(name, problems, **opts)
+    except TypeError as e:  # an option the backend does not take
+        raise ConfigError(f"{cfg.source}: model.options: {e}") from None
+    except ValueError as e:
+        raise ConfigError(f"{cfg.source}: model: {e}") from None
 
 
 def build_verifier(cfg: RunConfig, generator: Any) -> Any:
-    """The verifier the config names (None for ``none``)."""
+    """The verifier the config names (None for ``none``), built by `itslab.verifiers.get`."""
     from itslab import verifiers
 
     v = dict(cfg.verifier)
     name = v.pop("name")
-    if name == "none":
-        return None
-    if name == "exact":
-        return verifiers.ExactAnswer(**v)
-    if name == "math":
-        return verifiers.MathEquivalence(**v)
-    if name == "noisy":
-        return verifiers.NoisyVerifier(**v)
-    if name == "self_evaluation":
-        return verifiers.SelfEvaluation(generator, **v)
-    return verifiers.GenerativeVerifier(generator, **v)
+    try:
+        return verifiers.get(name)(generator, **v)
+    except TypeError as e:
+        raise ConfigError(f"{cfg.source}: verifier: {e}") from None
 
 
 def run_config(cfg: RunConfig, *, out: str | None = None, store: Any = None, progress: bool = True) -> Path:

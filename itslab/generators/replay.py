@@ -1,7 +1,7 @@
 """`ReplayGenerator`: serve recorded samples from a `SampleStore`, and nothing else.
 
-Re-runs any analysis on recorded real generations exactly, with no model at hand (DESIGN.md,
-"Backends"). A request for a sample that was never recorded fails with `MissingSample`, naming
+Re-runs any analysis on recorded real generations exactly, with no model at hand (docs/architecture.md,
+"Layers"). A request for a sample that was never recorded fails with `MissingSample`, naming
 the model, prefix, parameters, seed and index, rather than silently generating something else.
 
 >>> import tempfile, os

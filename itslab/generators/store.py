@@ -261,10 +261,6 @@ class SampleStore:
         return f"SampleStore({self.path!r})"
 
 
-SampleBank = SampleStore
-"""The name DESIGN.md uses for the store."""
-
-
 def _seed(request: Request) -> int:
     s = int(request.seed)
     if not -(2**63) <= s < 2**63:

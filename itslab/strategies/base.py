@@ -148,17 +148,16 @@ class Run:
         self.steps.append(StepRecord(len(self.steps), kind, Usage(), info))
 
     # -- ending ---------------------------------------------------------------------------
-    def finish(self, answer: str | None, candidates: Sequence[Candidate], *, seed: int | None,
-               hyper: Mapping[str, Any]) -> Result:
-        """The frozen `Result`; `correct` is set when the problem has a gold answer."""
-        correct = None
+    def finish(self, answer: str | None, candidates: Sequence[Candidate], *, hyper: Mapping[str, Any]) -> Result:
+        """The frozen `Result`; `correct` is set when the problem can be graded (the one grading rule)."""
         from itslab.tasks.checking import check_answer, gradable
 
+        correct = None
         if gradable(self.problem):
             correct = check_answer(self.problem, answer)
         usage = total_usage([s.usage for s in self.steps])
         return Result(problem_id=self.problem.id, strategy=self.strategy, answer=answer,
-                      candidates=tuple(candidates), trace=tuple(self.steps), usage=usage, seed=seed,
+                      candidates=tuple(candidates), trace=tuple(self.steps), usage=usage,
                       hyper=dict(hyper), correct=correct)
 
 

@@ -103,7 +103,7 @@ def majority_vote(problem: Problem, generator: Generator, verifier: Verifier | N
     cands = _candidates(problem, pool)
     answer, info = _vote([c.answer for c in cands], [1.0] * len(cands), problem)
     run.note("vote", info)
-    return run.finish(answer, cands, seed=None, hyper=_hyper(n=n, max_tokens=max_tokens, temperature=temperature, top_p=top_p))
+    return run.finish(answer, cands, hyper=_hyper(n=n, max_tokens=max_tokens, temperature=temperature, top_p=top_p))
 
 
 @register("weighted_majority_vote")
@@ -121,7 +121,7 @@ def weighted_majority_vote(problem: Problem, generator: Generator, verifier: Ver
     cands = [Candidate(c.text, a.answer, w, None, a.meta) for c, a, w in zip(pool, _candidates(problem, pool), weights)]
     answer, info = _vote([c.answer for c in cands], weights, problem)
     run.note("vote", info)
-    return run.finish(answer, cands, seed=None, hyper=_hyper(n=n, max_tokens=max_tokens, temperature=temperature, top_p=top_p))
+    return run.finish(answer, cands, hyper=_hyper(n=n, max_tokens=max_tokens, temperature=temperature, top_p=top_p))
 
 
 @register("best_of_n")
@@ -138,7 +138,7 @@ def best_of_n(problem: Problem, generator: Generator, verifier: Verifier | None,
         best = int(np.argmax(scores))  # argmax returns the first maximum: deterministic ties
         answer = cands[best].answer
         run.note("select", {"best_index": best, "best_score": scores[best], "n_scored": len(scores)})
-    return run.finish(answer, cands, seed=None, hyper=_hyper(n=n, max_tokens=max_tokens, temperature=temperature,
+    return run.finish(answer, cands, hyper=_hyper(n=n, max_tokens=max_tokens, temperature=temperature,
                                                              top_p=top_p, agg=agg))
 
 
@@ -153,7 +153,7 @@ def weighted_best_of_n(problem: Problem, generator: Generator, verifier: Verifie
     cands = _candidates(problem, pool, scores, raw)
     answer, info = _vote([c.answer for c in cands[:len(scores)]], scores, problem)
     run.note("vote", info)
-    return run.finish(answer, cands, seed=None, hyper=_hyper(n=n, max_tokens=max_tokens, temperature=temperature,
+    return run.finish(answer, cands, hyper=_hyper(n=n, max_tokens=max_tokens, temperature=temperature,
                                                              top_p=top_p, agg=agg))
 
 
@@ -173,7 +173,7 @@ def oracle_pass_at_n(problem: Problem, generator: Generator, verifier: Verifier 
     hit = next((c for c in cands if check_answer(problem, c.answer)), None)
     answer = hit.answer if hit else (cands[0].answer if cands else None)
     run.note("oracle", {"first_correct": None if hit is None else hit.meta["index"]})
-    return run.finish(answer, cands, seed=None, hyper=_hyper(n=n, max_tokens=max_tokens, temperature=temperature, top_p=top_p))
+    return run.finish(answer, cands, hyper=_hyper(n=n, max_tokens=max_tokens, temperature=temperature, top_p=top_p))
 
 
 @register("resample_until_pass", size="max_samples")
@@ -215,6 +215,6 @@ def resample_until_pass(problem: Problem, generator: Generator, verifier: Verifi
     else:
         answer = cands[-1].answer if (cands and on_exhaust == "last") else None
     run.note("stop", {"accepted": accepted is not None, "n_drawn": len(cands)})
-    return run.finish(answer, cands, seed=None, hyper=_hyper(threshold=threshold, max_samples=max_samples, batch=batch,
+    return run.finish(answer, cands, hyper=_hyper(threshold=threshold, max_samples=max_samples, batch=batch,
                                                              max_tokens=max_tokens, temperature=temperature,
                                                              top_p=top_p, agg=agg, on_exhaust=on_exhaust))

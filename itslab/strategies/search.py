@@ -31,6 +31,7 @@ search-and-learn and REBASE report), or ``"best"`` / ``"majority"``.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -55,11 +56,21 @@ def _common(temperature: float, top_p: float, max_step_tokens: int, max_tokens: 
             "max_tokens": max_tokens}
 
 
-def _children(texts: list[str], toks: list[int], outs: list[list], last: bool, max_tokens: int
-              ) -> list[tuple[int, str, int, bool]]:
-    """(parent index, text, generated tokens, finished) of every child in `outs` (aligned with `texts`)."""
-    return [(i, texts[i] + c.text, toks[i] + c.n_tokens,
-             last or step_finished(c) or toks[i] + c.n_tokens >= max_tokens)
+@dataclass(frozen=True)
+class Child:
+    """One expansion of a search node: its parent's index, its whole text so far, the tokens it
+    has generated in total, and whether the solution is finished."""
+
+    parent: int
+    text: str
+    n_tokens: int
+    finished: bool
+
+
+def _children(texts: list[str], toks: list[int], outs: list[list], last: bool, max_tokens: int) -> list[Child]:
+    """Every child in `outs` (aligned with the parents' `texts` and token counts `toks`)."""
+    return [Child(i, texts[i] + c.text, toks[i] + c.n_tokens,
+                  last or step_finished(c) or toks[i] + c.n_tokens >= max_tokens)
             for i, cs in enumerate(outs) for c in cs]
 
 
@@ -116,21 +127,21 @@ def beam_search(problem: Problem, generator: Generator, verifier: Verifier | Non
             stop = "budget"
             break
         kids = _children(beams, toks, outs, last, max_tokens)
-        texts, fin = [k[1] for k in kids], [k[3] for k in kids]
+        texts, fin = [k.text for k in kids], [k.finished for k in kids]
         sc = _score_children(run, rng, texts, fin, agg, lookahead, top_p, max_step_tokens, depth)
         if sc is None:
             stop = "budget"
             break
         scores, raw = sc
-        for j, (parent, text, nt, f) in enumerate(kids):
-            if f:
-                completed.append(candidate(problem, text, True, scores[j], raw[j], depth=depth, n_tokens=nt))
+        for j, k in enumerate(kids):
+            if k.finished:
+                completed.append(candidate(problem, k.text, True, scores[j], raw[j], depth=depth, n_tokens=k.n_tokens))
         # the best n // beam_width active children survive (a stable sort: ties keep their order)
         active = sorted((j for j in range(len(kids)) if not fin[j]), key=lambda j: -scores[j])
         survivors = active[:keep]
-        run.note("select", {"depth": depth, "parents": [k[0] for k in kids], "scores": scores, "finished": fin,
+        run.note("select", {"depth": depth, "parents": [k.parent for k in kids], "scores": scores, "finished": fin,
                             "survivors": survivors, "n_completed": len(completed)})
-        beams, toks = [texts[j] for j in survivors], [kids[j][2] for j in survivors]
+        beams, toks = [texts[j] for j in survivors], [kids[j].n_tokens for j in survivors]
         if not beams:
             stop = "done"
             break
@@ -138,7 +149,7 @@ def beam_search(problem: Problem, generator: Generator, verifier: Verifier | Non
     cands = completed + (unfinished if stop != "done" else [])
     answer, info = select_answer(completed[:n], select, problem=problem)
     run.note("answer", {**info, "stop": stop})
-    return run.finish(answer, cands, seed=None, hyper=hyper)
+    return run.finish(answer, cands, hyper=hyper)
 
 
 # --- diverse verifier tree search ------------------------------------------------------------
@@ -175,9 +186,10 @@ def dvts(problem: Problem, generator: Generator, verifier: Verifier | None, budg
         if outs is None:
             stop = "budget"
             break
-        kids = [(alive[i], *rest) for i, *rest in _children([beam[t] for t in alive], [toks[t] for t in alive], outs,
-                                                             last, max_tokens)]
-        texts, fin = [k[1] for k in kids], [k[3] for k in kids]
+        # children name their subtree (the index into `beam`), not their position among the alive ones
+        kids = [replace(k, parent=alive[k.parent]) for k in _children([beam[t] for t in alive], [toks[t] for t in alive],
+                                                                     outs, last, max_tokens)]
+        texts, fin = [k.text for k in kids], [k.finished for k in kids]
         sc = _score_children(run, rng, texts, fin, agg, lookahead, top_p, max_step_tokens, depth)
         if sc is None:
             stop = "budget"
@@ -185,18 +197,18 @@ def dvts(problem: Problem, generator: Generator, verifier: Verifier | None, budg
         scores, raw = sc
         kept = []
         for t in alive:
-            js = [j for j, k in enumerate(kids) if k[0] == t]
+            js = [j for j, k in enumerate(kids) if k.parent == t]
             best = max(js, key=lambda j: (scores[j], -j))
             kept.append(best)
-            leaves[t] = [candidate(problem, texts[j], fin[j], scores[j], raw[j], subtree=t, depth=depth, n_tokens=kids[j][2])
+            leaves[t] = [candidate(problem, texts[j], fin[j], scores[j], raw[j], subtree=t, depth=depth, n_tokens=kids[j].n_tokens)
                          for j in js]
-            beam[t], toks[t], done[t] = texts[best], kids[best][2], fin[best]
-        run.note("select", {"depth": depth, "parents": [k[0] for k in kids], "scores": scores, "finished": fin,
+            beam[t], toks[t], done[t] = texts[best], kids[best].n_tokens, fin[best]
+        run.note("select", {"depth": depth, "parents": [k.parent for k in kids], "scores": scores, "finished": fin,
                             "kept": kept})
     cands = [c for group in leaves for c in group]
     answer, info = select_answer(cands, select, problem=problem)
     run.note("answer", {**info, "stop": stop})
-    return run.finish(answer, cands, seed=None, hyper=hyper)
+    return run.finish(answer, cands, hyper=hyper)
 
 
 # --- REBASE ----------------------------------------------------------------------------------
@@ -252,20 +264,20 @@ def rebase(problem: Problem, generator: Generator, verifier: Verifier | None, bu
             stop = "budget"
             break
         kids = _children(frontier, toks, outs, last, max_tokens)
-        sc = score_nodes(run, [k[1] for k in kids], agg, info={"depth": depth})
+        sc = score_nodes(run, [k.text for k in kids], agg, info={"depth": depth})
         if sc is None:
             stop = "budget"
             break
         agg_scores, raw = sc
         last_step = [float(s[-1]) for s in raw]
         for j, k in enumerate(kids):
-            if k[3]:
-                leaves.append(candidate(problem, k[1], True, agg_scores[j], raw[j], depth=depth, n_tokens=k[2]))
-        act = [j for j, k in enumerate(kids) if not k[3]]
+            if k.finished:
+                leaves.append(candidate(problem, k.text, True, agg_scores[j], raw[j], depth=depth, n_tokens=k.n_tokens))
+        act = [j for j, k in enumerate(kids) if not k.finished]
         width -= len(kids) - len(act)
-        run.note("select", {"depth": depth, "parents": [k[0] for k in kids], "scores": agg_scores,
-                            "finished": [k[3] for k in kids], "remaining_width": width})
-        frontier, toks, rewards = [kids[j][1] for j in act], [kids[j][2] for j in act], [last_step[j] for j in act]
+        run.note("select", {"depth": depth, "parents": [k.parent for k in kids], "scores": agg_scores,
+                            "finished": [k.finished for k in kids], "remaining_width": width})
+        frontier, toks, rewards = [kids[j].text for j in act], [kids[j].n_tokens for j in act], [last_step[j] for j in act]
         if width <= 0 or not frontier:
             stop = "done"
             break
@@ -273,4 +285,4 @@ def rebase(problem: Problem, generator: Generator, verifier: Verifier | None, bu
     cands = leaves + (unfinished if stop != "done" else [])
     answer, info = select_answer(leaves, select, problem=problem)
     run.note("answer", {**info, "stop": stop})
-    return run.finish(answer, cands, seed=None, hyper=hyper)
+    return run.finish(answer, cands, hyper=hyper)

@@ -279,7 +279,7 @@ class ParticleFilter:
         answer, info = select_answer(cands, self.h.select, None if self.h.select != "weighted" or w is None else w,
                                      problem=self.run.problem)
         self.run.note("answer", {**info, "stop": state.stop_reason or "done"})
-        return self.run.finish(answer, cands, seed=None, hyper=self.hyper)
+        return self.run.finish(answer, cands, hyper=self.hyper)
 
     def choose_reference(self, state: State, rng: np.random.Generator) -> Particle:
         """Particle Gibbs: the next reference, drawn by weight from the particles and the current reference."""

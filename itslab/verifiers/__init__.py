@@ -1,6 +1,6 @@
 """Verifiers behind one contract (`itslab.protocols.Verifier`): ``score`` and ``cost``.
 
-Outcome verifiers return one score per text; process verifiers (``is_process = True``) one per
+Outcome verifiers return one score per text; process verifiers one per
 step, steps split on `itslab.protocols.STEP_DELIMITER`; `aggregate` folds step scores.
 
 - `ExactAnswer`, `MathEquivalence` — rule-based oracles (normalised match, math-verify);
@@ -14,7 +14,7 @@ Heavy modules load on first attribute access, so ``import itslab.verifiers`` sta
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import Any, Callable
 
 from itslab.protocols import STEP_DELIMITER, Verifier
 from itslab.verifiers.aggregate import AGGREGATIONS, Aggregated, aggregate
@@ -36,6 +36,46 @@ _LAZY: dict[str, str] = {
 }
 
 
+def _judge(cls_name: str) -> Callable[..., Any]:
+    def build(generator: Any, **options: Any) -> Any:
+        return getattr(importlib.import_module(_LAZY[cls_name]), cls_name)(generator, **options)
+    return build
+
+
+def _plain(cls_name: str) -> Callable[..., Any]:
+    def build(generator: Any, **options: Any) -> Any:
+        return getattr(importlib.import_module(_LAZY[cls_name]), cls_name)(**options)
+    return build
+
+
+# verifier name (as configs write it) -> factory(generator, **options); "none" builds no verifier
+_REGISTRY: dict[str, Callable[..., Any]] = {
+    "none": lambda generator, **options: None, "exact": _plain("ExactAnswer"), "math": _plain("MathEquivalence"),
+    "noisy": _plain("NoisyVerifier"), "self_evaluation": _judge("SelfEvaluation"),
+    "generative": _judge("GenerativeVerifier"),
+}
+
+
+def register(name: str, factory: Callable[..., Any]) -> None:
+    """Make `factory(generator, **options)` buildable as verifier `name` (YAML configs, `get`)."""
+    if name in _REGISTRY and _REGISTRY[name] is not factory:
+        raise ValueError(f"verifier {name!r} is already registered")
+    _REGISTRY[name] = factory
+
+
+def names() -> list[str]:
+    """The registered verifier names."""
+    return sorted(_REGISTRY)
+
+
+def get(name: str) -> Callable[..., Any]:
+    """The factory of verifier `name`: ``get(name)(generator, **options)``; a clear error otherwise."""
+    try:
+        return _REGISTRY[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown verifier {name!r}; valid: {', '.join(names())}") from None
+
+
 def __getattr__(name: str) -> Any:
     mod = _LAZY.get(name)
     if mod is None:
@@ -43,4 +83,5 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(mod), name)
 
 
-__all__ = ["AGGREGATIONS", "Aggregated", "STEP_DELIMITER", "Verifier", "aggregate", "split_steps", *_LAZY]
+__all__ = ["AGGREGATIONS", "Aggregated", "STEP_DELIMITER", "Verifier", "aggregate", "get", "names", "register",
+           "split_steps", *_LAZY]

@@ -49,7 +49,6 @@ class Aggregated:
         if self.how not in AGGREGATIONS:
             raise ValueError(f"Aggregated.how must be one of {AGGREGATIONS}, got {self.how!r}")
 
-    is_process = False
 
     @property
     def name(self) -> str:

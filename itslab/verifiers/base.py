@@ -1,6 +1,6 @@
 """Small helpers shared by verifiers: step splitting, token estimates, cost records.
 
-Every verifier's `cost(problem, texts)` must equal what `score` spends (DESIGN.md, "Verifier"),
+Every verifier's `cost(problem, texts)` must equal what `score` spends (docs/architecture.md, "Contracts"),
 so both go through the same counting functions here.
 """
 from __future__ import annotations

@@ -41,7 +41,6 @@ class CodeExecution:
     tests_key: str = "tests"
     workers: int = 1
     name: str = "code_execution"
-    is_process = False
 
     def _tests(self, problem: Problem) -> list[str]:
         tests = problem.meta.get(self.tests_key)

@@ -23,7 +23,6 @@ class ExactAnswer:
 
     name: str = "exact"
     symbolic: bool = False
-    is_process = False
 
     def score(self, problem: Problem, texts: Sequence[str]) -> list[Scores]:
         """``(1.0,)`` for each correct text, ``(0.0,)`` otherwise."""

@@ -63,7 +63,6 @@ class SelfEvaluation:
     the two answers. Cost: one call per text reading the judge prompt and both answer tokens.
     """
 
-    is_process = False
 
     def __init__(self, generator: Any, *, template: str = JUDGE_PROMPT, yes: str = " Yes", no: str = " No",
                  name: str = "self_eval") -> None:
@@ -109,7 +108,6 @@ class GenerativeVerifier:
     `score` then reuses them.
     """
 
-    is_process = False
 
     def __init__(self, generator: Any, *, k: int = 4, temperature: float = 0.7, max_tokens: int = 256,
                  seed: int = 0, template: str = VERIFY_PROMPT, cache_size: int = 4096,

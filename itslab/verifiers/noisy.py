@@ -69,7 +69,6 @@ class NoisyVerifier:
     FLOPs for the simulated model (``verifier_params``); tokens are estimated from text length.
     """
 
-    is_process = False
 
     def __init__(self, oracle: Oracle | None = None, *, tpr: float | None = None, fpr: float | None = None,
                  auc: float | None = None, seed: int = 0, cost_model: CostModel | None = None,
@@ -115,7 +114,6 @@ class NoisyProcessVerifier:
     (AUC = Φ(separation / (√2·noise))).
     """
 
-    is_process = True
 
     def __init__(self, step_oracle: StepOracle, *, noise: float = 1.0, bias: float = 0.0,
                  separation: float = 3.0, auc: float | None = None, seed: int = 0,

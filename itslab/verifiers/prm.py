@@ -84,7 +84,6 @@ def _question(problem: Problem) -> str:
 class ProcessRewardModel:
     """A process verifier backed by a transformers model in one of the `FORMATS` (or a custom `PRMFormat`)."""
 
-    is_process = True
 
     def __init__(self, model: Any, tokenizer: Any, *, format: str | PRMFormat = "math_shepherd",
                  batch_size: int = 8, max_length: int | None = None, delimiter: str = STEP_DELIMITER,

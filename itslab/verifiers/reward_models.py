@@ -49,7 +49,6 @@ class OutcomeRewardModel:
     truncates from the left, keeping the end of the solution where the answer is.
     """
 
-    is_process = False
 
     def __init__(self, model: Any, tokenizer: Any, *, batch_size: int = 8, max_length: int | None = None,
                  label: int | None = None, chat: bool | None = None, name: str | None = None) -> None:

@@ -1,4 +1,4 @@
-"""Contract tests over every registered strategy (STYLE.md "Tests"), on the simulated generators:
+"""Contract tests over every registered strategy (docs/architecture.md, "A strategy"), on the simulated generators:
 the budget is never exceeded on any axis, `Usage` equals the sum over the trace, the same seed
 gives an identical `Result`, and inputs are left unchanged."""
 from __future__ import annotations

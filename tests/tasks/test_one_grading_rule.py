@@ -40,7 +40,6 @@ class TableGenerator:
 class Accepts:
     """A verifier that likes every text (outcome and per-step scores of 1)."""
 
-    is_process = True
     name = "accepts"
 
     def score(self, problem, texts):

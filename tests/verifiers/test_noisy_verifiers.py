@@ -88,7 +88,7 @@ def test_prm_scores_one_per_step_and_prefix_stable():
     prm = NoisyProcessVerifier(fake_step_oracle, noise=1.0, bias=0.0, seed=5)
     full = "ok 1\n\nok 2\n\nbad 3\n\nok 4"
     (scores,) = prm.score(P, [full])
-    assert len(scores) == 4 and prm.is_process
+    assert len(scores) == 4
     (partial,) = prm.score(P, ["ok 1\n\nok 2"])
     assert partial == scores[:2]  # extending a solution never changes earlier step scores
     assert prm.score(P, [full]) == [scores]

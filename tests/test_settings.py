@@ -13,7 +13,7 @@ def test_mode(monkeypatch):
     assert config.mode() == "full"
     monkeypatch.delenv("CI")
     monkeypatch.setenv("ITSLAB_MODE", "smoke")
-    assert config.mode() == "smoke" and config.is_smoke()
+    assert config.mode() == "smoke"
     monkeypatch.setenv("ITSLAB_MODE", "fast")
     with pytest.raises(ValueError, match="ITSLAB_MODE"):
         config.mode()

@@ -15,7 +15,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export ITSLAB_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: help install models demo test test-fast lab notebooks bench banks clean
+.PHONY: help install models demo test test-fast lint lab notebooks bench banks clean
 
 help:
 	@echo "make demo       run the main job on the embedded default model (prints a table, writes runs/demo/)"
@@ -43,7 +43,11 @@ models: $(STAMP)
 demo: $(STAMP) models
 	$(PY) -m itslab demo
 
-test: $(STAMP) models
+lint: $(STAMP)
+	$(PY) -m ruff check itslab tests benchmarks
+	$(PY) -m ruff format --check itslab tests benchmarks
+
+test: $(STAMP) models lint
 	$(PY) -m pytest
 	$(PY) -m pytest -m slow tests/backends
 	ITSLAB_MODE=smoke $(PY) -m pytest --nbmake --nbmake-timeout=300 notebooks/

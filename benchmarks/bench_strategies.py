@@ -12,6 +12,7 @@ Run: ``python benchmarks/bench_strategies.py [--problems 500] [--budgets 1,2,4,8
 [--jobs 2] [--noise 2.0] [--out runs/bench/strategies.png]``. Strategies whose hyperparameters
 this script does not know, or that do not run on the stepwise simulator, are listed as skipped.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,13 +37,19 @@ def hyper_for(name: str, b: int) -> dict[str, Any] | None:
     """Hyperparameters giving strategy `name` budget B (None: this script does not know it)."""
     whole = {"max_tokens": 4096}
     table: dict[str, dict[str, Any]] = {
-        "best_of_n": {"n": b, **whole}, "weighted_best_of_n": {"n": b, **whole},
-        "majority_vote": {"n": b, **whole}, "weighted_majority_vote": {"n": b, **whole},
-        "oracle_pass_at_n": {"n": b, **whole}, "resample_until_pass": {"max_samples": b, **whole},
-        "beam_search": {"n": b, "beam_width": min(4, b)}, "dvts": {"n": b, "beam_width": min(4, b)},
-        "rebase": {"n": b}, "particle_filter": {"n_particles": b},
-        "particle_gibbs": ({"n_particles": b // 2, "n_iterations": 2} if b >= 4
-                           else {"n_particles": b, "n_iterations": 1}),
+        "best_of_n": {"n": b, **whole},
+        "weighted_best_of_n": {"n": b, **whole},
+        "majority_vote": {"n": b, **whole},
+        "weighted_majority_vote": {"n": b, **whole},
+        "oracle_pass_at_n": {"n": b, **whole},
+        "resample_until_pass": {"max_samples": b, **whole},
+        "beam_search": {"n": b, "beam_width": min(4, b)},
+        "dvts": {"n": b, "beam_width": min(4, b)},
+        "rebase": {"n": b},
+        "particle_filter": {"n_particles": b},
+        "particle_gibbs": (
+            {"n_particles": b // 2, "n_iterations": 2} if b >= 4 else {"n_particles": b, "n_iterations": 1}
+        ),
     }
     return table.get(name)
 
@@ -99,9 +106,17 @@ def _work(task: tuple[list[int], list[str], list[int]]) -> tuple[list[dict[str, 
             for b in sorted(budgets, reverse=True):
                 # one stream per problem for every strategy and budget: common random numbers
                 r = fn(p, pool, prm, Budget(samples=1_000_000), problem_rng(0, p.id), **hyper_for(name, b))
-                rows.append({"problem_id": p.id, "strategy": name, "budget": b, "correct": bool(r.correct),
-                             "generated_tokens": r.usage.generated_tokens, "samples": r.usage.samples,
-                             "verifier_calls": r.usage.verifier_calls})
+                rows.append(
+                    {
+                        "problem_id": p.id,
+                        "strategy": name,
+                        "budget": b,
+                        "correct": bool(r.correct),
+                        "generated_tokens": r.usage.generated_tokens,
+                        "samples": r.usage.samples,
+                        "verifier_calls": r.usage.verifier_calls,
+                    }
+                )
     return rows, time.process_time() - cpu
 
 
@@ -145,8 +160,10 @@ def main() -> None:
     acc = df.pivot_table(index="strategy", columns="budget", values="correct", aggfunc="mean")
     tok = df.pivot_table(index="strategy", columns="budget", values="generated_tokens", aggfunc="mean")
     pd.set_option("display.width", 200)
-    print(f"accuracy ({args.problems} problems, stepwise simulator, noisy PRM noise={args.noise}; "
-          f"SE <= {0.5 / np.sqrt(args.problems):.3f})")
+    print(
+        f"accuracy ({args.problems} problems, stepwise simulator, noisy PRM noise={args.noise}; "
+        f"SE <= {0.5 / np.sqrt(args.problems):.3f})"
+    )
     print(acc.round(3).to_string())
     print("\nmean generated tokens per problem")
     print(tok.round(0).astype(int).to_string())
@@ -156,8 +173,10 @@ def main() -> None:
     for name, why in skipped.items():
         print(f"skipped {name}: {why}")
     _plot(df, args.out)
-    print(f"\nplot: {args.out}\nruntime: {elapsed:.1f} s wall on {args.jobs} worker(s), {cpu:.1f} s CPU in the "
-          f"workers ({len(names)} strategies x {len(budgets)} budgets x {args.problems} problems)")
+    print(
+        f"\nplot: {args.out}\nruntime: {elapsed:.1f} s wall on {args.jobs} worker(s), {cpu:.1f} s CPU in the "
+        f"workers ({len(names)} strategies x {len(budgets)} budgets x {args.problems} problems)"
+    )
 
 
 def _plot(df: pd.DataFrame, out: str) -> None:

@@ -2,6 +2,7 @@
 
 Light on import: heavy backends (torch, transformers, llama.cpp, vLLM) load only when used.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -21,13 +22,20 @@ __version__ = "0.1.0"
 # Modules renamed by the architecture change (0.2): the old paths import the new modules for one
 # release, with a DeprecationWarning naming the new path.
 _MOVED = {
-    "itslab.config": "itslab.settings", "itslab.configs": "itslab.experiments.config",
-    "itslab.sweeps": "itslab.pools", "itslab.sweep": "itslab.experiments.config",
-    "itslab.runs": "itslab.experiments.rundir", "itslab.batching": "itslab.experiments.batching",
-    "itslab.executors": "itslab.experiments.executors", "itslab.compute_matched": "itslab.scaling.compute_matched",
-    "itslab.servers": "itslab.generators.servers", "itslab.resampling": "itslab.strategies.resampling",
-    "itslab.generators.models": "itslab.models", "itslab.store": "itslab.generators.store",
-    "itslab.report": "itslab.experiments.report", "itslab.demo": "itslab.experiments.demo",
+    "itslab.config": "itslab.settings",
+    "itslab.configs": "itslab.experiments.config",
+    "itslab.sweeps": "itslab.pools",
+    "itslab.sweep": "itslab.experiments.config",
+    "itslab.runs": "itslab.experiments.rundir",
+    "itslab.batching": "itslab.experiments.batching",
+    "itslab.executors": "itslab.experiments.executors",
+    "itslab.compute_matched": "itslab.scaling.compute_matched",
+    "itslab.servers": "itslab.generators.servers",
+    "itslab.resampling": "itslab.strategies.resampling",
+    "itslab.generators.models": "itslab.models",
+    "itslab.store": "itslab.generators.store",
+    "itslab.report": "itslab.experiments.report",
+    "itslab.demo": "itslab.experiments.demo",
     "itslab.frozen": "itslab.types",
 }
 
@@ -43,8 +51,9 @@ class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def exec_module(self, module):  # type: ignore[no-untyped-def]
         old = module.__name__
-        warnings.warn(f"{old} moved to {_MOVED[old]}; the old name goes in the next release",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            f"{old} moved to {_MOVED[old]}; the old name goes in the next release", DeprecationWarning, stacklevel=2
+        )
         sys.modules[old] = importlib.import_module(_MOVED[old])
 
 
@@ -52,7 +61,23 @@ if not any(isinstance(f, _MovedModules) for f in sys.meta_path):
     sys.meta_path.append(_MovedModules())
 
 __all__ = [
-    "Budget", "BudgetExceeded", "BudgetTooSmall", "Candidate", "Completion", "CostModel", "Generator", "Meter",
-    "Problem", "Request", "Result", "Scores", "StepRecord", "Strategy", "Usage", "Verifier",
-    "rng", "settings", "__version__",
+    "Budget",
+    "BudgetExceeded",
+    "BudgetTooSmall",
+    "Candidate",
+    "Completion",
+    "CostModel",
+    "Generator",
+    "Meter",
+    "Problem",
+    "Request",
+    "Result",
+    "Scores",
+    "StepRecord",
+    "Strategy",
+    "Usage",
+    "Verifier",
+    "rng",
+    "settings",
+    "__version__",
 ]

@@ -1,4 +1,5 @@
 """`python -m itslab` runs the command-line interface."""
+
 from itslab.cli import main
 
 raise SystemExit(main())

@@ -25,6 +25,7 @@ The spec is YAML (see ``data/banks/specs/``)::
     self_evaluation: true
     chunk: 4
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -42,13 +43,42 @@ import numpy as np
 
 from itslab.types import Completion, Problem, Request
 
-SPEC_KEYS = {"name": True, "task": True, "model": True, "sampling": True, "seed": False,
-             "self_evaluation": False, "chunk": False, "title": False}
+SPEC_KEYS = {
+    "name": True,
+    "task": True,
+    "model": True,
+    "sampling": True,
+    "seed": False,
+    "self_evaluation": False,
+    "chunk": False,
+    "title": False,
+}
 SAMPLING_KEYS = {"n": True, "temperature": True, "max_tokens": True, "top_p": False, "top_k": False}
 BANK_FILE, MANIFEST, PARTS, SPEC_FILE = "bank.parquet", "manifest.json", "parts", "spec.json"
-COLUMNS = ("problem_id", "problem_index", "task", "model_id", "model_sha256", "temperature", "top_p", "top_k",
-           "max_tokens", "seed", "sample_index", "text", "generated_tokens", "prompt_tokens", "finish_reason",
-           "logprob_sum", "logprob_mean", "answer", "correct", "self_eval", "wall_time_s", "self_eval_time_s")
+COLUMNS = (
+    "problem_id",
+    "problem_index",
+    "task",
+    "model_id",
+    "model_sha256",
+    "temperature",
+    "top_p",
+    "top_k",
+    "max_tokens",
+    "seed",
+    "sample_index",
+    "text",
+    "generated_tokens",
+    "prompt_tokens",
+    "finish_reason",
+    "logprob_sum",
+    "logprob_mean",
+    "answer",
+    "correct",
+    "self_eval",
+    "wall_time_s",
+    "self_eval_time_s",
+)
 
 
 class BankError(ValueError):
@@ -76,9 +106,16 @@ class BankSpec:
 
     def as_dict(self) -> dict[str, Any]:
         """The spec as plain data (written beside the parts and in the manifest)."""
-        return {"name": self.name, "task": dict(self.task), "model": dict(self.model),
-                "sampling": dict(self.sampling), "seed": self.seed, "self_evaluation": self.self_evaluation,
-                "chunk": self.chunk, "title": self.title}
+        return {
+            "name": self.name,
+            "task": dict(self.task),
+            "model": dict(self.model),
+            "sampling": dict(self.sampling),
+            "seed": self.seed,
+            "self_evaluation": self.self_evaluation,
+            "chunk": self.chunk,
+            "title": self.title,
+        }
 
     def recording_key(self) -> dict[str, Any]:
         """What the samples depend on (the model's run-time options, e.g. threads, do not count)."""
@@ -101,11 +138,19 @@ def parse_spec(data: Mapping[str, Any], *, source: str = "<dict>") -> BankSpec:
     for k, required in SPEC_KEYS.items():
         _need(not required or k in data, source, f"missing required key {k!r}")
     name = data["name"]
-    _need(isinstance(name, str) and name and all(c.isalnum() or c in "-_." for c in name), f"{source}: name",
-          f"needs letters, digits, '-', '_' or '.', got {name!r}")
-    _need(isinstance(data["task"], Mapping) and "name" in data["task"], f"{source}: task", "needs a mapping with 'name'")
-    _need(isinstance(data["model"], Mapping) and "name" in data["model"], f"{source}: model",
-          "needs a mapping with 'backend' and 'name'")
+    _need(
+        isinstance(name, str) and name and all(c.isalnum() or c in "-_." for c in name),
+        f"{source}: name",
+        f"needs letters, digits, '-', '_' or '.', got {name!r}",
+    )
+    _need(
+        isinstance(data["task"], Mapping) and "name" in data["task"], f"{source}: task", "needs a mapping with 'name'"
+    )
+    _need(
+        isinstance(data["model"], Mapping) and "name" in data["model"],
+        f"{source}: model",
+        "needs a mapping with 'backend' and 'name'",
+    )
     s = data["sampling"]
     _need(isinstance(s, Mapping), f"{source}: sampling", "needs a mapping with n, temperature, max_tokens")
     for k in s:
@@ -113,20 +158,45 @@ def parse_spec(data: Mapping[str, Any], *, source: str = "<dict>") -> BankSpec:
     for k, required in SAMPLING_KEYS.items():
         _need(not required or k in s, f"{source}: sampling", f"missing required key {k!r}")
     _need(isinstance(s["n"], int) and s["n"] >= 1, f"{source}: sampling.n", f"needs a positive integer, got {s['n']!r}")
-    _need(isinstance(s["max_tokens"], int) and s["max_tokens"] >= 1, f"{source}: sampling.max_tokens",
-          f"needs a positive integer, got {s['max_tokens']!r}")
-    _need(isinstance(s["temperature"], (int, float)) and s["temperature"] >= 0, f"{source}: sampling.temperature",
-          f"needs a number >= 0, got {s['temperature']!r}")
+    _need(
+        isinstance(s["max_tokens"], int) and s["max_tokens"] >= 1,
+        f"{source}: sampling.max_tokens",
+        f"needs a positive integer, got {s['max_tokens']!r}",
+    )
+    _need(
+        isinstance(s["temperature"], (int, float)) and s["temperature"] >= 0,
+        f"{source}: sampling.temperature",
+        f"needs a number >= 0, got {s['temperature']!r}",
+    )
     seed, chunk = data.get("seed", 0), data.get("chunk", 4)
-    _need(isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0, f"{source}: seed",
-          f"needs a non-negative integer, got {seed!r}")
-    _need(isinstance(chunk, int) and not isinstance(chunk, bool) and chunk >= 1, f"{source}: chunk",
-          f"needs a positive integer (problems per part file), got {chunk!r}")
-    sampling = {"n": s["n"], "temperature": float(s["temperature"]), "max_tokens": s["max_tokens"],
-                "top_p": float(s.get("top_p", 1.0)), "top_k": s.get("top_k")}
-    return BankSpec(name=name, task=dict(data["task"]), model=dict(data["model"]), sampling=sampling, seed=seed,
-                    self_evaluation=bool(data.get("self_evaluation", False)), chunk=chunk,
-                    title=data.get("title"), source=source)
+    _need(
+        isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0,
+        f"{source}: seed",
+        f"needs a non-negative integer, got {seed!r}",
+    )
+    _need(
+        isinstance(chunk, int) and not isinstance(chunk, bool) and chunk >= 1,
+        f"{source}: chunk",
+        f"needs a positive integer (problems per part file), got {chunk!r}",
+    )
+    sampling = {
+        "n": s["n"],
+        "temperature": float(s["temperature"]),
+        "max_tokens": s["max_tokens"],
+        "top_p": float(s.get("top_p", 1.0)),
+        "top_k": s.get("top_k"),
+    }
+    return BankSpec(
+        name=name,
+        task=dict(data["task"]),
+        model=dict(data["model"]),
+        sampling=sampling,
+        seed=seed,
+        self_evaluation=bool(data.get("self_evaluation", False)),
+        chunk=chunk,
+        title=data.get("title"),
+        source=source,
+    )
 
 
 def read_spec(path: str | Path) -> BankSpec:
@@ -144,6 +214,7 @@ def read_spec(path: str | Path) -> BankSpec:
 
 
 # --- recording ---------------------------------------------------------------------------------
+
 
 def _write_parquet(df: Any, path: Path) -> None:
     """Write `df` as zstd Parquet to a temporary name, then rename: never a half-written file."""
@@ -173,9 +244,18 @@ def _score(x: Any) -> float:
     return float(x[0] if isinstance(x, (tuple, list)) else x)
 
 
-def sample_rows(spec: BankSpec, problems: Sequence[tuple[int, Problem]], completions: Sequence[Sequence[Completion]],
-                seeds: Sequence[int], *, model_id: str, model_sha: str | None, wall: float,
-                self_eval: Sequence[Sequence[float]] | None, self_eval_wall: float) -> list[dict[str, Any]]:
+def sample_rows(
+    spec: BankSpec,
+    problems: Sequence[tuple[int, Problem]],
+    completions: Sequence[Sequence[Completion]],
+    seeds: Sequence[int],
+    *,
+    model_id: str,
+    model_sha: str | None,
+    wall: float,
+    self_eval: Sequence[Sequence[float]] | None,
+    self_eval_wall: float,
+) -> list[dict[str, Any]]:
     """One row per sample (the bank's schema, `COLUMNS`), graded by the task's checker."""
     from itslab import tasks
 
@@ -185,19 +265,33 @@ def sample_rows(spec: BankSpec, problems: Sequence[tuple[int, Problem]], complet
         for j, c in enumerate(comps):
             lps = c.logprobs or ()
             answer = tasks.answer_of(problem, c.text)
-            rows.append({
-                "problem_id": problem.id, "problem_index": index, "task": spec.task["name"], "model_id": model_id,
-                "model_sha256": model_sha, "temperature": spec.sampling["temperature"],
-                "top_p": spec.sampling["top_p"], "top_k": spec.sampling["top_k"],
-                "max_tokens": spec.sampling["max_tokens"], "seed": int(seed), "sample_index": j, "text": c.text,
-                "generated_tokens": int(c.n_tokens), "prompt_tokens": int(c.n_prompt_tokens),
-                "finish_reason": c.finish_reason, "logprob_sum": float(sum(lps)) if lps else math.nan,
-                "logprob_mean": float(sum(lps) / len(lps)) if lps else math.nan, "answer": answer,
-                "correct": bool(tasks.check_answer(problem, answer)),
-                "self_eval": float(self_eval[k][j]) if self_eval is not None else math.nan,
-                # one engine batch decodes all samples of a chunk together: its wall time is shared
-                "wall_time_s": wall / n_samples,
-                "self_eval_time_s": self_eval_wall / n_samples if self_eval is not None else math.nan})
+            rows.append(
+                {
+                    "problem_id": problem.id,
+                    "problem_index": index,
+                    "task": spec.task["name"],
+                    "model_id": model_id,
+                    "model_sha256": model_sha,
+                    "temperature": spec.sampling["temperature"],
+                    "top_p": spec.sampling["top_p"],
+                    "top_k": spec.sampling["top_k"],
+                    "max_tokens": spec.sampling["max_tokens"],
+                    "seed": int(seed),
+                    "sample_index": j,
+                    "text": c.text,
+                    "generated_tokens": int(c.n_tokens),
+                    "prompt_tokens": int(c.n_prompt_tokens),
+                    "finish_reason": c.finish_reason,
+                    "logprob_sum": float(sum(lps)) if lps else math.nan,
+                    "logprob_mean": float(sum(lps) / len(lps)) if lps else math.nan,
+                    "answer": answer,
+                    "correct": bool(tasks.check_answer(problem, answer)),
+                    "self_eval": float(self_eval[k][j]) if self_eval is not None else math.nan,
+                    # one engine batch decodes all samples of a chunk together: its wall time is shared
+                    "wall_time_s": wall / n_samples,
+                    "self_eval_time_s": self_eval_wall / n_samples if self_eval is not None else math.nan,
+                }
+            )
     return rows
 
 
@@ -206,9 +300,16 @@ def bank_dir(name: str, root: str | Path | None = None) -> Path:
     return Path(root) if root is not None and Path(root).name == name else Path(root or default_root()) / name
 
 
-def record(spec: BankSpec, *, root: str | Path | None = None, store: str | Path | None = None,
-           generator: Any = None, progress: bool = True, limit_chunks: int | None = None,
-           on_part: Callable[[Path], None] | None = None) -> Path:
+def record(
+    spec: BankSpec,
+    *,
+    root: str | Path | None = None,
+    store: str | Path | None = None,
+    generator: Any = None,
+    progress: bool = True,
+    limit_chunks: int | None = None,
+    on_part: Callable[[Path], None] | None = None,
+) -> Path:
     """Record bank `spec` under `root`, resuming at the first unfinished chunk; returns the bank folder.
 
     `generator` overrides the spec's model (tests pass a simulator); `store` (a SQLite path) also
@@ -220,8 +321,8 @@ def record(spec: BankSpec, *, root: str | Path | None = None, store: str | Path 
 
     from itslab.experiments import config as configs
     from itslab.experiments import rundir as runs
-    from itslab.protocols import prompt_for
     from itslab.pools import request_seed
+    from itslab.protocols import prompt_for
 
     out = bank_dir(spec.name, root)
     (out / PARTS).mkdir(parents=True, exist_ok=True)
@@ -231,14 +332,16 @@ def record(spec: BankSpec, *, root: str | Path | None = None, store: str | Path 
         have = {k: v for k, v in old.items() if k in spec.recording_key()}
         have["model"] = {k: v for k, v in old.get("model", {}).items() if k != "options"}
         if have != spec.recording_key():
-            raise BankError(f"{out}: holds a bank recorded with another spec ({spec_file}); "
-                            "use another name or delete the folder")
+            raise BankError(
+                f"{out}: holds a bank recorded with another spec ({spec_file}); use another name or delete the folder"
+            )
     elif (out / BANK_FILE).exists():
         raise BankError(f"{out}: holds a finished bank without {SPEC_FILE}; refusing to mix")
     else:
         _write_json(spec.as_dict(), spec_file)
-    cfg = configs.parse({"task": spec.task, "model": spec.model, "strategies": ["majority_vote"], "budgets": [1]},
-                        source=spec.source)
+    cfg = configs.parse(
+        {"task": spec.task, "model": spec.model, "strategies": ["majority_vote"], "budgets": [1]}, source=spec.source
+    )
     problems = configs.build_problems(cfg)
     chunks = [list(range(i, min(i + spec.chunk, len(problems)))) for i in range(0, len(problems), spec.chunk)]
     todo = [c for c, idx in enumerate(chunks) if not (out / PARTS / f"part-{c:04d}.parquet").is_file()]
@@ -257,24 +360,50 @@ def record(spec: BankSpec, *, root: str | Path | None = None, store: str | Path 
         model_id = str(getattr(gen, "model_id", spec.model["name"]))
         sha = _model_sha256(spec.model)
         s = spec.sampling
-        bar = tqdm(total=len(todo) * spec.chunk * s["n"], desc=f"bank {spec.name}", unit="sample",
-                   disable=not progress, file=sys.stderr)
+        bar = tqdm(
+            total=len(todo) * spec.chunk * s["n"],
+            desc=f"bank {spec.name}",
+            unit="sample",
+            disable=not progress,
+            file=sys.stderr,
+        )
         for done, c in enumerate(todo):
             if limit_chunks is not None and done >= limit_chunks:
                 break
             batch = [(i, problems[i]) for i in chunks[c]]
             seeds = [request_seed(spec.seed, p) for _, p in batch]
-            reqs = [Request(prefix=prompt_for(p, gen), n=s["n"], max_tokens=s["max_tokens"],
-                            temperature=s["temperature"], top_p=s["top_p"], top_k=s["top_k"], seed=sd,
-                            logprobs=True) for (_, p), sd in zip(batch, seeds)]
+            reqs = [
+                Request(
+                    prefix=prompt_for(p, gen),
+                    n=s["n"],
+                    max_tokens=s["max_tokens"],
+                    temperature=s["temperature"],
+                    top_p=s["top_p"],
+                    top_k=s["top_k"],
+                    seed=sd,
+                    logprobs=True,
+                )
+                for (_, p), sd in zip(batch, seeds)
+            ]
             t0 = time.perf_counter()
             comps = gen.generate(reqs)
             wall = time.perf_counter() - t0
             scores, t1 = None, time.perf_counter()
             if judge is not None:
-                scores = [[_score(x) for x in judge.score(p, [c_.text for c_ in cs])] for (_, p), cs in zip(batch, comps)]
-            rows = sample_rows(spec, batch, comps, seeds, model_id=model_id, model_sha=sha, wall=wall,
-                               self_eval=scores, self_eval_wall=time.perf_counter() - t1)
+                scores = [
+                    [_score(x) for x in judge.score(p, [c_.text for c_ in cs])] for (_, p), cs in zip(batch, comps)
+                ]
+            rows = sample_rows(
+                spec,
+                batch,
+                comps,
+                seeds,
+                model_id=model_id,
+                model_sha=sha,
+                wall=wall,
+                self_eval=scores,
+                self_eval_wall=time.perf_counter() - t1,
+            )
             part = out / PARTS / f"part-{c:04d}.parquet"
             _write_parquet(pd.DataFrame(rows, columns=list(COLUMNS)), part)
             bar.update(len(rows))
@@ -301,24 +430,32 @@ def finalize(folder: Path, spec: BankSpec, *, command: str, source: Mapping[str,
     _write_parquet(df, folder / BANK_FILE)
     gen_time = float(df.groupby(["problem_index"])["wall_time_s"].sum().sum())
     tokens = int(df["generated_tokens"].sum())
-    man = {"name": spec.name, "title": spec.title, "spec": spec.as_dict(), "command": command,
-           **(dict(source) if source is not None else runs.source_state()),
-           "machine": runs.machine(), "problems": int(df["problem_id"].nunique()),
-           "samples_per_problem": int(df.groupby("problem_id").size().min()), "samples": len(df),
-           "generated_tokens": tokens, "generation_wall_s": round(gen_time, 3),
-           "engine_tokens_per_s": round(tokens / gen_time, 3) if gen_time > 0 else None,
-           "self_evaluation_wall_s": (round(float(df["self_eval_time_s"].sum()), 3)
-                                      if spec.self_evaluation else None),
-           "cut_off_fraction": round(float((df["finish_reason"] == "length").mean()), 5),
-           "pass_at_1": round(float(df["correct"].mean()), 5),
-           "sha256": hashlib.sha256((folder / BANK_FILE).read_bytes()).hexdigest(),
-           "bytes": (folder / BANK_FILE).stat().st_size}
+    man = {
+        "name": spec.name,
+        "title": spec.title,
+        "spec": spec.as_dict(),
+        "command": command,
+        **(dict(source) if source is not None else runs.source_state()),
+        "machine": runs.machine(),
+        "problems": int(df["problem_id"].nunique()),
+        "samples_per_problem": int(df.groupby("problem_id").size().min()),
+        "samples": len(df),
+        "generated_tokens": tokens,
+        "generation_wall_s": round(gen_time, 3),
+        "engine_tokens_per_s": round(tokens / gen_time, 3) if gen_time > 0 else None,
+        "self_evaluation_wall_s": (round(float(df["self_eval_time_s"].sum()), 3) if spec.self_evaluation else None),
+        "cut_off_fraction": round(float((df["finish_reason"] == "length").mean()), 5),
+        "pass_at_1": round(float(df["correct"].mean()), 5),
+        "sha256": hashlib.sha256((folder / BANK_FILE).read_bytes()).hexdigest(),
+        "bytes": (folder / BANK_FILE).stat().st_size,
+    }
     _write_json(man, folder / MANIFEST)
     shutil.rmtree(folder / PARTS)
     return folder / BANK_FILE
 
 
 # --- reading -----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, eq=False)
 class Bank:
@@ -344,9 +481,14 @@ class Bank:
         from itslab.pools import Pool
 
         k = self.n if k is None else k
-        return Pool(problem_ids=self.problem_ids, correct=self.correct[:, :k].copy(),
-                    answers=self.answers[:, :k].copy(), tokens=self.tokens[:, :k].copy(),
-                    confidence=np.exp(self.logprob_mean[:, :k]), params=dict(self.manifest.get("spec", {})))
+        return Pool(
+            problem_ids=self.problem_ids,
+            correct=self.correct[:, :k].copy(),
+            answers=self.answers[:, :k].copy(),
+            tokens=self.tokens[:, :k].copy(),
+            confidence=np.exp(self.logprob_mean[:, :k]),
+            params=dict(self.manifest.get("spec", {})),
+        )
 
 
 def list_banks(root: str | Path | None = None) -> list[dict[str, Any]]:
@@ -356,12 +498,19 @@ def list_banks(root: str | Path | None = None) -> list[dict[str, Any]]:
         man = json.loads(man_path.read_text())
         f = man_path.parent / BANK_FILE
         got = hashlib.sha256(f.read_bytes()).hexdigest() if f.is_file() else None
-        out.append({"name": man_path.parent.name, "problems": man.get("problems"),
-                    "samples_per_problem": man.get("samples_per_problem"), "bytes": man.get("bytes"),
-                    "sha256": man.get("sha256"), "verified": got == man.get("sha256"),
-                    "model": man.get("spec", {}).get("model", {}).get("name"),
-                    "task": man.get("spec", {}).get("task", {}).get("name"),
-                    "temperature": man.get("spec", {}).get("sampling", {}).get("temperature")})
+        out.append(
+            {
+                "name": man_path.parent.name,
+                "problems": man.get("problems"),
+                "samples_per_problem": man.get("samples_per_problem"),
+                "bytes": man.get("bytes"),
+                "sha256": man.get("sha256"),
+                "verified": got == man.get("sha256"),
+                "model": man.get("spec", {}).get("model", {}).get("name"),
+                "task": man.get("spec", {}).get("task", {}).get("name"),
+                "temperature": man.get("spec", {}).get("sampling", {}).get("temperature"),
+            }
+        )
     return out
 
 
@@ -396,10 +545,16 @@ def load(name: str, root: str | Path | None = None) -> Bank:
         return a.reshape(P, n)
 
     ids = tuple(df["problem_id"].to_numpy().reshape(P, n)[:, 0])
-    answers = np.array([None if a is None or (isinstance(a, float) and math.isnan(a)) else a
-                        for a in df["answer"]], dtype=object).reshape(P, n)
-    arrays = {"correct": grid("correct", bool), "answers": answers, "tokens": grid("generated_tokens", np.int64),
-              "logprob_mean": grid("logprob_mean", float), "self_eval": grid("self_eval", float)}
+    answers = np.array(
+        [None if a is None or (isinstance(a, float) and math.isnan(a)) else a for a in df["answer"]], dtype=object
+    ).reshape(P, n)
+    arrays = {
+        "correct": grid("correct", bool),
+        "answers": answers,
+        "tokens": grid("generated_tokens", np.int64),
+        "logprob_mean": grid("logprob_mean", float),
+        "self_eval": grid("self_eval", float),
+    }
     for a in arrays.values():
         a.setflags(write=False)
     return Bank(name=name, frame=df, manifest=man, problem_ids=ids, **arrays)
@@ -456,34 +611,45 @@ class BankReplay:
         head = f"<itslab bank {self.bank.name} problem "
         for r in requests:
             if not r.prefix.startswith(head):
-                raise MissingSample(f"bank {self.bank.name!r}: prefix {r.prefix[:60]!r} is not a bank marker "
-                                    "(build prompts with this generator's format_prompt)")
-            pid = r.prefix[len(head):-1]
+                raise MissingSample(
+                    f"bank {self.bank.name!r}: prefix {r.prefix[:60]!r} is not a bank marker "
+                    "(build prompts with this generator's format_prompt)"
+                )
+            pid = r.prefix[len(head) : -1]
             if pid not in self._rows:
                 raise MissingSample(f"bank {self.bank.name!r} has no problem {pid!r}")
-            if (self.temperature is not None and not math.isclose(r.temperature, self.temperature)) or \
-                    (self.max_tokens is not None and r.max_tokens != self.max_tokens):
-                raise MissingSample(f"bank {self.bank.name!r} was recorded at temperature {self.temperature}, "
-                                    f"max_tokens {self.max_tokens}; the request asks temperature {r.temperature}, "
-                                    f"max_tokens {r.max_tokens}")
+            if (self.temperature is not None and not math.isclose(r.temperature, self.temperature)) or (
+                self.max_tokens is not None and r.max_tokens != self.max_tokens
+            ):
+                raise MissingSample(
+                    f"bank {self.bank.name!r} was recorded at temperature {self.temperature}, "
+                    f"max_tokens {self.max_tokens}; the request asks temperature {r.temperature}, "
+                    f"max_tokens {r.max_tokens}"
+                )
             if r.n > self.bank.n:
-                raise MissingSample(f"bank {self.bank.name!r} holds {self.bank.n} samples per problem; "
-                                    f"the request asks n={r.n}")
+                raise MissingSample(
+                    f"bank {self.bank.name!r} holds {self.bank.n} samples per problem; the request asks n={r.n}"
+                )
             i = self._rows[pid]
             perm = np.random.default_rng(np.random.SeedSequence(int(r.seed) % 2**63)).permutation(self.bank.n)
             comps = []
-            for j in perm[:r.n]:
-                comps.append(Completion(text=str(self._texts[i, j]), n_tokens=int(self.bank.tokens[i, j]),
-                                        n_prompt_tokens=int(self._prompt_tokens[i, j]),
-                                        finish_reason=str(self._finish[i, j]), seed=int(r.seed),
-                                        meta={"bank": self.bank.name, "bank_sample": int(j)}))
+            for j in perm[: r.n]:
+                comps.append(
+                    Completion(
+                        text=str(self._texts[i, j]),
+                        n_tokens=int(self.bank.tokens[i, j]),
+                        n_prompt_tokens=int(self._prompt_tokens[i, j]),
+                        finish_reason=str(self._finish[i, j]),
+                        seed=int(r.seed),
+                        meta={"bank": self.bank.name, "bank_sample": int(j)},
+                    )
+                )
             out.append(comps)
         return out
 
 
 class BankScores:
     """A `Verifier` that returns the bank's recorded scores: ``self_eval`` (P("Yes")) or ``logprob_mean``."""
-
 
     def __init__(self, bank: Bank, column: str = "self_eval") -> None:
         if column not in ("self_eval", "logprob_mean"):
@@ -492,8 +658,10 @@ class BankScores:
         if np.isnan(values).all():
             raise BankError(f"bank {bank.name!r} recorded no {column} scores")
         self.name = f"bank:{column}"
-        self._score = {(pid, str(t)): float(v) for pid, t, v in
-                       zip(bank.frame["problem_id"], bank.frame["text"], values.reshape(-1))}
+        self._score = {
+            (pid, str(t)): float(v)
+            for pid, t, v in zip(bank.frame["problem_id"], bank.frame["text"], values.reshape(-1))
+        }
 
     def score(self, problem: Problem, texts: Sequence[str]) -> list[tuple[float, ...]]:
         """The recorded score of each text."""

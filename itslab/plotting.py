@@ -12,6 +12,7 @@ Not imported by ``import itslab`` (matplotlib and seaborn load here).
 >>> ax.get_xscale()
 'log'
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
@@ -31,9 +32,18 @@ FigAx = tuple[Figure, Axes]
 
 def set_style(context: str = "notebook") -> None:
     """The itslab look: seaborn whitegrid, colour-blind palette, light spines (global rcParams)."""
-    sns.set_theme(style="whitegrid", context=context, palette="colorblind",
-                  rc={"axes.spines.top": False, "axes.spines.right": False, "figure.dpi": 100,
-                      "savefig.bbox": "tight", "legend.frameon": False})
+    sns.set_theme(
+        style="whitegrid",
+        context=context,
+        palette="colorblind",
+        rc={
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "figure.dpi": 100,
+            "savefig.bbox": "tight",
+            "legend.frameon": False,
+        },
+    )
 
 
 def _axes(ax: Any, figsize: tuple[float, float] = (6.0, 4.0)) -> FigAx:
@@ -58,9 +68,18 @@ def _groups(df: pd.DataFrame, hue: str | None):
     return list(df.groupby(hue, sort=True, observed=True))
 
 
-def scaling_curve(df: pd.DataFrame, *, x: str = "k", y: str = "value", hue: str | None = "metric",
-                  fit: FitResult | Mapping[str, FitResult] | None = None, extrapolate_to: float | None = None,
-                  logx: bool = True, ax: Any = None, ylabel: str | None = None) -> FigAx:
+def scaling_curve(
+    df: pd.DataFrame,
+    *,
+    x: str = "k",
+    y: str = "value",
+    hue: str | None = "metric",
+    fit: FitResult | Mapping[str, FitResult] | None = None,
+    extrapolate_to: float | None = None,
+    logx: bool = True,
+    ax: Any = None,
+    ylabel: str | None = None,
+) -> FigAx:
     """Curves of `y` against budget `x` (log x), one per `hue`, with CI bands and fitted laws overlaid.
 
     `fit` is a `FitResult` or a mapping label → FitResult; each is drawn dashed from the smallest
@@ -72,7 +91,7 @@ def scaling_curve(df: pd.DataFrame, *, x: str = "k", y: str = "value", hue: str 
     for label, part in _groups(df, hue):
         part = part.sort_values(x)
         xs = part[x].to_numpy(float)
-        line, = ax.plot(xs, part[y], marker="o", ms=4, label=None if label is None else str(label))
+        (line,) = ax.plot(xs, part[y], marker="o", ms=4, label=None if label is None else str(label))
         band = _band(part, y)
         if band is not None:
             ax.fill_between(xs, *band, alpha=0.2, color=line.get_color(), linewidth=0)
@@ -91,8 +110,14 @@ def scaling_curve(df: pd.DataFrame, *, x: str = "k", y: str = "value", hue: str 
     return fig, ax
 
 
-def coverage(data: pd.DataFrame | np.ndarray | Mapping[str, Any], ks: Sequence[int] | None = None, *,
-             neglog: bool = False, fit: FitResult | Mapping[str, FitResult] | None = None, ax: Any = None) -> FigAx:
+def coverage(
+    data: pd.DataFrame | np.ndarray | Mapping[str, Any],
+    ks: Sequence[int] | None = None,
+    *,
+    neglog: bool = False,
+    fit: FitResult | Mapping[str, FitResult] | None = None,
+    ax: Any = None,
+) -> FigAx:
     """Coverage (pass@k) against samples k (Brown et al. 2024, Fig. 1).
 
     `data` is a `pass_at_k` frame, a boolean correctness matrix [problems, n], or a mapping
@@ -103,6 +128,7 @@ def coverage(data: pd.DataFrame | np.ndarray | Mapping[str, Any], ks: Sequence[i
 
     def frame(d):
         return d if isinstance(d, pd.DataFrame) else pass_at_k(np.asarray(d), ks)
+
     if isinstance(data, Mapping):
         df = pd.concat([frame(d).assign(model=str(name)) for name, d in data.items()], ignore_index=True)
         hue = "model"
@@ -120,8 +146,9 @@ def coverage(data: pd.DataFrame | np.ndarray | Mapping[str, Any], ks: Sequence[i
     return fig, ax
 
 
-def strategy_comparison(df: pd.DataFrame, *, x: str = "budget", y: str = "correct", hue: str = "strategy",
-                        logx: bool = True, ax: Any = None) -> FigAx:
+def strategy_comparison(
+    df: pd.DataFrame, *, x: str = "budget", y: str = "correct", hue: str = "strategy", logx: bool = True, ax: Any = None
+) -> FigAx:
     """Accuracy against budget per strategy, from an experiment frame (one row per problem × ... × seed).
 
     Accuracy averages seeds within a problem, then problems; bands are ±1.96 SE across problems.
@@ -137,8 +164,15 @@ def strategy_comparison(df: pd.DataFrame, *, x: str = "budget", y: str = "correc
     return fig, ax
 
 
-def frontier(df: pd.DataFrame, *, cost: str = "total_tokens", acc: str = "accuracy", hue: str = "strategy",
-             logx: bool = True, ax: Any = None) -> FigAx:
+def frontier(
+    df: pd.DataFrame,
+    *,
+    cost: str = "total_tokens",
+    acc: str = "accuracy",
+    hue: str = "strategy",
+    logx: bool = True,
+    ax: Any = None,
+) -> FigAx:
     """Cost–accuracy scatter of configurations with the Pareto frontier drawn as a step line.
 
     `df` is a `pareto_frontier` table or a raw experiment frame (aggregated here on `cost`).
@@ -157,8 +191,15 @@ def frontier(df: pd.DataFrame, *, cost: str = "total_tokens", acc: str = "accura
     return fig, ax
 
 
-def calibration(data: pd.DataFrame | np.ndarray, correct: np.ndarray | None = None, *, score: str = "score",
-                label: str = "correct", n_bins: int = 10, ax: Any = None) -> FigAx:
+def calibration(
+    data: pd.DataFrame | np.ndarray,
+    correct: np.ndarray | None = None,
+    *,
+    score: str = "score",
+    label: str = "correct",
+    n_bins: int = 10,
+    ax: Any = None,
+) -> FigAx:
     """Reliability diagram of verifier scores (or confidences) in [0, 1] against correctness.
 
     Pass a frame with `score` and `label` columns, or arrays (scores, correct). Points are
@@ -230,8 +271,10 @@ def particle_genealogy(source: Any, *, weights_for: str = "previous", ax: Any = 
         if anc is None:
             continue
         if anc.size and (anc.min() < 0 or anc.max() > sizes[t - 1]):
-            raise ValueError(f"particle_genealogy: step {t} ancestors {anc.tolist()} do not index step {t - 1} "
-                             f"({sizes[t - 1]} particles)")
+            raise ValueError(
+                f"particle_genealogy: step {t} ancestors {anc.tolist()} do not index step {t - 1} "
+                f"({sizes[t - 1]} particles)"
+            )
         alive[t - 1][anc[alive[t][:-1]]] = True
     colour, grey = sns.color_palette()[0], "0.75"
     for t, (anc, w) in enumerate(steps):
@@ -242,8 +285,14 @@ def particle_genealogy(source: Any, *, weights_for: str = "previous", ax: Any = 
                 ax.scatter([t - 1], [sizes[t - 1]], s=40, facecolors="none", edgecolors=colour, zorder=2)
         own = w if weights_for == "current" else (steps[t + 1][1] if t + 1 < len(steps) else np.array([]))
         wn = _normalised(own, sizes[t])
-        ax.scatter(np.full(sizes[t], t), np.arange(sizes[t]), s=15 + 300 * wn,
-                   c=[colour if a else grey for a in alive[t][:-1]], zorder=2, edgecolors="none")
+        ax.scatter(
+            np.full(sizes[t], t),
+            np.arange(sizes[t]),
+            s=15 + 300 * wn,
+            c=[colour if a else grey for a in alive[t][:-1]],
+            zorder=2,
+            edgecolors="none",
+        )
     ax.set(xlabel="step", ylabel="particle", title="particle genealogy (size = weight)")
     ax.set_xticks(range(len(steps)))
     ax.grid(False)

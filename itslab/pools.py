@@ -22,6 +22,7 @@ the simulators' closed forms: `exact_pass_at_k`, `majority_limit` (maj@∞) and
 >>> pool.correct.shape, bool((pool.head(4).answers == draw_pool(gen, problems, 4, seed=1).answers).all())
 ((3, 8), True)
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -76,8 +77,14 @@ class Pool:
         if not 1 <= k <= self.n:
             raise ValueError(f"Pool.head: k must be in 1..{self.n}, got {k}")
         texts = None if self.texts is None else tuple(t[:k] for t in self.texts)
-        return dataclasses.replace(self, correct=self.correct[:, :k], answers=self.answers[:, :k],
-                                   tokens=self.tokens[:, :k], confidence=self.confidence[:, :k], texts=texts)
+        return dataclasses.replace(
+            self,
+            correct=self.correct[:, :k],
+            answers=self.answers[:, :k],
+            tokens=self.tokens[:, :k],
+            confidence=self.confidence[:, :k],
+            texts=texts,
+        )
 
     def pass_at_1(self) -> np.ndarray:
         """Per-problem fraction of correct samples (the unbiased pass@1)."""
@@ -93,9 +100,21 @@ def request_seed(seed: int, problem: Problem) -> int:
     return draw_seed(problem_rng(seed, problem.id, "pool"))
 
 
-def draw_pool(generator: Any, problems: Sequence[Problem], n: int, *, seed: int, temperature: float = 1.0,
-              top_p: float = 1.0, top_k: int | None = None, max_tokens: int = 1024, stop: Sequence[str] = (),
-              chat: bool | None = None, keep_texts: bool = False, batch: int = 16) -> Pool:
+def draw_pool(
+    generator: Any,
+    problems: Sequence[Problem],
+    n: int,
+    *,
+    seed: int,
+    temperature: float = 1.0,
+    top_p: float = 1.0,
+    top_k: int | None = None,
+    max_tokens: int = 1024,
+    stop: Sequence[str] = (),
+    chat: bool | None = None,
+    keep_texts: bool = False,
+    batch: int = 16,
+) -> Pool:
     """Draw `n` samples per problem (repeated sampling, Brown et al. 2024) into a `Pool`.
 
     A simulator with ``sample_table`` (`SimulatedGenerator`) is read without building texts
@@ -103,17 +122,36 @@ def draw_pool(generator: Any, problems: Sequence[Problem], n: int, *, seed: int,
     `generate` would cut them. Other generators get one request per problem, `batch` requests per
     ``generate`` call; answers are extracted and checked with `itslab.tasks`.
     """
-    return draw_pools(generator, problems, n, seed=seed, grid=[{"temperature": temperature, "top_p": top_p,
-                                                                 "top_k": top_k}],
-                      max_tokens=max_tokens, stop=stop, chat=chat, keep_texts=keep_texts, batch=batch)[0]
+    return draw_pools(
+        generator,
+        problems,
+        n,
+        seed=seed,
+        grid=[{"temperature": temperature, "top_p": top_p, "top_k": top_k}],
+        max_tokens=max_tokens,
+        stop=stop,
+        chat=chat,
+        keep_texts=keep_texts,
+        batch=batch,
+    )[0]
 
 
 KNOBS = ("temperature", "top_p", "top_k")
 
 
-def draw_pools(generator: Any, problems: Sequence[Problem], n: int, *, seed: int, grid: Sequence[Mapping[str, Any]],
-               max_tokens: int = 1024, stop: Sequence[str] = (), chat: bool | None = None, keep_texts: bool = False,
-               batch: int = 16) -> list[Pool]:
+def draw_pools(
+    generator: Any,
+    problems: Sequence[Problem],
+    n: int,
+    *,
+    seed: int,
+    grid: Sequence[Mapping[str, Any]],
+    max_tokens: int = 1024,
+    stop: Sequence[str] = (),
+    chat: bool | None = None,
+    keep_texts: bool = False,
+    batch: int = 16,
+) -> list[Pool]:
     """One `Pool` per sampling setting in `grid` (dicts of ``temperature``, ``top_p``, ``top_k``).
 
     All settings share each problem's request seed (common random numbers: curves over the
@@ -133,31 +171,51 @@ def draw_pools(generator: Any, problems: Sequence[Problem], n: int, *, seed: int
         settings.append({"temperature": 1.0, "top_p": 1.0, "top_k": None, **g})
     if not settings:
         raise ValueError("draw_pools: grid is empty")
-    base = {"model_id": getattr(generator, "model_id", type(generator).__name__), "n": n, "seed": seed,
-            "max_tokens": max_tokens}
+    base = {
+        "model_id": getattr(generator, "model_id", type(generator).__name__),
+        "n": n,
+        "seed": seed,
+        "max_tokens": max_tokens,
+    }
     if callable(getattr(generator, "sample_table", None)) and not keep_texts:
         return [_pool_from_tables(generator, problems, n, seed, {**base, **st}) for st in settings]
     prompts = [prompt_for(p, generator, chat=chat) for p in problems]
-    reqs = [Request(prompts[i], n=n, max_tokens=max_tokens, stop=tuple(stop), seed=request_seed(seed, p),
-                    logprobs=True, **st)
-            for st in settings for i, p in enumerate(problems)]
+    reqs = [
+        Request(
+            prompts[i], n=n, max_tokens=max_tokens, stop=tuple(stop), seed=request_seed(seed, p), logprobs=True, **st
+        )
+        for st in settings
+        for i, p in enumerate(problems)
+    ]
     outs: list[Sequence[Completion]] = []
     for s in range(0, len(reqs), max(1, batch)):
-        outs.extend(generator.generate(reqs[s:s + batch]))
+        outs.extend(generator.generate(reqs[s : s + batch]))
     m = len(problems)
-    return [_stack(problems, [_row(p, c, n) for p, c in zip(problems, outs[j * m:(j + 1) * m])], {**base, **st}, keep_texts)
-            for j, st in enumerate(settings)]
+    return [
+        _stack(
+            problems, [_row(p, c, n) for p, c in zip(problems, outs[j * m : (j + 1) * m])], {**base, **st}, keep_texts
+        )
+        for j, st in enumerate(settings)
+    ]
 
 
-def _pool_from_tables(generator: Any, problems: Sequence[Problem], n: int, seed: int,
-                      params: Mapping[str, Any]) -> Pool:
+def _pool_from_tables(
+    generator: Any, problems: Sequence[Problem], n: int, seed: int, params: Mapping[str, Any]
+) -> Pool:
     from itslab.generators.simulated import answer_line, count_tokens
 
     cols: dict[str, list[np.ndarray]] = {"correct": [], "answers": [], "tokens": [], "confidence": []}
     tail: dict[str, int] = {}
     for p in problems:
-        req = Request(p.prompt, n=n, seed=request_seed(seed, p), max_tokens=params["max_tokens"],
-                      temperature=params["temperature"], top_p=params["top_p"], top_k=params["top_k"])
+        req = Request(
+            p.prompt,
+            n=n,
+            seed=request_seed(seed, p),
+            max_tokens=params["max_tokens"],
+            temperature=params["temperature"],
+            top_p=params["top_p"],
+            top_k=params["top_k"],
+        )
         t = generator.sample_table(req)
         extra = np.array([tail.setdefault(a, count_tokens("\n" + answer_line(a))) for a in t["answer"]])
         tokens = t["n_body_tokens"] + extra
@@ -166,8 +224,15 @@ def _pool_from_tables(generator: Any, problems: Sequence[Problem], n: int, seed:
         cols["answers"].append(np.where(cut, None, t["answer"]).astype(object))
         cols["tokens"].append(np.minimum(tokens, req.max_tokens))
         cols["confidence"].append(np.asarray(t["confidence"], dtype=float))
-    return Pool(tuple(p.id for p in problems), np.stack(cols["correct"]).astype(bool), np.stack(cols["answers"]),
-                np.stack(cols["tokens"]).astype(np.int64), np.stack(cols["confidence"]), None, dict(params))
+    return Pool(
+        tuple(p.id for p in problems),
+        np.stack(cols["correct"]).astype(bool),
+        np.stack(cols["answers"]),
+        np.stack(cols["tokens"]).astype(np.int64),
+        np.stack(cols["confidence"]),
+        None,
+        dict(params),
+    )
 
 
 def _row(problem: Problem, comps: Sequence[Completion], n: int) -> dict[str, list]:
@@ -201,8 +266,9 @@ def _confidence(c: Completion) -> float:
     return float("nan")
 
 
-def _stack(problems: Sequence[Problem], rows: list[dict[str, list]], params: Mapping[str, Any],
-           keep_texts: bool) -> Pool:
+def _stack(
+    problems: Sequence[Problem], rows: list[dict[str, list]], params: Mapping[str, Any], keep_texts: bool
+) -> Pool:
     def arr(key: str, dtype: Any) -> np.ndarray:
         out = np.empty((len(rows), len(rows[0][key])), dtype=dtype)
         for i, r in enumerate(rows):
@@ -210,8 +276,15 @@ def _stack(problems: Sequence[Problem], rows: list[dict[str, list]], params: Map
         return out
 
     texts = tuple(tuple(r["texts"]) for r in rows) if keep_texts else None
-    return Pool(tuple(p.id for p in problems), arr("correct", bool), arr("answers", object), arr("tokens", np.int64),
-                arr("confidence", float), texts, dict(params))
+    return Pool(
+        tuple(p.id for p in problems),
+        arr("correct", bool),
+        arr("answers", object),
+        arr("tokens", np.int64),
+        arr("confidence", float),
+        texts,
+        dict(params),
+    )
 
 
 def raw_scores(pool: Pool, problems: Sequence[Problem], verifier: Any) -> list[list[tuple[float, ...]]]:
@@ -266,8 +339,10 @@ def monte_carlo_pass_at_k(correct: np.ndarray, ks: Sequence[int], *, n_mc: int, 
     """
     correct = np.asarray(correct, dtype=bool)
     if correct.ndim != 2 or max(ks) > correct.shape[1] or min(ks) < 1:
-        raise ValueError(f"monte_carlo_pass_at_k: need correct [problems, n] with 1 <= k <= n; got shape "
-                         f"{correct.shape} and ks {list(ks)}")
+        raise ValueError(
+            f"monte_carlo_pass_at_k: need correct [problems, n] with 1 <= k <= n; got shape "
+            f"{correct.shape} and ks {list(ks)}"
+        )
     n = correct.shape[1]
     orders = rng.permuted(np.tile(np.arange(n), (n_mc, 1)), axis=1)
     out = np.empty((len(correct), len(ks)))

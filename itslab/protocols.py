@@ -1,4 +1,5 @@
 """The three structural protocols every backend, verifier and strategy satisfies (docs/architecture.md)."""
+
 from __future__ import annotations
 
 from typing import Any, Protocol, Sequence, runtime_checkable
@@ -52,9 +53,11 @@ def prompt_for(problem: Problem, generator: Any, *, chat: bool | None = None) ->
     if callable(tmpl):
         return tmpl(problem.messages or ({"role": "user", "content": problem.prompt},))
     if chat:
-        raise ValueError(f"chat=True needs a generator with a chat template (format_prompt or chat_prompt); "
-                         f"{getattr(generator, 'model_id', type(generator).__name__)!r} has neither "
-                         f"(problem {problem.id!r})")
+        raise ValueError(
+            f"chat=True needs a generator with a chat template (format_prompt or chat_prompt); "
+            f"{getattr(generator, 'model_id', type(generator).__name__)!r} has neither "
+            f"(problem {problem.id!r})"
+        )
     return problem.prompt
 
 
@@ -78,8 +81,15 @@ class Verifier(Protocol):
 class Strategy(Protocol):
     """``(problem, generator, verifier, budget, rng, **hyper) -> Result``; never exceeds the budget."""
 
-    def __call__(self, problem: Problem, generator: Generator, verifier: Verifier | None,
-                 budget: Budget, rng: np.random.Generator, **hyper: Any) -> Result: ...
+    def __call__(
+        self,
+        problem: Problem,
+        generator: Generator,
+        verifier: Verifier | None,
+        budget: Budget,
+        rng: np.random.Generator,
+        **hyper: Any,
+    ) -> Result: ...
 
 
 class GeneratorWrapper:

@@ -8,6 +8,7 @@ every process (the id is hashed with BLAKE2, not Python's salted `hash`).
 >>> a == b
 True
 """
+
 from __future__ import annotations
 
 import functools
@@ -30,7 +31,7 @@ def as_rng(seed: SeedLike) -> np.random.Generator:
 @functools.lru_cache(maxsize=4096)
 def _key(text: str) -> tuple[int, ...]:
     digest = hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
-    return tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4))
+    return tuple(int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4))
 
 
 def problem_seed_sequence(seed: int, problem_id: str, *extra: str) -> np.random.SeedSequence:

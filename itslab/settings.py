@@ -1,4 +1,5 @@
 """Run-time configuration read from the environment: smoke/full mode, data dir, cache, device."""
+
 from __future__ import annotations
 
 import os

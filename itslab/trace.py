@@ -4,13 +4,14 @@ A `Result` holds the chosen answer, every candidate with its scores, the step-by
 (particles, weights, ESS, ancestors, beams — whatever the strategy records in `StepRecord.info`),
 and the total `Usage`. The same rng ⇒ an identical `Result` (docs/architecture.md).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from itslab.types import freeze as _freeze
 from itslab.types import Usage, total_usage
+from itslab.types import freeze as _freeze
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,12 @@ class Result:
         rows, cum = [], Usage()
         for rec in self.trace:
             cum = cum + rec.usage
-            row: dict[str, Any] = {"problem_id": self.problem_id, "strategy": self.strategy,
-                                   "step": rec.step, "kind": rec.kind}
+            row: dict[str, Any] = {
+                "problem_id": self.problem_id,
+                "strategy": self.strategy,
+                "step": rec.step,
+                "kind": rec.kind,
+            }
             row.update(rec.usage.as_dict())
             row.update({f"cum_{k}": v for k, v in cum.as_dict().items()})
             row.update({k: v for k, v in rec.info.items() if isinstance(v, (int, float, str, bool)) or v is None})
@@ -87,9 +92,14 @@ class Result:
 
     def summary(self) -> dict[str, Any]:
         """A flat dict for one row of an experiment table."""
-        out: dict[str, Any] = {"problem_id": self.problem_id, "strategy": self.strategy,
-                               "answer": self.answer, "correct": self.correct,
-                               "n_candidates": len(self.candidates), "n_steps": len(self.trace)}
+        out: dict[str, Any] = {
+            "problem_id": self.problem_id,
+            "strategy": self.strategy,
+            "answer": self.answer,
+            "correct": self.correct,
+            "n_candidates": len(self.candidates),
+            "n_steps": len(self.trace),
+        }
         out.update(self.usage.as_dict())
         return out
 

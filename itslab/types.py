@@ -7,6 +7,7 @@ All records are frozen dataclasses so a strategy can never mutate what it was gi
 >>> (u.samples, u.generated_tokens)
 (3, 15)
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -60,8 +61,6 @@ def freeze(x: Any) -> Any:
     if isinstance(x, (list, tuple)):
         return tuple(freeze(v) for v in x)
     return x
-
-
 
 
 def _frozen_map(m: Mapping[str, Any] | None) -> Mapping[str, Any]:

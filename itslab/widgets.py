@@ -9,6 +9,7 @@ and re-plot — never generate, score or refit — so a notebook stays responsiv
 
 Not imported by ``import itslab`` (ipywidgets and matplotlib load here).
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Sequence
@@ -47,8 +48,13 @@ class SliderPlot:
     `plot_fn(sliced, **values)` returns ``(fig, ax)``.
     """
 
-    def __init__(self, data: Any, plot_fn: PlotFn, sliders: Mapping[str, Sequence[Any]],
-                 slice_fn: Callable[..., Any] | None = None) -> None:
+    def __init__(
+        self,
+        data: Any,
+        plot_fn: PlotFn,
+        sliders: Mapping[str, Sequence[Any]],
+        slice_fn: Callable[..., Any] | None = None,
+    ) -> None:
         if not sliders:
             raise ValueError("slider_plot: give at least one slider, e.g. budget=[1, 2, 4]")
         self.data, self.plot_fn = data, plot_fn
@@ -58,8 +64,9 @@ class SliderPlot:
             values = [_scalar(v) for v in values]
             if not values:
                 raise ValueError(f"slider_plot: slider {name!r} has no values")
-            self.sliders[name] = w.SelectionSlider(options=[(str(v), v) for v in values], value=values[-1],
-                                                   description=name, continuous_update=False)
+            self.sliders[name] = w.SelectionSlider(
+                options=[(str(v), v) for v in values], value=values[-1], description=name, continuous_update=False
+            )
         self.output = w.Output()
         self.widget = w.VBox([*self.sliders.values(), self.output])
         self.figure: Any = None
@@ -120,9 +127,14 @@ def _default_slice(data: Any, **values: Any) -> Any:
     return data[key]
 
 
-def slider_plot(frame_or_dict: pd.DataFrame | Mapping[Any, Any], plot_fn: PlotFn, *,
-                slice_fn: Callable[..., Any] | None = None, show: bool = True,
-                **sliders: Sequence[Any] | None) -> SliderPlot:
+def slider_plot(
+    frame_or_dict: pd.DataFrame | Mapping[Any, Any],
+    plot_fn: PlotFn,
+    *,
+    slice_fn: Callable[..., Any] | None = None,
+    show: bool = True,
+    **sliders: Sequence[Any] | None,
+) -> SliderPlot:
     """Put sliders over precomputed results and draw once with the last value of each.
 
     A slider given as None takes its values from the data: the sorted unique values of that
@@ -144,8 +156,9 @@ def slider_plot(frame_or_dict: pd.DataFrame | Mapping[Any, Any], plot_fn: PlotFn
     return sp
 
 
-def scaling_explorer(df: pd.DataFrame, *, x: str = "k", y: str = "value", hue: str | None = "metric",
-                     **columns: Sequence[Any] | None) -> SliderPlot:
+def scaling_explorer(
+    df: pd.DataFrame, *, x: str = "k", y: str = "value", hue: str | None = "metric", **columns: Sequence[Any] | None
+) -> SliderPlot:
     """Scaling curves with a ``budget`` slider (show x ≤ budget) and one slider per extra column.
 
     E.g. ``scaling_explorer(frame, temperature=None, n=None)`` for a frame of curves computed at
@@ -167,8 +180,13 @@ def scaling_explorer(df: pd.DataFrame, *, x: str = "k", y: str = "value", hue: s
     return slider_plot(df, plot, slice_fn=slice_fn, **sliders)
 
 
-def fit_explorer(curve: pd.DataFrame, *, forms: Sequence[str] = ("exp_power_law", "beta_difficulty", "power_law"),
-                 x: str = "k", y: str = "value") -> SliderPlot:
+def fit_explorer(
+    curve: pd.DataFrame,
+    *,
+    forms: Sequence[str] = ("exp_power_law", "beta_difficulty", "power_law"),
+    x: str = "k",
+    y: str = "value",
+) -> SliderPlot:
     """A law fitted on x ≤ cut-off and extrapolated: sliders ``law`` and ``fit_max``.
 
     Every (law, cut-off) fit is done here, up front; the sliders only look them up.
@@ -179,7 +197,7 @@ def fit_explorer(curve: pd.DataFrame, *, forms: Sequence[str] = ("exp_power_law"
     fits: dict[tuple[str, float], Extrapolation] = {}
     for form in forms:
         need = len(get_law(form).param_names) + 1
-        for cut in xs[need - 1:-1]:
+        for cut in xs[need - 1 : -1]:
             try:
                 fits[(form, float(cut))] = extrapolation_check(form, xs, ys, fit_max=cut)
             except (ValueError, RuntimeError):
@@ -198,12 +216,19 @@ def fit_explorer(curve: pd.DataFrame, *, forms: Sequence[str] = ("exp_power_law"
         ax.set_title(f"fit on {x} ≤ {fit_max:g}: held-out max |error| {ex.heldout_max_error:.3f}")
         return fig, ax
 
-    return slider_plot(fits, plot, slice_fn=lambda d, law, fit_max: d.get((law, float(fit_max))),
-                       law=list(forms), fit_max=cuts)
+    return slider_plot(
+        fits, plot, slice_fn=lambda d, law, fit_max: d.get((law, float(fit_max))), law=list(forms), fit_max=cuts
+    )
 
 
-def verifier_explorer(p: float | np.ndarray, *, tpr: float = 1.0, noise: Sequence[float] | None = None,
-                      ks: Sequence[float] | None = None, weights: Sequence[float] | None = None) -> SliderPlot:
+def verifier_explorer(
+    p: float | np.ndarray,
+    *,
+    tpr: float = 1.0,
+    noise: Sequence[float] | None = None,
+    ks: Sequence[float] | None = None,
+    weights: Sequence[float] | None = None,
+) -> SliderPlot:
     """Resample-until-pass accuracy vs k (Stroebl et al. 2024) with a verifier ``noise`` (FPR) slider.
 
     `p`: single-sample accuracy, or one per problem (averaged, with optional `weights`). `noise`
@@ -212,8 +237,10 @@ def verifier_explorer(p: float | np.ndarray, *, tpr: float = 1.0, noise: Sequenc
     """
     noise = [round(float(f), 4) for f in (np.linspace(0.0, 0.5, 11) if noise is None else noise)]
     ks = np.unique(np.geomspace(1, 1000, 25).round()) if ks is None else np.asarray(ks, dtype=float)
-    table = pd.concat([resampling_curve(ks, p, tpr, float(f), weights=weights).assign(noise=float(f))
-                       for f in noise], ignore_index=True)
+    table = pd.concat(
+        [resampling_curve(ks, p, tpr, float(f), weights=weights).assign(noise=float(f)) for f in noise],
+        ignore_index=True,
+    )
 
     def plot(part: pd.DataFrame, noise: float):
         long = part.melt(id_vars=["k"], value_vars=["accuracy", "false_positive"], var_name="outcome")
@@ -232,5 +259,8 @@ def genealogy_explorer(traces: Mapping[int, Any], *, weights_for: str = "previou
     `traces` maps n_particles → a `Result` or a list of per-step info dicts (see
     `plotting.particle_genealogy`), all precomputed.
     """
-    return slider_plot(dict(traces), lambda src, particles: plotting.particle_genealogy(src, weights_for=weights_for),
-                       particles=sorted(traces))
+    return slider_plot(
+        dict(traces),
+        lambda src, particles: plotting.particle_genealogy(src, weights_for=weights_for),
+        particles=sorted(traces),
+    )

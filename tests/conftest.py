@@ -1,4 +1,5 @@
 """Shared fixtures: a seeded rng, a handful of problems, and (when available) simulated backends."""
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """The examples in docs/architecture.md run as written: a newcomer adds a strategy, a verifier and a
 backend from that document alone, and each runs through `experiments.run` or a YAML config."""
+
 from __future__ import annotations
 
 import re
@@ -53,9 +54,15 @@ def test_the_example_strategy_runs_through_experiments_run(registered):
 
 
 def test_the_example_verifier_and_backend_run_from_a_config(registered, tmp_path):
-    cfg = configs.parse({"task": {"name": "arithmetic", "limit": 3, "difficulty": 1},
-                         "model": {"backend": "echo", "name": "x"}, "verifier": {"name": "length_penalty"},
-                         "strategies": ["best_of_n"], "budgets": [2]})
+    cfg = configs.parse(
+        {
+            "task": {"name": "arithmetic", "limit": 3, "difficulty": 1},
+            "model": {"backend": "echo", "name": "x"},
+            "verifier": {"name": "length_penalty"},
+            "strategies": ["best_of_n"],
+            "budgets": [2],
+        }
+    )
     problems = configs.build_problems(cfg)
     gen = configs.build_generator(cfg, problems)
     ver = configs.build_verifier(cfg, gen)

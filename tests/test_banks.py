@@ -1,5 +1,6 @@
 """Sample banks: recording (resumable, atomic parts), loading (schema, sha256), replay through strategies,
 recorded scores as a verifier, and every shipped bank in data/banks re-graded by the one grading rule."""
+
 from __future__ import annotations
 
 import json
@@ -9,12 +10,16 @@ import numpy as np
 import pytest
 
 from itslab import Budget, banks, strategies, tasks
-from itslab.rng import problem_rng
 from itslab.generators.store import MissingSample
+from itslab.rng import problem_rng
 
-SPEC = {"name": "toy", "task": {"name": "arithmetic", "limit": 5, "difficulty": 1},
-        "model": {"backend": "simulated", "name": "outcome"},
-        "sampling": {"n": 4, "temperature": 0.7, "max_tokens": 256}, "chunk": 2}
+SPEC = {
+    "name": "toy",
+    "task": {"name": "arithmetic", "limit": 5, "difficulty": 1},
+    "model": {"backend": "simulated", "name": "outcome"},
+    "sampling": {"n": 4, "temperature": 0.7, "max_tokens": 256},
+    "chunk": 2,
+}
 
 
 def _record(root, **over):
@@ -64,8 +69,15 @@ def test_a_tampered_bank_fails_its_sha256(tmp_path):
     assert [x["verified"] for x in banks.list_banks(tmp_path)] == [False]
 
 
-@pytest.mark.parametrize("bad, where", [({"sampling": {"n": 0, "temperature": 0.7, "max_tokens": 9}}, "sampling.n"),
-                                        ({"chunk": 0}, "chunk"), ({"name": "a b"}, "name"), ({"colour": 1}, "colour")])
+@pytest.mark.parametrize(
+    "bad, where",
+    [
+        ({"sampling": {"n": 0, "temperature": 0.7, "max_tokens": 9}}, "sampling.n"),
+        ({"chunk": 0}, "chunk"),
+        ({"name": "a b"}, "name"),
+        ({"colour": 1}, "colour"),
+    ],
+)
 def test_bad_specs_name_the_key(bad, where):
     with pytest.raises(banks.BankError, match=where):
         banks.parse_spec({**SPEC, **bad})
@@ -86,8 +98,10 @@ def test_replay_serves_recorded_samples_to_strategies(tmp_path):
     a = gen.generate([banks_request(gen, problems[0], n=2, seed=1)])[0]
     c = gen.generate([banks_request(gen, problems[0], n=4, seed=1)])[0]
     assert [x.text for x in a] == [x.text for x in c[:2]]
-    orders = {tuple(x.meta["bank_sample"] for x in gen.generate([banks_request(gen, problems[0], n=4, seed=s)])[0])
-              for s in range(8)}
+    orders = {
+        tuple(x.meta["bank_sample"] for x in gen.generate([banks_request(gen, problems[0], n=4, seed=s)])[0])
+        for s in range(8)
+    }
     assert len(orders) > 1
     with pytest.raises(MissingSample, match="holds 4 samples"):
         gen.generate([banks_request(gen, problems[0], n=5, seed=1)])
@@ -107,8 +121,9 @@ def test_recorded_scores_drive_best_of_n(tmp_path):
     gen, ver = banks.BankReplay(b), banks.BankScores(b, "logprob_mean")
     problems = tasks.load("arithmetic", limit=5, difficulty=1)
     for i, p in enumerate(problems):
-        r = strategies.get("best_of_n")(p, gen, ver, Budget(samples=4), problem_rng(0, p.id), n=4, max_tokens=256,
-                                        temperature=0.7)
+        r = strategies.get("best_of_n")(
+            p, gen, ver, Budget(samples=4), problem_rng(0, p.id), n=4, max_tokens=256, temperature=0.7
+        )
         best = int(np.argmax(b.logprob_mean[i]))
         assert r.answer == tasks.normalize_answer(b.answers[i, best]) or r.answer == b.answers[i, best]
     with pytest.raises(banks.BankError, match="no self_eval"):

@@ -1,4 +1,5 @@
 """Cross-problem batching: the Coalescer merges concurrent calls, and a batched sweep equals a sequential one."""
+
 from __future__ import annotations
 
 import threading
@@ -27,9 +28,11 @@ class Recording:
 
 
 def _specs():
-    return [experiments.StrategySpec("majority_vote", {"max_tokens": 1024}),
-            experiments.StrategySpec("particle_filter", {"max_steps": 8}),
-            experiments.StrategySpec("beam_search", {"beam_width": 2, "max_steps": 8})]
+    return [
+        experiments.StrategySpec("majority_vote", {"max_tokens": 1024}),
+        experiments.StrategySpec("particle_filter", {"max_steps": 8}),
+        experiments.StrategySpec("beam_search", {"beam_width": 2, "max_steps": 8}),
+    ]
 
 
 def test_batched_sweep_equals_sequential_and_makes_fewer_larger_calls(stepwise_suite):
@@ -37,8 +40,9 @@ def test_batched_sweep_equals_sequential_and_makes_fewer_larger_calls(stepwise_s
     prm = NoisyProcessVerifier(step_oracle, noise=0.5, seed=0)
     seq, bat = Recording(gen), Recording(gen)
     a = experiments.run(problems[:8], _specs(), [1, 4], [0, 1], seq, prm, budget_axis="rollouts", progress=False)
-    b = experiments.run(problems[:8], _specs(), [1, 4], [0, 1], bat, prm, budget_axis="rollouts", progress=False,
-                        batch_units=8)
+    b = experiments.run(
+        problems[:8], _specs(), [1, 4], [0, 1], bat, prm, budget_axis="rollouts", progress=False, batch_units=8
+    )
     pd.testing.assert_frame_equal(a.drop(columns="wall_time"), b.drop(columns="wall_time"))
     assert sum(seq.sizes) == sum(bat.sizes)  # the same requests, grouped differently
     assert len(bat.sizes) < len(seq.sizes) / 4

@@ -1,17 +1,31 @@
 import math
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from itslab.budget import Budget, BudgetExceeded, CostModel, Meter
 from itslab.types import Completion, Usage
 
 small = st.integers(min_value=0, max_value=50)
-charges = st.lists(st.builds(Usage, samples=small, prompt_tokens=small, generated_tokens=small,
-                             verifier_calls=small, generator_flops=st.floats(0, 1e3)), max_size=40)
-budgets = st.builds(Budget, samples=st.one_of(st.none(), st.integers(0, 200)),
-                    generated_tokens=st.integers(0, 500), total_tokens=st.one_of(st.none(), st.integers(0, 800)),
-                    flops=st.one_of(st.none(), st.floats(0, 5e3)))
+charges = st.lists(
+    st.builds(
+        Usage,
+        samples=small,
+        prompt_tokens=small,
+        generated_tokens=small,
+        verifier_calls=small,
+        generator_flops=st.floats(0, 1e3),
+    ),
+    max_size=40,
+)
+budgets = st.builds(
+    Budget,
+    samples=st.one_of(st.none(), st.integers(0, 200)),
+    generated_tokens=st.integers(0, 500),
+    total_tokens=st.one_of(st.none(), st.integers(0, 800)),
+    flops=st.one_of(st.none(), st.floats(0, 5e3)),
+)
 
 
 @given(budgets, charges)
@@ -37,7 +51,10 @@ def test_affordable_samples_is_exact_worst_case(budget, prompt, max_tokens):
         # unbounded: only possible when no limit involves samples or tokens of this shape
         assert max_tokens == 0 or budget.samples is None
         return
-    worst = lambda j: Usage(samples=j, prompt_tokens=prompt if j else 0, generated_tokens=j * max_tokens)
+
+    def worst(j):
+        return Usage(samples=j, prompt_tokens=prompt if j else 0, generated_tokens=j * max_tokens)
+
     assert m.can_afford(worst(k))
     assert not m.can_afford(worst(k + 1))
 
@@ -77,8 +94,10 @@ def test_budget_validation_and_axes():
 
 def test_cost_model_counts_flops_separately_and_prices():
     cm = CostModel(generator_params=100, verifier_params=10, price_per_mtok_prompt=1e6, price_per_mtok_generated=2e6)
-    comps = [Completion("a", n_tokens=3, n_prompt_tokens=5, n_cached_tokens=0),
-             Completion("b", n_tokens=4, n_prompt_tokens=5, n_cached_tokens=5)]
+    comps = [
+        Completion("a", n_tokens=3, n_prompt_tokens=5, n_cached_tokens=0),
+        Completion("b", n_tokens=4, n_prompt_tokens=5, n_cached_tokens=5),
+    ]
     u = cm.generator_usage(comps)
     assert (u.samples, u.prompt_tokens, u.cached_tokens, u.generated_tokens) == (2, 5, 5, 7)
     assert u.generator_flops == 2 * 100 * (5 + 7)

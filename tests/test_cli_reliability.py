@@ -2,6 +2,7 @@
 results of one config overwrote another's, a bad --out failed after all the compute, the store
 altered a foreign SQLite file before refusing it, `itslab report` dropped the run's title, and
 most failures printed 50-line tracebacks."""
+
 from __future__ import annotations
 
 import hashlib
@@ -55,7 +56,9 @@ def test_store_refuses_a_non_store_file_and_leaves_it_unchanged(tmp_path, conten
     digest = hashlib.sha256(p.read_bytes()).hexdigest()
     with pytest.raises(ValueError, match="nothing was changed"):
         SampleStore(p).open()
-    assert hashlib.sha256(p.read_bytes()).hexdigest() == digest and sorted(x.name for x in tmp_path.iterdir()) == ["x.db"]
+    assert hashlib.sha256(p.read_bytes()).hexdigest() == digest and sorted(x.name for x in tmp_path.iterdir()) == [
+        "x.db"
+    ]
 
 
 def test_store_refuses_a_foreign_sqlite_database_untouched(tmp_path):
@@ -80,10 +83,13 @@ def test_report_keeps_the_title(tmp_path):
     assert (tmp_path / "out/report.md").read_text().startswith("# My title")
 
 
-@pytest.mark.parametrize("extra, needle", [
-    ("verifier: 5\n", "verifier"),
-    ("strategies: [{name: majority_vote, hyper: {colour: 3}}]\n", "colour"),
-])
+@pytest.mark.parametrize(
+    "extra, needle",
+    [
+        ("verifier: 5\n", "verifier"),
+        ("strategies: [{name: majority_vote, hyper: {colour: 3}}]\n", "colour"),
+    ],
+)
 def test_config_mistakes_are_one_line(tmp_path, capsys, extra, needle):
     text = (SIM % "t").replace("strategies: [majority_vote]\n", "") + extra
     if "strategies" not in extra:

@@ -1,12 +1,19 @@
 """Solve or verify at matched compute (itslab.scaling.compute_matched; Singhi et al. 2025)."""
+
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from itslab.scaling.compute_matched import compute_cost, compute_to_match, frontier, generative_verdicts, solve_verify_frame
 from itslab.rng import as_rng
+from itslab.scaling.compute_matched import (
+    compute_cost,
+    compute_to_match,
+    frontier,
+    generative_verdicts,
+    solve_verify_frame,
+)
 
 
 def test_verdict_rates_match_tpr_fpr():
@@ -49,8 +56,15 @@ def test_compute_cost_and_frontier():
     assert compute_cost(8, 0, 1.0) == 8 and compute_cost(8, 4, 0.5) == 24
     with pytest.raises(ValueError):
         compute_cost(1, 1, -1.0)
-    frame = pd.DataFrame({"method": ["GenRM"] * 4 + ["SC"] * 2, "S": [1, 2, 2, 4, 1, 8], "V": [1, 1, 2, 1, 0, 0],
-                          "compute": [2, 4, 6, 8, 1, 8], "accuracy": [0.3, 0.5, 0.45, 0.6, 0.3, 0.55]})
+    frame = pd.DataFrame(
+        {
+            "method": ["GenRM"] * 4 + ["SC"] * 2,
+            "S": [1, 2, 2, 4, 1, 8],
+            "V": [1, 1, 2, 1, 0, 0],
+            "compute": [2, 4, 6, 8, 1, 8],
+            "accuracy": [0.3, 0.5, 0.45, 0.6, 0.3, 0.55],
+        }
+    )
     fr = frontier(frame)
     assert fr["compute"].tolist() == [2, 4, 8]  # (2, 2) costs more than (2, 1) and is worse: off the frontier
     m = compute_to_match(frame, tol=0.0)
@@ -65,5 +79,11 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="tpr"):
         generative_verdicts(np.ones((1, 2), bool), 1, tpr=1.5, fpr=0.5, rng=as_rng(0))
     with pytest.raises(ValueError, match="exceeds"):
-        solve_verify_frame(np.zeros((1, 2), object), np.zeros((1, 2), bool), np.zeros((1, 2, 1), bool),
-                           solutions=[1], verifications=[2], rng=as_rng(0))
+        solve_verify_frame(
+            np.zeros((1, 2), object),
+            np.zeros((1, 2), bool),
+            np.zeros((1, 2, 1), bool),
+            solutions=[1],
+            verifications=[2],
+            rng=as_rng(0),
+        )

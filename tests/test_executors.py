@@ -1,4 +1,5 @@
 """The Ray executor gives the same frame as the local one, on a local ``ray.init(num_cpus=2)``."""
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,7 @@ ray = pytest.importorskip("ray")
 def local_ray():
     # workers import the factories below from this test module, as a user's workers import theirs
     path = os.pathsep.join(x for x in (os.path.dirname(__file__), os.environ.get("PYTHONPATH")) if x)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": path}})
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": {"PYTHONPATH": path}})
     yield
     ray.shutdown()
 
@@ -27,9 +27,11 @@ def _suite():
     return make_suite(6, seed=0, kind="stepwise")
 
 
-SPECS = [experiments.StrategySpec("majority_vote", {"max_tokens": 1024}),
-         experiments.StrategySpec("best_of_n", {"max_tokens": 1024, "agg": "last"}),
-         experiments.StrategySpec("particle_filter", {"max_steps": 8})]
+SPECS = [
+    experiments.StrategySpec("majority_vote", {"max_tokens": 1024}),
+    experiments.StrategySpec("best_of_n", {"max_tokens": 1024, "agg": "last"}),
+    experiments.StrategySpec("particle_filter", {"max_steps": 8}),
+]
 
 
 def test_ray_frame_equals_local_for_the_same_seeds(local_ray, tmp_path):
@@ -37,12 +39,31 @@ def test_ray_frame_equals_local_for_the_same_seeds(local_ray, tmp_path):
     prm = NoisyProcessVerifier(step_oracle, noise=0.5, seed=0)
     local = experiments.run(problems, SPECS, [1, 2, 4], [0, 1], gen, prm, budget_axis="rollouts", progress=False)
     # instances are shipped to the workers; the frame is reassembled in unit order
-    shipped = experiments.run(problems, SPECS, [1, 2, 4], [0, 1], gen, prm, budget_axis="rollouts",
-                              progress=False, executor="ray", keep_results=True)
+    shipped = experiments.run(
+        problems,
+        SPECS,
+        [1, 2, 4],
+        [0, 1],
+        gen,
+        prm,
+        budget_axis="rollouts",
+        progress=False,
+        executor="ray",
+        keep_results=True,
+    )
     # factories build one generator and verifier per worker (how in-process engines load weights)
-    built = experiments.run(problems, SPECS, [1, 2, 4], [0, 1], lambda: _suite()[1],
-                            lambda g: NoisyProcessVerifier(step_oracle, noise=0.5, seed=0),
-                            budget_axis="rollouts", progress=False, executor="ray", ray_workers=2)
+    built = experiments.run(
+        problems,
+        SPECS,
+        [1, 2, 4],
+        [0, 1],
+        lambda: _suite()[1],
+        lambda g: NoisyProcessVerifier(step_oracle, noise=0.5, seed=0),
+        budget_axis="rollouts",
+        progress=False,
+        executor="ray",
+        ray_workers=2,
+    )
     # wall_time is measured, not computed: everything else must match exactly
     want = local.drop(columns="wall_time")
     pd.testing.assert_frame_equal(want, shipped.drop(columns="wall_time"))
@@ -56,12 +77,32 @@ def test_ray_workers_share_a_store_and_a_rerun_generates_nothing(local_ray, tmp_
     problems, gen = _suite()
     prm = NoisyProcessVerifier(step_oracle, noise=0.5, seed=0)
     path = tmp_path / "samples.db"
-    first = experiments.run(problems, SPECS[:1], [4], [0], gen, prm, budget_axis="rollouts", progress=False,
-                            executor="ray", store=SampleStore(path))
+    first = experiments.run(
+        problems,
+        SPECS[:1],
+        [4],
+        [0],
+        gen,
+        prm,
+        budget_axis="rollouts",
+        progress=False,
+        executor="ray",
+        store=SampleStore(path),
+    )
     with SampleStore(path) as store:
         n = store.count()
-    again = experiments.run(problems, SPECS[:1], [4], [0], gen, prm, budget_axis="rollouts", progress=False,
-                            executor="ray", store=SampleStore(path))
+    again = experiments.run(
+        problems,
+        SPECS[:1],
+        [4],
+        [0],
+        gen,
+        prm,
+        budget_axis="rollouts",
+        progress=False,
+        executor="ray",
+        store=SampleStore(path),
+    )
     pd.testing.assert_frame_equal(first.drop(columns="wall_time"), again.drop(columns="wall_time"))
     with SampleStore(path) as store:
         assert store.count() == n == 6 * 4  # every sample once: the rerun was served from the store

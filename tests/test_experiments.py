@@ -1,4 +1,5 @@
 """The sweep runner: tidy schema, nested-budget pool reuse, resumability through the store, run files."""
+
 from __future__ import annotations
 
 import json
@@ -14,10 +15,33 @@ import pytest
 from itslab import experiments
 from itslab.experiments import rundir as runs
 
-SCHEMA = ["problem_id", "strategy", "strategy_name", "hyper", "budget_axis", "budget", "seed", "correct", "answer",
-          "gold", "n_candidates", "n_steps", "samples", "prompt_tokens", "cached_tokens", "generated_tokens",
-          "verifier_calls", "verifier_tokens", "generator_flops", "verifier_flops", "wall_time", "price",
-          "total_tokens", "flops", "difficulty"]
+SCHEMA = [
+    "problem_id",
+    "strategy",
+    "strategy_name",
+    "hyper",
+    "budget_axis",
+    "budget",
+    "seed",
+    "correct",
+    "answer",
+    "gold",
+    "n_candidates",
+    "n_steps",
+    "samples",
+    "prompt_tokens",
+    "cached_tokens",
+    "generated_tokens",
+    "verifier_calls",
+    "verifier_tokens",
+    "generator_flops",
+    "verifier_flops",
+    "wall_time",
+    "price",
+    "total_tokens",
+    "flops",
+    "difficulty",
+]
 
 
 class CountingGenerator:
@@ -35,9 +59,16 @@ class CountingGenerator:
 
 def test_frame_is_tidy_with_one_row_per_unit(sim_suite, noisy_verifier):
     problems, gen = sim_suite
-    df = experiments.run(problems[:4], ["majority_vote", ("best_of_n", {"max_tokens": 128})], [1, 2, 4], [0, 1],
-                         gen, noisy_verifier, progress=False)
-    assert list(df.columns)[:len(SCHEMA)] == SCHEMA
+    df = experiments.run(
+        problems[:4],
+        ["majority_vote", ("best_of_n", {"max_tokens": 128})],
+        [1, 2, 4],
+        [0, 1],
+        gen,
+        noisy_verifier,
+        progress=False,
+    )
+    assert list(df.columns)[: len(SCHEMA)] == SCHEMA
     assert len(df) == 4 * 2 * 3 * 2
     assert not df.duplicated(["problem_id", "strategy", "budget", "seed"]).any()
     assert set(df["strategy"]) == {"majority_vote", "best_of_n(max_tokens=128)"}
@@ -48,14 +79,16 @@ def test_frame_is_tidy_with_one_row_per_unit(sim_suite, noisy_verifier):
 def test_nested_budgets_cost_the_generations_of_the_largest(sim_suite, noisy_verifier):
     problems, gen = sim_suite
     sweep, alone = CountingGenerator(gen), CountingGenerator(gen)
-    a = experiments.run(problems[:5], ["best_of_n"], [1, 2, 4, 8, 16, 32, 64], [0], sweep, noisy_verifier,
-                        progress=False)
+    a = experiments.run(
+        problems[:5], ["best_of_n"], [1, 2, 4, 8, 16, 32, 64], [0], sweep, noisy_verifier, progress=False
+    )
     b = experiments.run(problems[:5], ["best_of_n"], [64], [0], alone, noisy_verifier, progress=False)
     assert sweep.samples == alone.samples == 5 * 64
     # and every budget's row reports what that budget would have cost on its own
     assert list(a[a.budget == 8]["samples"]) == [8] * 5
-    pd.testing.assert_frame_equal(a[a.budget == 64].reset_index(drop=True).drop(columns="wall_time"),
-                                  b.drop(columns="wall_time"))
+    pd.testing.assert_frame_equal(
+        a[a.budget == 64].reset_index(drop=True).drop(columns="wall_time"), b.drop(columns="wall_time")
+    )
 
 
 def test_rows_do_not_depend_on_what_else_ran(sim_suite, noisy_verifier):
@@ -133,8 +166,7 @@ def test_resume_after_sigkill_generates_nothing_twice(tmp_path):
     script.write_text(SWEEP)
     db, log = tmp_path / "s.db", tmp_path / "calls.log"
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    p = subprocess.Popen([sys.executable, str(script), str(db), str(log), "0.15"], env=env,
-                         stdout=subprocess.DEVNULL)
+    p = subprocess.Popen([sys.executable, str(script), str(db), str(log), "0.15"], env=env, stdout=subprocess.DEVNULL)
     deadline = time.time() + 60
     while time.time() < deadline and (not log.exists() or len(log.read_text().splitlines()) < 4):
         time.sleep(0.05)
@@ -142,15 +174,17 @@ def test_resume_after_sigkill_generates_nothing_twice(tmp_path):
     p.wait()
     first = log.read_text().splitlines()
     assert 4 <= len(first) < 12, "the sweep should have been killed part-way"
-    out = subprocess.run([sys.executable, str(script), str(db), str(log), "0"], env=env, capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(script), str(db), str(log), "0"], env=env, capture_output=True, text=True, check=True
+    ).stdout
     assert out.startswith("DONE 36")
-    calls = [tuple(json.loads(l)[:2]) for l in log.read_text().splitlines()]
+    calls = [tuple(json.loads(line)[:2]) for line in log.read_text().splitlines()]
     # each (problem, seed) pool is generated once, except at most the one in flight when killed
     assert len(calls) - len(set(calls)) <= 1, calls
     assert len(set(calls)) == 12
-    again = subprocess.run([sys.executable, str(script), str(db), str(log), "0"], env=env, capture_output=True,
-                           text=True, check=True).stdout
+    again = subprocess.run(
+        [sys.executable, str(script), str(db), str(log), "0"], env=env, capture_output=True, text=True, check=True
+    ).stdout
     assert again == out and len(log.read_text().splitlines()) == len(calls)  # a finished sweep generates nothing
 
 
@@ -177,8 +211,17 @@ def test_a_store_backed_sweep_keeps_the_generators_prompt_format(tmp_path, sim_s
     plain, stored = Chat(inner), Chat(inner)
     stored.format_prompt = lambda p: called.append(p.id) or p.prompt
     a = experiments.run(problems[:3], ["majority_vote"], [2], [0], plain, None, progress=False)
-    b = experiments.run(problems[:3], ["majority_vote"], [2], [0], stored, None, progress=False,
-                        store=SampleStore(tmp_path / "s.db"), batch_units=3)
+    b = experiments.run(
+        problems[:3],
+        ["majority_vote"],
+        [2],
+        [0],
+        stored,
+        None,
+        progress=False,
+        store=SampleStore(tmp_path / "s.db"),
+        batch_units=3,
+    )
     assert sorted(called) == sorted(p.id for p in problems[:3])
     assert sorted(plain.prefixes) == sorted(stored.prefixes)
     pd.testing.assert_frame_equal(a.drop(columns="wall_time"), b.drop(columns="wall_time"))

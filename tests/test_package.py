@@ -1,4 +1,5 @@
 """Package-wide rules: a light import, no global RNG, a working strategy registry."""
+
 import re
 import subprocess
 import sys
@@ -10,17 +11,23 @@ PKG = Path(__file__).resolve().parents[1] / "itslab"
 
 
 def test_import_is_light_and_fast():
-    code = ("import sys, time; t = time.perf_counter(); import itslab; dt = time.perf_counter() - t; "
-            "heavy = [m for m in ('torch', 'transformers', 'vllm', 'llama_cpp') if m in sys.modules]; "
-            "print(dt, heavy)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(maxsplit=1)
+    code = (
+        "import sys, time; t = time.perf_counter(); import itslab; dt = time.perf_counter() - t; "
+        "heavy = [m for m in ('torch', 'transformers', 'vllm', 'llama_cpp') if m in sys.modules]; "
+        "print(dt, heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(
+        maxsplit=1
+    )
     assert out[1].strip() == "[]", f"import itslab pulled in {out[1]}"
     assert float(out[0]) < 1.0, f"import itslab took {out[0]} s"
 
 
-GLOBAL_RNG = re.compile(r"\bnp\.random\.(?!default_rng\b|Generator\b|SeedSequence\b|PCG64\b|BitGenerator\b)[a-z_]+\s*\("
-                        r"|(?<![\w.])random\.(?!Random\b)[a-z_]+\s*\("
-                        r"|\btorch\.(?:cuda\.)?manual_seed(?:_all)?\s*\(")
+GLOBAL_RNG = re.compile(
+    r"\bnp\.random\.(?!default_rng\b|Generator\b|SeedSequence\b|PCG64\b|BitGenerator\b)[a-z_]+\s*\("
+    r"|(?<![\w.])random\.(?!Random\b)[a-z_]+\s*\("
+    r"|\btorch\.(?:cuda\.)?manual_seed(?:_all)?\s*\("
+)
 
 
 def test_no_global_rng_in_package():
@@ -37,14 +44,17 @@ def test_global_rng_pattern_catches(line):
     assert GLOBAL_RNG.search(line)
 
 
-@pytest.mark.parametrize("line", ["rng = np.random.default_rng(0)", "g: np.random.Generator", "rng.random(3)",
-                                  "ss = np.random.SeedSequence(1)"])
+@pytest.mark.parametrize(
+    "line",
+    ["rng = np.random.default_rng(0)", "g: np.random.Generator", "rng.random(3)", "ss = np.random.SeedSequence(1)"],
+)
 def test_global_rng_pattern_allows(line):
     assert not GLOBAL_RNG.search(line)
 
 
 def test_registry_lists_valid_names_on_unknown():
     from itslab import strategies
+
     names = strategies.names()
     assert "best_of_n" in names
     with pytest.raises(ValueError, match="unknown strategy 'nope'; valid: .*best_of_n"):
@@ -53,6 +63,7 @@ def test_registry_lists_valid_names_on_unknown():
 
 def test_registry_refuses_duplicate_names():
     from itslab import strategies
+
     fn = strategies.get("best_of_n")
     with pytest.raises(ValueError, match="already registered"):
         strategies.register("best_of_n")(lambda *a, **k: None)

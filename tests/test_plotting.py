@@ -1,4 +1,5 @@
 """Every plotting function renders to a PNG with the Agg backend, with the expected artists."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -40,9 +41,17 @@ def experiment_frame():
         for budget in (1, 4, 16):
             for i in range(30):
                 p = min(0.95, base + 0.1 * np.log2(budget) - 0.01 * i)
-                rows.append(dict(problem_id=f"p{i}", strategy=strategy, hyper="", budget=budget, seed=0,
-                                 correct=bool(rng.random() < p),
-                                 total_tokens=100.0 * budget * (1 + (strategy == "beam_search"))))
+                rows.append(
+                    dict(
+                        problem_id=f"p{i}",
+                        strategy=strategy,
+                        hyper="",
+                        budget=budget,
+                        seed=0,
+                        correct=bool(rng.random() < p),
+                        total_tokens=100.0 * budget * (1 + (strategy == "beam_search")),
+                    )
+                )
     return pd.DataFrame(rows)
 
 
@@ -95,9 +104,11 @@ def test_calibration_from_frame_and_arrays(tmp_path):
 
 def genealogy_infos():
     """Three steps of 4 particles; itslab.strategies.smc convention (weights over the previous pool)."""
-    return [{"ancestors": (0, 1, 2, 3), "weights": (0.25,) * 4},
-            {"ancestors": (0, 0, 2, 3), "weights": (0.4, 0.1, 0.3, 0.2)},
-            {"ancestors": (1, 1, 0, 4), "weights": (0.1, 0.6, 0.2, 0.05, 0.05)}]  # 4 = a reference
+    return [
+        {"ancestors": (0, 1, 2, 3), "weights": (0.25,) * 4},
+        {"ancestors": (0, 0, 2, 3), "weights": (0.4, 0.1, 0.3, 0.2)},
+        {"ancestors": (1, 1, 0, 4), "weights": (0.1, 0.6, 0.2, 0.05, 0.05)},
+    ]  # 4 = a reference
 
 
 def test_particle_genealogy_from_info_dicts_and_result(tmp_path):
@@ -105,9 +116,16 @@ def test_particle_genealogy_from_info_dicts_and_result(tmp_path):
     assert len(ax.lines) == 8  # 4 edges between each pair of consecutive steps
     render(fig, tmp_path, "genealogy")
     trace = [StepRecord(0, "propagate", Usage(samples=4))] + [
-        StepRecord(i + 1, "smc", Usage(), info) for i, info in enumerate(genealogy_infos())]
-    res = Result(problem_id="p", strategy="particle_filter", answer="1", candidates=(), trace=tuple(trace),
-                 usage=Usage(samples=4))
+        StepRecord(i + 1, "smc", Usage(), info) for i, info in enumerate(genealogy_infos())
+    ]
+    res = Result(
+        problem_id="p",
+        strategy="particle_filter",
+        answer="1",
+        candidates=(),
+        trace=tuple(trace),
+        usage=Usage(samples=4),
+    )
     fig, ax = plotting.particle_genealogy(res, weights_for="current")
     render(fig, tmp_path, "genealogy_result")
     with pytest.raises(ValueError, match="do not index"):

@@ -1,4 +1,5 @@
 """Resampling schemes are unbiased; systematic and stratified beat multinomial on variance."""
+
 import numpy as np
 import pytest
 
@@ -21,7 +22,10 @@ def test_unbiased_offspring_counts(scheme):
 @pytest.mark.parametrize("scheme", ["stratified", "systematic", "residual"])
 def test_lower_variance_than_multinomial(scheme):
     rng = np.random.default_rng(1)
-    var = lambda s: np.array([np.bincount(resample(W, rng, s), minlength=W.size) for _ in range(REPS)]).var(0).sum()
+
+    def var(s):
+        return np.array([np.bincount(resample(W, rng, s), minlength=W.size) for _ in range(REPS)]).var(0).sum()
+
     assert var(scheme) < 0.8 * var("multinomial")
 
 

@@ -11,13 +11,18 @@ def test_problem_rng_is_stable_across_orderings_and_processes():
     b = [problem_rng(7, pid).integers(1 << 40) for pid in ("p3", "p1", "p2")]
     assert a == [b[1], b[2], b[0]]
     code = "from itslab.rng import problem_rng; print(problem_rng(7, 'p1').integers(1 << 40))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONHASHSEED": "123", "PATH": ""}).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONHASHSEED": "123", "PATH": ""},
+    ).stdout
     assert int(out) == a[0]
 
 
 def test_problem_rng_differs_by_seed_problem_and_label():
-    draws = {problem_rng(s, p, *l).integers(1 << 62) for s in (0, 1) for p in ("a", "b") for l in ((), ("x",))}
+    draws = {problem_rng(s, p, *lab).integers(1 << 62) for s in (0, 1) for p in ("a", "b") for lab in ((), ("x",))}
     assert len(draws) == 8
 
 

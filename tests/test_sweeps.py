@@ -1,12 +1,24 @@
 """Repeated-sampling pools (itslab.pools): shapes, prefix stability, agreement with generate()."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from itslab.generators.simulated import SimulatedGenerator, make_suite
-from itslab.pools import (Pool, draw_pool, draw_pools, exact_pass_at_k, fold_scores, majority_limit,
-                           monte_carlo_pass_at_k, prompt_text, raw_scores, score_pool, shift_skill)
+from itslab.pools import (
+    Pool,
+    draw_pool,
+    draw_pools,
+    exact_pass_at_k,
+    fold_scores,
+    majority_limit,
+    monte_carlo_pass_at_k,
+    prompt_text,
+    raw_scores,
+    score_pool,
+    shift_skill,
+)
 from itslab.types import Completion, Problem, Request
 from itslab.verifiers import ExactAnswer, NoisyVerifier
 
@@ -105,13 +117,17 @@ class _EchoChat:
         return "<chat>" + messages[-1]["content"]
 
     def generate(self, requests):
-        return [[Completion(text="so #### 7", n_tokens=3, logprobs=(-0.1, -0.2, -0.3)) for _ in range(r.n)]
-                for r in requests]
+        return [
+            [Completion(text="so #### 7", n_tokens=3, logprobs=(-0.1, -0.2, -0.3)) for _ in range(r.n)]
+            for r in requests
+        ]
 
 
 def test_text_path_with_a_stub_generator():
-    probs = [Problem("a", "plain a", "7", messages=({"role": "user", "content": "A?"},)),
-             Problem("b", "plain b", "8", messages=({"role": "user", "content": "B?"},))]
+    probs = [
+        Problem("a", "plain a", "7", messages=({"role": "user", "content": "A?"},)),
+        Problem("b", "plain b", "8", messages=({"role": "user", "content": "B?"},)),
+    ]
     gen = _EchoChat()
     assert prompt_text(probs[0], gen) == "<chat>A?"
     assert prompt_text(probs[0], gen, chat=False) == "plain a"

@@ -5,10 +5,19 @@ from itslab.types import Usage
 
 
 def _result(**kw):
-    trace = (StepRecord(0, "sample", Usage(samples=2, generated_tokens=10), {"ess": 1.5, "weights": [0.5, 0.5]}),
-             StepRecord(1, "score", Usage(verifier_calls=2)))
-    base = dict(problem_id="p", strategy="s", answer="3", candidates=[Candidate("t", "3", 0.9)], trace=trace,
-                usage=Usage(samples=2, generated_tokens=10, verifier_calls=2), hyper={"n": 2})
+    trace = (
+        StepRecord(0, "sample", Usage(samples=2, generated_tokens=10), {"ess": 1.5, "weights": [0.5, 0.5]}),
+        StepRecord(1, "score", Usage(verifier_calls=2)),
+    )
+    base = dict(
+        problem_id="p",
+        strategy="s",
+        answer="3",
+        candidates=[Candidate("t", "3", 0.9)],
+        trace=trace,
+        usage=Usage(samples=2, generated_tokens=10, verifier_calls=2),
+        hyper={"n": 2},
+    )
     base.update(kw)
     return Result(**base)
 

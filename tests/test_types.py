@@ -1,15 +1,26 @@
 import dataclasses
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from itslab.types import USAGE_AXES, Completion, Problem, Request, Usage, total_usage
 
 ints = st.integers(min_value=0, max_value=10**9)
 floats = st.floats(min_value=0, max_value=1e18, allow_nan=False)
-usages = st.builds(Usage, samples=ints, prompt_tokens=ints, cached_tokens=ints, generated_tokens=ints,
-                   verifier_calls=ints, verifier_tokens=ints, generator_flops=floats, verifier_flops=floats,
-                   wall_time=floats, price=floats)
+usages = st.builds(
+    Usage,
+    samples=ints,
+    prompt_tokens=ints,
+    cached_tokens=ints,
+    generated_tokens=ints,
+    verifier_calls=ints,
+    verifier_tokens=ints,
+    generator_flops=floats,
+    verifier_flops=floats,
+    wall_time=floats,
+    price=floats,
+)
 
 
 @given(usages, usages)
@@ -32,7 +43,9 @@ def test_usage_zero_is_identity_and_sum_works(a):
     assert a + Usage() == a
     assert sum([a, Usage()]) == a
     assert total_usage([a, a]) == a + a
-    assert (a + a) - a == a or all(abs(getattr((a + a) - a, x) - getattr(a, x)) <= 1e-6 * max(1, getattr(a, x)) for x in USAGE_AXES)
+    assert (a + a) - a == a or all(
+        abs(getattr((a + a) - a, x) - getattr(a, x)) <= 1e-6 * max(1, getattr(a, x)) for x in USAGE_AXES
+    )
 
 
 def test_usage_derived_axes():
@@ -53,10 +66,15 @@ def test_records_are_frozen():
     assert c.logprob == -0.75 and isinstance(c.logprobs, tuple)
 
 
-@pytest.mark.parametrize("kw, msg", [
-    ({"n": -1}, "Request.n"), ({"max_tokens": -3}, "Request.max_tokens"),
-    ({"temperature": -1.0}, "Request.temperature"), ({"top_p": 0.0}, "Request.top_p"),
-])
+@pytest.mark.parametrize(
+    "kw, msg",
+    [
+        ({"n": -1}, "Request.n"),
+        ({"max_tokens": -3}, "Request.max_tokens"),
+        ({"temperature": -1.0}, "Request.temperature"),
+        ({"top_p": 0.0}, "Request.top_p"),
+    ],
+)
 def test_request_rejects_bad_values(kw, msg):
     with pytest.raises(ValueError, match=msg):
         Request(prefix="p", **kw)

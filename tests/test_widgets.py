@@ -1,4 +1,5 @@
 """Widget builders work headless: each is built, drawn once, and its update callback runs with Agg."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -76,9 +77,13 @@ def test_verifier_explorer_noise_slider():
 
 
 def test_genealogy_explorer_particles_slider():
-    infos = {n: [{"ancestors": tuple(range(n)), "weights": (1 / n,) * n},
-                 {"ancestors": tuple([0] * n), "weights": tuple(np.linspace(1, 2, n) / np.linspace(1, 2, n).sum())}]
-             for n in (2, 4, 8)}
+    infos = {
+        n: [
+            {"ancestors": tuple(range(n)), "weights": (1 / n,) * n},
+            {"ancestors": tuple([0] * n), "weights": tuple(np.linspace(1, 2, n) / np.linspace(1, 2, n).sum())},
+        ]
+        for n in (2, 4, 8)
+    }
     sp = widgets.genealogy_explorer(infos)
     fig, ax = sp.update(particles=4)
     assert len(ax.lines) == 4

@@ -10,6 +10,7 @@ One module per concept:
 - `config`: the YAML run config of `itslab run` (`load`, `parse`, `run_config`);
 - `rundir`: run directories (results.parquet + manifest.json) and the source state of a run.
 """
+
 from __future__ import annotations
 
 from itslab.experiments.grid import Rollouts, StrategySpec, as_budgets, as_specs, budget_value
@@ -17,5 +18,15 @@ from itslab.experiments.pool_memo import EngineCounter, PoolMemo
 from itslab.experiments.runner import accuracy_table, run
 from itslab.experiments.units import rare_full_collections
 
-__all__ = ["EngineCounter", "PoolMemo", "Rollouts", "StrategySpec", "accuracy_table", "as_budgets", "as_specs",
-           "budget_value", "rare_full_collections", "run"]
+__all__ = [
+    "EngineCounter",
+    "PoolMemo",
+    "Rollouts",
+    "StrategySpec",
+    "accuracy_table",
+    "as_budgets",
+    "as_specs",
+    "budget_value",
+    "rare_full_collections",
+    "run",
+]

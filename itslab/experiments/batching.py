@@ -14,6 +14,7 @@ request depends only on its prefix, parameters, seed and j): the simulators and 
 backends are exact; a batched float engine (transformers, llama.cpp) may differ in the last bits
 of a logit with the batch's shape, as every batched engine does.
 """
+
 from __future__ import annotations
 
 import threading
@@ -79,8 +80,9 @@ class Coalescer(GeneratorWrapper):
         try:
             outs = self.inner.generate(flat) if flat else []
             if len(outs) != len(flat):
-                raise RuntimeError(f"{type(self.inner).__name__}.generate returned {len(outs)} lists "
-                                   f"for {len(flat)} requests")
+                raise RuntimeError(
+                    f"{type(self.inner).__name__}.generate returned {len(outs)} lists for {len(flat)} requests"
+                )
         except BaseException as e:  # every caller in the batch sees the failure, none hangs
             for s in batch:
                 s.err, s.done = e, True
@@ -89,7 +91,7 @@ class Coalescer(GeneratorWrapper):
         self.requests += len(flat)
         i = 0
         for s in batch:
-            s.out, s.done = [list(o) for o in outs[i:i + len(s.requests)]], True
+            s.out, s.done = [list(o) for o in outs[i : i + len(s.requests)]], True
             i += len(s.requests)
 
     def leave(self) -> None:

@@ -4,7 +4,7 @@ A config names a task, a model/backend, a verifier, strategies with hyper-parame
 seeds and an output directory::
 
     task: {name: gsm8k, limit: 50}                 # or {name: arithmetic, limit: 20, difficulty: 1}
-    model: {backend: hf, name: qwen2.5-coder-0.5b}  # itslab.generators.names(): hf, llamacpp, http, vllm, bank, simulated
+    model: {backend: hf, name: qwen2.5-coder-0.5b}  # backends: itslab.generators.names()
     verifier: {name: self_evaluation}               # itslab.verifiers.names()
     strategies:
       - {name: majority_vote, hyper: {max_tokens: 256, temperature: 0.8}}
@@ -16,15 +16,26 @@ seeds and an output directory::
 
 Errors name the key, the value and what is allowed.
 """
+
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-import time
 from typing import Any, Mapping
 
-TOP_KEYS = {"task": True, "model": True, "verifier": False, "strategies": True, "budgets": True,
-            "budget_axis": False, "seeds": False, "out": False, "title": False, "batch_units": False}
+TOP_KEYS = {
+    "task": True,
+    "model": True,
+    "verifier": False,
+    "strategies": True,
+    "budgets": True,
+    "budget_axis": False,
+    "seeds": False,
+    "out": False,
+    "title": False,
+    "batch_units": False,
+}
 
 
 class ConfigError(ValueError):
@@ -49,10 +60,18 @@ class RunConfig:
 
     def as_dict(self) -> dict[str, Any]:
         """The config as plain data (for the manifest)."""
-        return {"task": dict(self.task), "model": dict(self.model), "verifier": dict(self.verifier),
-                "strategies": [dict(s) for s in self.strategies], "budgets": list(self.budgets),
-                "budget_axis": self.budget_axis, "seeds": list(self.seeds), "out": self.out, "title": self.title,
-                "batch_units": self.batch_units}
+        return {
+            "task": dict(self.task),
+            "model": dict(self.model),
+            "verifier": dict(self.verifier),
+            "strategies": [dict(s) for s in self.strategies],
+            "budgets": list(self.budgets),
+            "budget_axis": self.budget_axis,
+            "seeds": list(self.seeds),
+            "out": self.out,
+            "title": self.title,
+            "batch_units": self.batch_units,
+        }
 
 
 def _need(cond: bool, where: str, msg: str) -> None:
@@ -76,15 +95,24 @@ def parse(data: Mapping[str, Any], *, source: str = "<dict>") -> RunConfig:
     _need(isinstance(model, Mapping), f"{source}: model", "needs a mapping with 'backend' and 'name'")
     from itslab import generators, verifiers
 
-    _need(model.get("backend", "hf") in generators.names(), f"{source}: model.backend",
-          f"{model.get('backend')!r} is not one of {', '.join(generators.names())}")
+    _need(
+        model.get("backend", "hf") in generators.names(),
+        f"{source}: model.backend",
+        f"{model.get('backend')!r} is not one of {', '.join(generators.names())}",
+    )
     verifier = data.get("verifier") or {"name": "none"}
     if isinstance(verifier, str):
         verifier = {"name": verifier}
-    _need(isinstance(verifier, Mapping), f"{source}: verifier",
-          f"needs a verifier name or a mapping with 'name', got {verifier!r}")
-    _need(verifier.get("name") in verifiers.names(), f"{source}: verifier.name",
-          f"{verifier.get('name')!r} is not one of {', '.join(verifiers.names())}")
+    _need(
+        isinstance(verifier, Mapping),
+        f"{source}: verifier",
+        f"needs a verifier name or a mapping with 'name', got {verifier!r}",
+    )
+    _need(
+        verifier.get("name") in verifiers.names(),
+        f"{source}: verifier.name",
+        f"{verifier.get('name')!r} is not one of {', '.join(verifiers.names())}",
+    )
     specs = []
     strat = data["strategies"]
     _need(isinstance(strat, list) and strat, f"{source}: strategies", "needs a non-empty list")
@@ -99,24 +127,49 @@ def parse(data: Mapping[str, Any], *, source: str = "<dict>") -> RunConfig:
         _need(isinstance(s.get("hyper", {}), Mapping), f"{where}.hyper", "needs a mapping")
         known = set(registry.info(s["name"]).defaults())
         for k in s.get("hyper", {}):
-            _need(k in known, f"{where}.hyper", f"{k!r} is not a hyper-parameter of {s['name']}; "
-                  f"valid: {', '.join(sorted(known))}")
+            _need(
+                k in known,
+                f"{where}.hyper",
+                f"{k!r} is not a hyper-parameter of {s['name']}; valid: {', '.join(sorted(known))}",
+            )
         specs.append(dict(s))
     budgets = data["budgets"]
-    _need(isinstance(budgets, list) and budgets and all(isinstance(b, (int, float)) and b > 0 for b in budgets),
-          f"{source}: budgets", f"needs a non-empty list of positive numbers, got {budgets!r}")
+    _need(
+        isinstance(budgets, list) and budgets and all(isinstance(b, (int, float)) and b > 0 for b in budgets),
+        f"{source}: budgets",
+        f"needs a non-empty list of positive numbers, got {budgets!r}",
+    )
     axis = data.get("budget_axis", "samples")
-    _need(axis in BUDGET_AXES + ("rollouts",), f"{source}: budget_axis",
-          f"{axis!r} is not one of {', '.join(BUDGET_AXES + ('rollouts',))}")
+    _need(
+        axis in BUDGET_AXES + ("rollouts",),
+        f"{source}: budget_axis",
+        f"{axis!r} is not one of {', '.join(BUDGET_AXES + ('rollouts',))}",
+    )
     seeds = data.get("seeds", [0])
-    _need(isinstance(seeds, list) and seeds and all(isinstance(s, int) for s in seeds), f"{source}: seeds",
-          f"needs a non-empty list of integers, got {seeds!r}")
+    _need(
+        isinstance(seeds, list) and seeds and all(isinstance(s, int) for s in seeds),
+        f"{source}: seeds",
+        f"needs a non-empty list of integers, got {seeds!r}",
+    )
     batch_units = data.get("batch_units", 1)
-    _need(isinstance(batch_units, int) and not isinstance(batch_units, bool) and batch_units >= 1,
-          f"{source}: batch_units", f"needs a positive integer (problems run together), got {batch_units!r}")
-    return RunConfig(task=dict(task), model=dict(model), verifier=dict(verifier), strategies=tuple(specs),
-                     budgets=tuple(budgets), budget_axis=axis, seeds=tuple(seeds),
-                     out=str(data.get("out") or f"runs/{Path(source).stem}"), title=data.get("title"), batch_units=batch_units, source=source)
+    _need(
+        isinstance(batch_units, int) and not isinstance(batch_units, bool) and batch_units >= 1,
+        f"{source}: batch_units",
+        f"needs a positive integer (problems run together), got {batch_units!r}",
+    )
+    return RunConfig(
+        task=dict(task),
+        model=dict(model),
+        verifier=dict(verifier),
+        strategies=tuple(specs),
+        budgets=tuple(budgets),
+        budget_axis=axis,
+        seeds=tuple(seeds),
+        out=str(data.get("out") or f"runs/{Path(source).stem}"),
+        title=data.get("title"),
+        batch_units=batch_units,
+        source=source,
+    )
 
 
 def load(path: str | Path) -> RunConfig:
@@ -179,8 +232,8 @@ def run_config(cfg: RunConfig, *, out: str | None = None, store: Any = None, pro
     from itslab.experiments import rundir
     from itslab.experiments.grid import StrategySpec
     from itslab.experiments.pool_memo import EngineCounter
-    from itslab.experiments.runner import run
     from itslab.experiments.report import write_report
+    from itslab.experiments.runner import run
 
     started, source = time.time(), rundir.source_state()
     out_dir = rundir.claim(out or cfg.out, cfg.as_dict())  # before any compute: a bad --out fails now
@@ -190,14 +243,35 @@ def run_config(cfg: RunConfig, *, out: str | None = None, store: Any = None, pro
     loaded = time.time()
     counted = EngineCounter(gen)
     specs = [StrategySpec(s["name"], dict(s.get("hyper", {})), s.get("label")) for s in cfg.strategies]
-    df = run(problems, specs, cfg.budgets, cfg.seeds, counted, ver, store=store,
-                         budget_axis=cfg.budget_axis, progress=progress, batch_units=cfg.batch_units)
+    df = run(
+        problems,
+        specs,
+        cfg.budgets,
+        cfg.seeds,
+        counted,
+        ver,
+        store=store,
+        budget_axis=cfg.budget_axis,
+        progress=progress,
+        batch_units=cfg.batch_units,
+    )
     sweep_s = time.time() - loaded
     # throughput from what the engine generated (nested budgets share samples; rows would double count)
-    man = rundir.manifest(model=gen.model_id, config=cfg.as_dict(), seeds=cfg.seeds, started=started, source=source,
-                        extra={"n_problems": len(problems), "n_rows": len(df), **counted.stats(),
-                               "load_seconds": round(loaded - started, 2), "sweep_seconds": round(sweep_s, 2),
-                               "sweep_generated_tokens_per_s": round(counted.generated_tokens / max(sweep_s, 1e-9), 2)})
+    man = rundir.manifest(
+        model=gen.model_id,
+        config=cfg.as_dict(),
+        seeds=cfg.seeds,
+        started=started,
+        source=source,
+        extra={
+            "n_problems": len(problems),
+            "n_rows": len(df),
+            **counted.stats(),
+            "load_seconds": round(loaded - started, 2),
+            "sweep_seconds": round(sweep_s, 2),
+            "sweep_generated_tokens_per_s": round(counted.generated_tokens / max(sweep_s, 1e-9), 2),
+        },
+    )
     d = rundir.save(df, out_dir, man)
     write_report(d, title=cfg.title)
     return d

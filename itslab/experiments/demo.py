@@ -12,6 +12,7 @@
 Each part writes a run directory (``results.parquet``, ``manifest.json``, ``scaling.png``,
 ``report.md`` with the fitted law) under the output folder, and the strategy tables are printed.
 """
+
 from __future__ import annotations
 
 import time
@@ -19,14 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from itslab import experiments
-from itslab.experiments import report
+from itslab.experiments import StrategySpec, report
 from itslab.experiments import rundir as runs
-from itslab.experiments import StrategySpec
 
 
 def _save(df: Any, out: Path, *, model: str, config: dict, started: float, source: dict, title: str) -> Path:
-    man = runs.manifest(model=model, config=config, seeds=sorted(df["seed"].unique().tolist()), started=started,
-                        source=source)
+    man = runs.manifest(
+        model=model, config=config, seeds=sorted(df["seed"].unique().tolist()), started=started, source=source
+    )
     d = runs.save(df, out, man)
     report.write_report(d, title=title)
     return d
@@ -40,17 +41,31 @@ def simulator_part(out: Path, *, n_problems: int, budgets: list[int]) -> tuple[P
     started, source = time.time(), runs.source_state()
     problems, gen = make_suite(n_problems, seed=0, kind="stepwise", a=1.0, b=2.0, n_steps=4)
     prm = NoisyProcessVerifier(step_oracle, noise=2.0, seed=0)
-    specs = [StrategySpec("majority_vote", {"max_tokens": 1024}),
-             StrategySpec("best_of_n", {"max_tokens": 1024, "agg": "last"}),
-             StrategySpec("weighted_best_of_n", {"max_tokens": 1024, "agg": "last"}),
-             StrategySpec("particle_filter", {"max_steps": 12}),
-             StrategySpec("beam_search", {"beam_width": 4, "max_steps": 12})]
+    specs = [
+        StrategySpec("majority_vote", {"max_tokens": 1024}),
+        StrategySpec("best_of_n", {"max_tokens": 1024, "agg": "last"}),
+        StrategySpec("weighted_best_of_n", {"max_tokens": 1024, "agg": "last"}),
+        StrategySpec("particle_filter", {"max_steps": 12}),
+        StrategySpec("beam_search", {"beam_width": 4, "max_steps": 12}),
+    ]
     df = experiments.run(problems, specs, budgets, [0], gen, prm, budget_axis="rollouts")
-    cfg = {"part": "simulator", "n_problems": n_problems, "budgets": budgets, "suite": "stepwise a=1 b=2 n_steps=4",
-           "prm": "NoisyProcessVerifier(noise=2.0)",
-           "strategies": [s.key for s in specs]}
-    return _save(df, out, model=gen.model_id, config=cfg, started=started, source=source,
-                 title="Simulator: accuracy vs rollouts (stepwise simulator, noisy PRM)"), df
+    cfg = {
+        "part": "simulator",
+        "n_problems": n_problems,
+        "budgets": budgets,
+        "suite": "stepwise a=1 b=2 n_steps=4",
+        "prm": "NoisyProcessVerifier(noise=2.0)",
+        "strategies": [s.key for s in specs],
+    }
+    return _save(
+        df,
+        out,
+        model=gen.model_id,
+        config=cfg,
+        started=started,
+        source=source,
+        title="Simulator: accuracy vs rollouts (stepwise simulator, noisy PRM)",
+    ), df
 
 
 def embedded_part(out: Path, *, n_problems: int, budgets: list[int], max_tokens: int) -> tuple[Path, Any]:
@@ -64,15 +79,32 @@ def embedded_part(out: Path, *, n_problems: int, budgets: list[int], max_tokens:
     judge = SelfEvaluation(gen)
     common = {"temperature": 0.7}
     # majority vote and best-of-N make identical requests, so they share one pool of samples
-    specs = [StrategySpec("majority_vote", {**common, "max_tokens": max_tokens}),
-             StrategySpec("best_of_n", {**common, "max_tokens": max_tokens}),
-             StrategySpec("particle_filter", {**common, "max_steps": 3, "max_step_tokens": max_tokens // 2,
-                                              "max_tokens": max_tokens})]
+    specs = [
+        StrategySpec("majority_vote", {**common, "max_tokens": max_tokens}),
+        StrategySpec("best_of_n", {**common, "max_tokens": max_tokens}),
+        StrategySpec(
+            "particle_filter", {**common, "max_steps": 3, "max_step_tokens": max_tokens // 2, "max_tokens": max_tokens}
+        ),
+    ]
     df = experiments.run(problems, specs, budgets, [0], gen, judge, budget_axis="rollouts", batch_units=len(problems))
-    cfg = {"part": "embedded", "batch_units": len(problems), "task": "arithmetic difficulty 1", "n_problems": n_problems, "budgets": budgets,
-           "verifier": "SelfEvaluation", "strategies": [s.key for s in specs]}
-    return _save(df, out, model=gen.model_id, config=cfg, started=started, source=source,
-                 title="SmolLM2-135M-Instruct (CPU): accuracy vs rollouts on easy arithmetic"), df
+    cfg = {
+        "part": "embedded",
+        "batch_units": len(problems),
+        "task": "arithmetic difficulty 1",
+        "n_problems": n_problems,
+        "budgets": budgets,
+        "verifier": "SelfEvaluation",
+        "strategies": [s.key for s in specs],
+    }
+    return _save(
+        df,
+        out,
+        model=gen.model_id,
+        config=cfg,
+        started=started,
+        source=source,
+        title="SmolLM2-135M-Instruct (CPU): accuracy vs rollouts on easy arithmetic",
+    ), df
 
 
 def main(out_dir: str = "runs/demo", quick: bool = False) -> int:
@@ -83,14 +115,21 @@ def main(out_dir: str = "runs/demo", quick: bool = False) -> int:
     t0 = time.time()
     pd.set_option("display.width", 160)
     # sized for < 10 minutes on 2 CPU cores: the 135M model decodes ~10 tokens/s per row here
-    emb_dir, emb = embedded_part(out / "embedded", n_problems=3 if quick else 5,
-                                 budgets=[1, 2, 4] if quick else [1, 2, 4, 8, 16], max_tokens=32 if quick else 48)
+    emb_dir, emb = embedded_part(
+        out / "embedded",
+        n_problems=3 if quick else 5,
+        budgets=[1, 2, 4] if quick else [1, 2, 4, 8, 16],
+        max_tokens=32 if quick else 48,
+    )
     print("\n== Embedded model: SmolLM2-135M-Instruct on CPU, easy arithmetic ==")
     print(report.strategy_table(emb).to_string(index=False))
-    sim_dir, sim = simulator_part(out / "simulator", n_problems=100 if quick else 500,
-                                  budgets=[1, 2, 4, 8] if quick else [1, 2, 4, 8, 16, 32, 64])
+    sim_dir, sim = simulator_part(
+        out / "simulator", n_problems=100 if quick else 500, budgets=[1, 2, 4, 8] if quick else [1, 2, 4, 8, 16, 32, 64]
+    )
     print("\n== Simulator: 500 stepwise problems, noisy PRM ==" if not quick else "\n== Simulator (quick) ==")
     print(report.strategy_table(sim).to_string(index=False))
-    print(f"\nwrote {emb_dir}/ and {sim_dir}/ (results.parquet, manifest.json, scaling.png, report.md) "
-          f"in {time.time() - t0:.0f} s")
+    print(
+        f"\nwrote {emb_dir}/ and {sim_dir}/ (results.parquet, manifest.json, scaling.png, report.md) "
+        f"in {time.time() - t0:.0f} s"
+    )
     return 0

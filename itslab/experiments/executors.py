@@ -9,6 +9,7 @@ same seeds the frame is identical to `executor="local"`: every unit's rng is
 
 Ray is imported only here and only when called (extra ``ray``).
 """
+
 from __future__ import annotations
 
 import math
@@ -36,8 +37,9 @@ class _Worker:
     def run(self, units: list, specs: list, budgets: list, batch_units: int) -> tuple[list, list]:
         from itslab.experiments.units import _run_units
 
-        return _run_units(units, specs, budgets, self.generator, self.verifier, store=self.store,
-                          batch_units=batch_units)
+        return _run_units(
+            units, specs, budgets, self.generator, self.verifier, store=self.store, batch_units=batch_units
+        )
 
 
 def _ray() -> Any:
@@ -48,10 +50,21 @@ def _ray() -> Any:
     return ray
 
 
-def run_ray(problems: Sequence[Any], specs: Sequence[Any], budgets: Sequence[Any], seeds: Sequence[int],
-            generator: Generator | Callable[[], Generator], verifier: Verifier | Callable[[Any], Verifier] | None = None,
-            *, store: Any = None, address: str | None = None, n_workers: int | None = None, chunk: int | None = None,
-            batch_units: int = 1, progress: bool = True) -> tuple[list[dict], list[Any]]:
+def run_ray(
+    problems: Sequence[Any],
+    specs: Sequence[Any],
+    budgets: Sequence[Any],
+    seeds: Sequence[int],
+    generator: Generator | Callable[[], Generator],
+    verifier: Verifier | Callable[[Any], Verifier] | None = None,
+    *,
+    store: Any = None,
+    address: str | None = None,
+    n_workers: int | None = None,
+    chunk: int | None = None,
+    batch_units: int = 1,
+    progress: bool = True,
+) -> tuple[list[dict], list[Any]]:
     """`experiments.run`'s rows and results over Ray, in unit order, computed by `n_workers` actors.
 
     `generator` is an instance (pickled once into Ray's object store, one copy per worker) or a
@@ -69,7 +82,7 @@ def run_ray(problems: Sequence[Any], specs: Sequence[Any], budgets: Sequence[Any
     units = [(p, s) for p in problems for s in seeds]
     n = max(1, min(int(n_workers or ray.cluster_resources().get("CPU", 1)), len(units)))
     size = max(1, int(chunk or math.ceil(len(units) / (4 * n))))
-    chunks = [units[i:i + size] for i in range(0, len(units), size)]
+    chunks = [units[i : i + size] for i in range(0, len(units), size)]
     actor_cls = ray.remote(num_cpus=1)(_Worker)
     gen_ref = generator if _is_factory(generator, "generate") else ray.put(generator)
     ver_ref = verifier if verifier is None or _is_factory(verifier, "score") else ray.put(verifier)

@@ -1,4 +1,5 @@
 """What a sweep sweeps: strategy specs (name, hyper-parameters, label) and budgets (a `Budget` or N `Rollouts`)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -20,7 +21,11 @@ class StrategySpec:
         """Row label: `label`, or the name plus its hyper-parameters."""
         if self.label:
             return self.label
-        return self.name if not self.hyper else f"{self.name}({', '.join(f'{k}={v}' for k, v in sorted(self.hyper.items()))})"
+        return (
+            self.name
+            if not self.hyper
+            else f"{self.name}({', '.join(f'{k}={v}' for k, v in sorted(self.hyper.items()))})"
+        )
 
 
 def as_specs(strategies: Any) -> list[StrategySpec]:

@@ -1,5 +1,6 @@
 """Generator wrappers a sweep puts around its generator: the per-unit pool memo (nested budgets share one
 sample pool) and the engine counter (what the engine really generated, for the manifest)."""
+
 from __future__ import annotations
 
 import threading
@@ -40,7 +41,7 @@ class PoolMemo(GeneratorWrapper):
                     self.generated += len(cs)
                     self._memo[self._key(r)] = list(cs)
         with self._lock:
-            return [list(self._memo[self._key(r)][:r.n]) if r.n else [] for r in requests]
+            return [list(self._memo[self._key(r)][: r.n]) if r.n else [] for r in requests]
 
 
 class EngineCounter(GeneratorWrapper):
@@ -66,6 +67,10 @@ class EngineCounter(GeneratorWrapper):
 
     def stats(self) -> dict[str, float]:
         """Counts and engine throughput (generated tokens per second spent inside `generate`)."""
-        return {"engine_calls": self.calls, "engine_samples": self.samples,
-                "engine_generated_tokens": self.generated_tokens, "engine_seconds": round(self.seconds, 2),
-                "engine_tokens_per_s": round(self.generated_tokens / max(self.seconds, 1e-9), 2)}
+        return {
+            "engine_calls": self.calls,
+            "engine_samples": self.samples,
+            "engine_generated_tokens": self.generated_tokens,
+            "engine_seconds": round(self.seconds, 2),
+            "engine_tokens_per_s": round(self.generated_tokens / max(self.seconds, 1e-9), 2),
+        }

@@ -6,6 +6,7 @@ For each strategy the accuracy-vs-budget curve is fitted with the saturating pow
 problems for a 95% interval on the fitted ceiling `c`. Fits with fewer budgets than parameters
 are skipped and say so.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -47,8 +48,12 @@ def fit_laws(df: Any, *, n_boot: int = 200, seed: int = 0) -> dict[str, dict[str
             continue
         row = bs.param_ci.set_index("param").loc["c"]
         ci = (float(row["ci_low"]), float(row["ci_high"]))
-        out[name] = {"fit": bs.fit, "ceiling_ci": ci, "n_boot": n_boot - bs.n_failed,
-                     "note": _identification(bs.fit, ci)}
+        out[name] = {
+            "fit": bs.fit,
+            "ceiling_ci": ci,
+            "n_boot": n_boot - bs.n_failed,
+            "note": _identification(bs.fit, ci),
+        }
     return out
 
 
@@ -100,13 +105,21 @@ def write_report(run_dir: str | Path, *, title: str | None = None) -> Path:
     ax.set_title(title or f"accuracy vs budget ({man.get('model')})")
     fig.savefig(d / "scaling.png", dpi=120, bbox_inches="tight")
     plt.close(fig)
-    lines = [f"# {title or 'itslab run'}", "",
-             f"model: `{man.get('model')}` · itslab {man.get('itslab_version')} · commit `{man.get('git_commit')}` · "
-             f"seeds {man.get('seeds')} · {man.get('wall_seconds')} s", "",
-             "## Accuracy by strategy and budget", "", _markdown_table(table), "",
-             f"## Fitted law: {LAW}, acc(B) = c − a·B^(−b), with a ≥ 0 and c in [0, 1]", "",
-             "| strategy | a | b | c (ceiling) | SE(a, b, c) | ceiling 95% CI (bootstrap over problems) | note |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# {title or 'itslab run'}",
+        "",
+        f"model: `{man.get('model')}` · itslab {man.get('itslab_version')} · commit `{man.get('git_commit')}` · "
+        f"seeds {man.get('seeds')} · {man.get('wall_seconds')} s",
+        "",
+        "## Accuracy by strategy and budget",
+        "",
+        _markdown_table(table),
+        "",
+        f"## Fitted law: {LAW}, acc(B) = c − a·B^(−b), with a ≥ 0 and c in [0, 1]",
+        "",
+        "| strategy | a | b | c (ceiling) | SE(a, b, c) | ceiling 95% CI (bootstrap over problems) | note |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name, v in laws.items():
         f = v.get("fit")
         if f is None:
@@ -114,9 +127,11 @@ def write_report(run_dir: str | Path, *, title: str | None = None) -> Path:
             continue
         p, se = f.as_dict(), f.se
         ci = v.get("ceiling_ci")
-        lines.append(f"| {name} | {p['a']:.3g} | {p['b']:.3g} | {p['c']:.3g} | "
-                     f"{', '.join(f'{s:.2g}' for s in se)} | "
-                     f"{'–' if ci is None else f'[{ci[0]:.3f}, {ci[1]:.3f}]'} | {v.get('note', '')} |")
+        lines.append(
+            f"| {name} | {p['a']:.3g} | {p['b']:.3g} | {p['c']:.3g} | "
+            f"{', '.join(f'{s:.2g}' for s in se)} | "
+            f"{'–' if ci is None else f'[{ci[0]:.3f}, {ci[1]:.3f}]'} | {v.get('note', '')} |"
+        )
     lines += ["", "![accuracy vs budget](scaling.png)", ""]
     (d / "report.md").write_text("\n".join(lines))
     return d / "report.md"

@@ -5,6 +5,7 @@ A run directory holds ``results.parquet`` (the tidy frame of `experiments.run`),
 after `itslab report`, ``scaling.png`` and ``report.md``. Files are written to a temporary name
 and renamed, so an interrupted write never leaves a half-written result behind.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,12 @@ def source_state(path: str | Path | None = None) -> dict[str, Any]:
 
 def machine() -> dict[str, Any]:
     """Facts about this machine for the manifest (no torch import unless already loaded)."""
-    info: dict[str, Any] = {"platform": platform.platform(), "python": sys.version.split()[0],
-                            "cpus": os.cpu_count(), "hostname": platform.node()}
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "cpus": os.cpu_count(),
+        "hostname": platform.node(),
+    }
     torch = sys.modules.get("torch")
     if torch is not None:
         info["torch"] = torch.__version__
@@ -55,15 +60,28 @@ def machine() -> dict[str, Any]:
     return info
 
 
-def manifest(*, model: str | None, config: Mapping[str, Any], seeds: Any, started: float,
-             extra: Mapping[str, Any] | None = None, source: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def manifest(
+    *,
+    model: str | None,
+    config: Mapping[str, Any],
+    seeds: Any,
+    started: float,
+    extra: Mapping[str, Any] | None = None,
+    source: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The manifest dict of a run; `source` is `source_state()` taken when the run started (read now if None)."""
     from itslab import __version__
 
-    m = {"itslab_version": __version__, **(source if source is not None else source_state()),
-         "model": model, "config": dict(config), "seeds": list(seeds), "machine": machine(),
-         "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(started)),
-         "wall_seconds": round(time.time() - started, 3)}
+    m = {
+        "itslab_version": __version__,
+        **(source if source is not None else source_state()),
+        "model": model,
+        "config": dict(config),
+        "seeds": list(seeds),
+        "machine": machine(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(started)),
+        "wall_seconds": round(time.time() - started, 3),
+    }
     m.update(extra or {})
     return m
 
@@ -99,9 +117,12 @@ def claim(out_dir: str | Path, config: Mapping[str, Any]) -> Path:
             old = json.loads(man.read_text()).get("config")
         except (OSError, ValueError):
             raise ValueError(f"{man}: exists but is not a readable manifest; choose another --out") from None
-        if old is not None and json.loads(json.dumps(old, default=str)) != json.loads(json.dumps(dict(config), default=str)):
-            raise ValueError(f"output directory {out} holds the results of another config; choose another --out "
-                             "(or delete it)")
+        if old is not None and json.loads(json.dumps(old, default=str)) != json.loads(
+            json.dumps(dict(config), default=str)
+        ):
+            raise ValueError(
+                f"output directory {out} holds the results of another config; choose another --out (or delete it)"
+            )
     return out
 
 

@@ -10,6 +10,7 @@ budget's run *would* have spent, so curves stay honest while the sweep is cheap.
 With a `SampleStore`, generations persist: an interrupted sweep resumes without regenerating,
 and a finished one re-runs from the store.
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
@@ -21,10 +22,23 @@ from itslab.protocols import Generator, Verifier
 from itslab.types import Problem
 
 
-def run(problems: Sequence[Problem], strategies: Any, budgets: Iterable[Budget | Rollouts | int], seeds: Iterable[int],
-        generator: Generator, verifier: Verifier | None = None, *, store: Any = None, executor: str = "local",
-        budget_axis: str = "samples", progress: bool = True, keep_results: bool = False,
-        batch_units: int = 1, ray_address: str | None = None, ray_workers: int | None = None) -> "Any":
+def run(
+    problems: Sequence[Problem],
+    strategies: Any,
+    budgets: Iterable[Budget | Rollouts | int],
+    seeds: Iterable[int],
+    generator: Generator,
+    verifier: Verifier | None = None,
+    *,
+    store: Any = None,
+    executor: str = "local",
+    budget_axis: str = "samples",
+    progress: bool = True,
+    keep_results: bool = False,
+    batch_units: int = 1,
+    ray_address: str | None = None,
+    ray_workers: int | None = None,
+) -> "Any":
     """Run every (problem, strategy, budget, seed) and return a tidy DataFrame, one row each.
 
     Columns: problem_id, strategy (label), strategy_name, hyper (JSON), budget_axis, budget, seed,
@@ -51,14 +65,25 @@ def run(problems: Sequence[Problem], strategies: Any, budgets: Iterable[Budget |
     if executor == "ray":
         from itslab.experiments.executors import run_ray
 
-        rows, results = run_ray(problems, specs, budgets, seeds, generator, verifier, store=store,
-                                address=ray_address, n_workers=ray_workers, batch_units=batch_units,
-                                progress=progress)
+        rows, results = run_ray(
+            problems,
+            specs,
+            budgets,
+            seeds,
+            generator,
+            verifier,
+            store=store,
+            address=ray_address,
+            n_workers=ray_workers,
+            batch_units=batch_units,
+            progress=progress,
+        )
     elif executor == "local":
         units = [(p, s) for p in problems for s in seeds]
         with rare_full_collections():
-            rows, results = _run_units(units, specs, budgets, generator, verifier, store=store, progress=progress,
-                                       batch_units=int(batch_units))
+            rows, results = _run_units(
+                units, specs, budgets, generator, verifier, store=store, progress=progress, batch_units=int(batch_units)
+            )
     else:
         raise ValueError(f"executor must be 'local' or 'ray', got {executor!r}")
     df = pd.DataFrame(rows)

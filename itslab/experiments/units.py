@@ -4,6 +4,7 @@ A unit runs its budgets largest first, so smaller ones are served from the pool 
 (`PoolMemo`); `batch_units=K` runs K units in threads whose generator calls are merged into one
 engine batch per round (`itslab.experiments.batching.Coalescer`).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -25,10 +26,18 @@ from itslab.types import Problem
 def _row(res: Result, problem: Problem, spec: StrategySpec, budget: Budget, seed: int) -> dict[str, Any]:
     axis, value = budget_value(budget)
     row: dict[str, Any] = {
-        "problem_id": problem.id, "strategy": spec.key, "strategy_name": spec.name,
-        "hyper": json.dumps(dict(spec.hyper), sort_keys=True, default=str), "budget_axis": axis, "budget": value,
-        "seed": seed, "correct": bool(res.correct) if res.correct is not None else None, "answer": res.answer,
-        "gold": problem.answer, "n_candidates": len(res.candidates), "n_steps": len(res.trace),
+        "problem_id": problem.id,
+        "strategy": spec.key,
+        "strategy_name": spec.name,
+        "hyper": json.dumps(dict(spec.hyper), sort_keys=True, default=str),
+        "budget_axis": axis,
+        "budget": value,
+        "seed": seed,
+        "correct": bool(res.correct) if res.correct is not None else None,
+        "answer": res.answer,
+        "gold": problem.answer,
+        "n_candidates": len(res.candidates),
+        "n_steps": len(res.trace),
     }
     row.update(res.usage.as_dict())
     for k in ("difficulty", "subject", "source", "p_correct"):
@@ -55,8 +64,16 @@ def rare_full_collections(threshold2: int = 1000) -> Iterator[None]:
         gc.set_threshold(*old)
 
 
-def _unit(p: Problem, seed: int, specs: Sequence[StrategySpec], order: Sequence[Budget | Rollouts], fns: Mapping,
-          gen: Generator, verifier: Verifier | None, tick: Any = None) -> tuple[list[dict], list[Result], int]:
+def _unit(
+    p: Problem,
+    seed: int,
+    specs: Sequence[StrategySpec],
+    order: Sequence[Budget | Rollouts],
+    fns: Mapping,
+    gen: Generator,
+    verifier: Verifier | None,
+    tick: Any = None,
+) -> tuple[list[dict], list[Result], int]:
     """Rows and results of one (problem, seed) unit, largest budget first (smaller ones are served
     from the pool it drew), and how many requests reached `gen`."""
     memo = PoolMemo(gen)  # one pool per (problem, seed): memory stays bounded by one unit
@@ -72,9 +89,17 @@ def _unit(p: Problem, seed: int, specs: Sequence[StrategySpec], order: Sequence[
     return rows, results, memo.calls
 
 
-def _run_units(units: Sequence[tuple[Problem, int]], specs: Sequence[StrategySpec], budgets: Sequence[Budget | Rollouts],
-               generator: Generator, verifier: Verifier | None, *, store: Any = None, progress: bool = False,
-               batch_units: int = 1) -> tuple[list[dict], list[Result]]:
+def _run_units(
+    units: Sequence[tuple[Problem, int]],
+    specs: Sequence[StrategySpec],
+    budgets: Sequence[Budget | Rollouts],
+    generator: Generator,
+    verifier: Verifier | None,
+    *,
+    store: Any = None,
+    progress: bool = False,
+    batch_units: int = 1,
+) -> tuple[list[dict], list[Result]]:
     """Rows and results of every (problem, seed) unit, in unit order (the executors' common core)."""
     from itslab import strategies as registry
 
@@ -93,8 +118,11 @@ def _run_units(units: Sequence[tuple[Problem, int]], specs: Sequence[StrategySpe
             stats["toks"] += res.usage.generated_tokens
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(tok_s=f"{stats['toks'] / max(1e-9, time.perf_counter() - t0):.0f}",
-                                gen_calls=stats["calls"] + unit_calls, refresh=False)
+                bar.set_postfix(
+                    tok_s=f"{stats['toks'] / max(1e-9, time.perf_counter() - t0):.0f}",
+                    gen_calls=stats["calls"] + unit_calls,
+                    refresh=False,
+                )
 
     out: list[tuple[list[dict], list[Result]] | None] = [None] * len(units)
     try:

@@ -2,6 +2,7 @@
 
 Backends are imported lazily: ``from itslab.generators import HFGenerator`` loads torch only then.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -46,6 +47,7 @@ def _hf(name: str | None, problems: Sequence[Any], **options: Any) -> Any:
 def _class(attr: str) -> Callable[..., Any]:
     def build(name: str | None, problems: Sequence[Any], **options: Any) -> Any:
         return __getattr__(attr)(_named(name, attr), **options)
+
     return build
 
 
@@ -63,8 +65,12 @@ def _named(name: str | None, backend: str) -> str:
 
 # backend (as configs write it) -> factory(name, problems, **options)
 _BACKENDS: dict[str, Callable[..., Any]] = {
-    "simulated": _simulated, "hf": _hf, "llamacpp": _class("LlamaCppGenerator"), "http": _class("OpenAIGenerator"),
-    "vllm": _class("VLLMGenerator"), "bank": _bank,
+    "simulated": _simulated,
+    "hf": _hf,
+    "llamacpp": _class("LlamaCppGenerator"),
+    "http": _class("OpenAIGenerator"),
+    "vllm": _class("VLLMGenerator"),
+    "bank": _bank,
 }
 
 

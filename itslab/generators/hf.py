@@ -23,6 +23,7 @@ are all tokens the model produced, EOS included.
 Hooks for other strategies: `logprob_of` / `token_logprobs` (self-evaluation), `hidden_states`
 (probes), `continue_with` (s1 budget forcing), `chat_prompt` (chat templates).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -38,8 +39,7 @@ import torch
 from itslab.generators.hf_batch import BatchKV, cache_supported
 from itslab.generators.hf_cache import RadixKVCache
 from itslab.generators.hf_decode import Row, decode
-from itslab.generators.hf_load import (forward_keywords, load_pretrained, resolve_device,
-                                       resolve_dtype, text_dims)
+from itslab.generators.hf_load import forward_keywords, load_pretrained, resolve_device, resolve_dtype, text_dims
 from itslab.generators.hf_sampling import RowParams, sample_uniforms
 from itslab.generators.hf_text import TextCodec
 from itslab.types import Completion, Request
@@ -48,10 +48,12 @@ from itslab.types import Completion, Request
 def _serialised(fn: Any) -> Any:
     """Run the method under the engine's lock: the KV cache, the model and the tokenizer are not
     safe to use from two threads at once (the runner's cross-problem batching uses threads)."""
+
     @functools.wraps(fn)
     def wrapper(self: "HFGenerator", *a: Any, **kw: Any) -> Any:
         with self._lock:
             return fn(self, *a, **kw)
+
     return wrapper
 
 
@@ -68,11 +70,21 @@ class HFGenerator:
     threads beside another busy process, 15 s with 1).
     """
 
-    def __init__(self, model_or_path: Any, *, tokenizer: Any = None, gguf_file: str | None = None,
-                 device: str | None = None, dtype: str | torch.dtype | None = None,
-                 cache_bytes: int = 1 << 30, max_batch: int = 64, cache_samples: bool = True,
-                 model_id: str | None = None, local_files_only: bool = False,
-                 num_threads: int | None = None) -> None:
+    def __init__(
+        self,
+        model_or_path: Any,
+        *,
+        tokenizer: Any = None,
+        gguf_file: str | None = None,
+        device: str | None = None,
+        dtype: str | torch.dtype | None = None,
+        cache_bytes: int = 1 << 30,
+        max_batch: int = 64,
+        cache_samples: bool = True,
+        model_id: str | None = None,
+        local_files_only: bool = False,
+        num_threads: int | None = None,
+    ) -> None:
         if max_batch < 1:
             raise ValueError(f"HFGenerator.max_batch must be >= 1, got {max_batch}")
         if num_threads is None and os.environ.get("ITSLAB_NUM_THREADS"):
@@ -82,8 +94,12 @@ class HFGenerator:
         if isinstance(model_or_path, (str, Path)):
             dev = resolve_device(device)
             self.model, self.tokenizer = load_pretrained(
-                model_or_path, gguf_file=gguf_file, device=dev, dtype=resolve_dtype(dtype, dev),
-                local_files_only=local_files_only)
+                model_or_path,
+                gguf_file=gguf_file,
+                device=dev,
+                dtype=resolve_dtype(dtype, dev),
+                local_files_only=local_files_only,
+            )
             default_id = str(model_or_path) if gguf_file is None else f"{model_or_path}/{gguf_file}"
         else:
             if tokenizer is None:
@@ -93,7 +109,8 @@ class HFGenerator:
         if not cache_supported(self.model):
             raise NotImplementedError(
                 f"HFGenerator supports full-attention decoders only; {type(self.model).__name__} "
-                "uses sliding-window or linear-attention cache layers")
+                "uses sliding-window or linear-attention cache layers"
+            )
         self._lock = threading.RLock()
         self.model_id = model_id or default_id
         self.n_params = float(self.model.num_parameters())
@@ -141,8 +158,7 @@ class HFGenerator:
             kw["logits_to_keep"] = n_keep
         return self.model(input_ids=x, position_ids=pos, use_cache=True, **kw).logits[0][-n_keep:]
 
-    def _prefill(self, ids: Sequence[int], limit: int, keep: int = 1
-                 ) -> tuple[BatchKV, torch.Tensor, int]:
+    def _prefill(self, ids: Sequence[int], limit: int, keep: int = 1) -> tuple[BatchKV, torch.Tensor, int]:
         """Read `ids` once, reusing the longest cached prefix (at most `limit` tokens).
 
         Returns the one-row slab holding all of `ids`, the logits of the last `keep` fed positions
@@ -177,8 +193,7 @@ class HFGenerator:
         units = []
         for i, r in enumerate(requests):
             if r.max_tokens == 0:
-                out[i] = [Completion("", 0, len(ids[i]), 0, (), (), "length", r.seed, {"index": j})
-                          for j in range(r.n)]
+                out[i] = [Completion("", 0, len(ids[i]), 0, (), (), "length", r.seed, {"index": j}) for j in range(r.n)]
                 continue
             units += [(i, j, min(r.n, j + self.max_batch)) for j in range(0, r.n, self.max_batch)]
         batch: list[tuple[int, int, int]] = []
@@ -192,8 +207,14 @@ class HFGenerator:
         return out  # type: ignore[return-value]
 
     @torch.inference_mode()
-    def _run_batch(self, units: list[tuple[int, int, int]], requests: Sequence[Request],
-                   ids: list[list[int]], out: list[list[Any]], ignore_eos: bool) -> None:
+    def _run_batch(
+        self,
+        units: list[tuple[int, int, int]],
+        requests: Sequence[Request],
+        ids: list[list[int]],
+        out: list[list[Any]],
+        ignore_eos: bool,
+    ) -> None:
         prefills: dict[int, tuple[list[torch.Tensor], torch.Tensor, int]] = {}
         for i, _, _ in units:
             if i not in prefills:
@@ -216,15 +237,25 @@ class HFGenerator:
             [requests[units[w.unit][0]].top_p for w in rows],
             [requests[units[w.unit][0]].top_k or 0 for w in rows],
             [sample_uniforms(requests[units[w.unit][0]].seed, w.j, w.max_tokens) for w in rows],
-            self.device)
+            self.device,
+        )
 
         def on_leave(row: Row, slicer) -> None:
             if self.cache_samples:
                 i = units[row.unit][0]
                 self.prefix_cache.insert(ids[i] + row.tokens[:-1], slicer)
 
-        decode(self.model, self._cache_kw, kv, rows, params, torch.cat(first), codec=self.codec,
-               eos=frozenset() if ignore_eos else self.codec.eos_ids, on_leave=on_leave)
+        decode(
+            self.model,
+            self._cache_kw,
+            kv,
+            rows,
+            params,
+            torch.cat(first),
+            codec=self.codec,
+            eos=frozenset() if ignore_eos else self.codec.eos_ids,
+            on_leave=on_leave,
+        )
         shared = set()
         for row in rows:
             i = units[row.unit][0]
@@ -235,11 +266,18 @@ class HFGenerator:
     def _completion(self, r: Request, prompt_ids: list[int], row: Row, cached: int) -> Completion:
         text = self.codec.decode_continuation(prompt_ids, row.tokens)
         if row.stop is not None and row.stop in text:
-            text = text[:text.index(row.stop) + len(row.stop)]
-        return Completion(text=text, n_tokens=len(row.tokens), n_prompt_tokens=len(prompt_ids),
-                          n_cached_tokens=cached, token_ids=tuple(row.tokens),
-                          logprobs=tuple(row.logprobs), finish_reason=row.finish or "length",
-                          seed=r.seed, meta={"index": row.j, "stop": row.stop})
+            text = text[: text.index(row.stop) + len(row.stop)]
+        return Completion(
+            text=text,
+            n_tokens=len(row.tokens),
+            n_prompt_tokens=len(prompt_ids),
+            n_cached_tokens=cached,
+            token_ids=tuple(row.tokens),
+            logprobs=tuple(row.logprobs),
+            finish_reason=row.finish or "length",
+            seed=r.seed,
+            meta={"index": row.j, "stop": row.stop},
+        )
 
     # -- hooks ---------------------------------------------------------------------------------
     @_serialised
@@ -253,15 +291,18 @@ class HFGenerator:
         sequence is cached (self-evaluation, Xie et al. 2023, scores many texts after one prompt).
         """
         p = self.encode(prefix)
-        c = (self.codec.encode_continuation(continuation) if isinstance(continuation, str)
-             else [int(t) for t in continuation])
+        c = (
+            self.codec.encode_continuation(continuation)
+            if isinstance(continuation, str)
+            else [int(t) for t in continuation]
+        )
         if not c:
             return []
         full = p + c
         # only the rows that predict the continuation: positions len(p) - 1 .. len(full) - 1 (the
         # last row predicts past the end and is dropped); the prefix cache guarantees m <= len(p) - 1
         kv, logits, m = self._prefill(full, limit=len(p) - 1, keep=len(c) + 1)
-        logp = torch.log_softmax(logits[:len(c)].float(), dim=-1)
+        logp = torch.log_softmax(logits[: len(c)].float(), dim=-1)
         return logp.gather(1, torch.tensor(c, device=logp.device)[:, None]).squeeze(1).tolist()
 
     def logprob_of(self, prefix: str, continuation: str | Sequence[int]) -> float:
@@ -284,8 +325,7 @@ class HFGenerator:
             rows.append((h[-1] if pool == "last" else h.mean(0)).float().cpu().numpy())
         return np.stack(rows) if rows else np.zeros((0, self.model.config.hidden_size), np.float32)
 
-    def continue_with(self, request: Request, forced: str = "Wait", *, strip: Sequence[str] = ()
-                      ) -> list[Completion]:
+    def continue_with(self, request: Request, forced: str = "Wait", *, strip: Sequence[str] = ()) -> list[Completion]:
         """Forced continuation for budget forcing (s1, Muennighoff et al. 2025).
 
         Strips the first of `strip` (e.g. an end-of-thinking marker) that ends ``request.prefix``,
@@ -296,11 +336,13 @@ class HFGenerator:
         prefix = request.prefix
         for s in strip:
             if s and prefix.endswith(s):
-                prefix = prefix[:-len(s)]
+                prefix = prefix[: -len(s)]
                 break
         res = self.generate([dataclasses.replace(request, prefix=prefix + forced)])[0]
         return [dataclasses.replace(c, meta={**c.meta, "forced": forced}) for c in res]
 
     def __repr__(self) -> str:
-        return (f"HFGenerator({self.model_id!r}, device={self.device.type}, dtype={self.dtype}, "
-                f"cache={self.prefix_cache.nbytes / 2**20:.0f}/{self.prefix_cache.max_bytes / 2**20:.0f} MiB)")
+        return (
+            f"HFGenerator({self.model_id!r}, device={self.device.type}, dtype={self.dtype}, "
+            f"cache={self.prefix_cache.nbytes / 2**20:.0f}/{self.prefix_cache.max_bytes / 2**20:.0f} MiB)"
+        )

@@ -9,6 +9,7 @@ allocated once with room for the generated tokens and written in place, instead 
 
 Needs transformers' layered cache API (`transformers.cache_utils.DynamicLayer`, >= 4.56).
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -28,20 +29,21 @@ class SlabLayer(DynamicLayer):
         self._sync()
 
     def _sync(self) -> None:
-        self.keys = self.kbuf[:, :, :self.length]
-        self.values = self.vbuf[:, :, :self.length]
+        self.keys = self.kbuf[:, :, : self.length]
+        self.values = self.vbuf[:, :, : self.length]
 
     def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
         """Nothing to do: the buffers exist from construction."""
 
-    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs
-               ) -> tuple[torch.Tensor, torch.Tensor]:
+    def update(
+        self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Write the new tokens' keys/values in place and return views of everything so far."""
         end = self.length + key_states.shape[-2]
         if end > self.kbuf.shape[2]:
             self.grow(max(end, 2 * self.kbuf.shape[2]))
-        self.kbuf[:, :, self.length:end] = key_states
-        self.vbuf[:, :, self.length:end] = value_states
+        self.kbuf[:, :, self.length : end] = key_states
+        self.vbuf[:, :, self.length : end] = value_states
         self.length = end
         self._sync()
         return self.keys, self.values
@@ -52,7 +54,7 @@ class SlabLayer(DynamicLayer):
         for name in ("kbuf", "vbuf"):
             old = getattr(self, name)
             new = old.new_zeros((b, h, capacity, d))
-            new[:, :, :self.length] = old[:, :, :self.length]
+            new[:, :, : self.length] = old[:, :, : self.length]
             setattr(self, name, new)
         self._sync()
 
@@ -74,12 +76,26 @@ class BatchKV:
     at `prompt_width`, then the generated tokens).
     """
 
-    def __init__(self, n_layers: int, n_rows: int, heads: int, head_dim: int, prompt_width: int,
-                 capacity: int, dtype: torch.dtype, device: torch.device) -> None:
+    def __init__(
+        self,
+        n_layers: int,
+        n_rows: int,
+        heads: int,
+        head_dim: int,
+        prompt_width: int,
+        capacity: int,
+        dtype: torch.dtype,
+        device: torch.device,
+    ) -> None:
         shape = (n_rows, heads, capacity, head_dim)
-        self.layers = [SlabLayer(torch.zeros(shape, dtype=dtype, device=device),
-                                 torch.zeros(shape, dtype=dtype, device=device), prompt_width)
-                       for _ in range(n_layers)]
+        self.layers = [
+            SlabLayer(
+                torch.zeros(shape, dtype=dtype, device=device),
+                torch.zeros(shape, dtype=dtype, device=device),
+                prompt_width,
+            )
+            for _ in range(n_layers)
+        ]
         self.cache = DynamicCache()
         self.cache.layers = list(self.layers)
         self.cache.layer_class_to_replicate = None
@@ -99,10 +115,10 @@ class BatchKV:
             pos = start
             for p in pieces:
                 n = p.shape[3]
-                layer.kbuf[rows, :, pos:pos + n] = p[0, li]
-                layer.vbuf[rows, :, pos:pos + n] = p[1, li]
+                layer.kbuf[rows, :, pos : pos + n] = p[0, li]
+                layer.vbuf[rows, :, pos : pos + n] = p[1, li]
                 pos += n
-        self.mask[rows, start:self.length] = 1
+        self.mask[rows, start : self.length] = 1
         self.offset[rows] = start
 
     def step_mask(self) -> torch.Tensor:
@@ -119,9 +135,10 @@ class BatchKV:
         off = int(self.offset[r])
 
         def slicer(a: int, b: int) -> torch.Tensor:
-            ks = torch.stack([layer.kbuf[r, :, off + a:off + b] for layer in self.layers])
-            vs = torch.stack([layer.vbuf[r, :, off + a:off + b] for layer in self.layers])
+            ks = torch.stack([layer.kbuf[r, :, off + a : off + b] for layer in self.layers])
+            vs = torch.stack([layer.vbuf[r, :, off + a : off + b] for layer in self.layers])
             return torch.stack([ks, vs])
+
         return slicer
 
     def select(self, idx: torch.Tensor) -> None:

@@ -18,6 +18,7 @@ head_dim]`` (keys then values), on the model's device and in its dtype.
 >>> (m, sum(p.shape[3] for p in pieces))
 (2, 2)
 """
+
 from __future__ import annotations
 
 import heapq
@@ -138,8 +139,7 @@ class RadixKVCache:
 
     def _split(self, node: _Node, c: int) -> _Node:
         """Cut `node`'s edge after `c` tokens; return the new upper node (each half owns its memory)."""
-        head = _Node(edge=node.edge[:c], kv=node.kv[:, :, :, :c].clone(), parent=node.parent,
-                     last_use=node.last_use)
+        head = _Node(edge=node.edge[:c], kv=node.kv[:, :, :, :c].clone(), parent=node.parent, last_use=node.last_use)
         node.parent.children[head.edge[0]] = head
         node.edge, node.kv, node.parent = node.edge[c:], node.kv[:, :, :, c:].clone(), head
         head.children[node.edge[0]] = node
@@ -185,8 +185,16 @@ class RadixKVCache:
     def stats(self) -> CacheStats:
         """Snapshot of the counters (tokens, bytes, lookups, hits, insertions, evictions)."""
         n_nodes = sum(1 for _ in self._iter_nodes())
-        return CacheStats(self._n_tokens, self._nbytes, self.max_bytes, n_nodes, self._lookups,
-                          self._hit_tokens, self._inserted, self._evicted)
+        return CacheStats(
+            self._n_tokens,
+            self._nbytes,
+            self.max_bytes,
+            n_nodes,
+            self._lookups,
+            self._hit_tokens,
+            self._inserted,
+            self._evicted,
+        )
 
     def _iter_nodes(self):
         stack = list(self._root.children.values())

@@ -5,6 +5,7 @@ copied into the batch, (b) keep a preallocated KV slab, (c) hand each finished r
 prefix cache, and (d) check stop strings incrementally on a short window of the newest tokens
 instead of re-decoding whole texts.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ class Row:
 
 
 def _stop_in_window(row: Row, codec: TextCodec) -> str | None:
-    text = codec.window_text(row.tokens[-row.window:])
+    text = codec.window_text(row.tokens[-row.window :])
     hits = [s for s in row.stops if s in text]
     return min(hits, key=text.find) if hits else None
 
@@ -52,9 +53,18 @@ def _finish(row: Row, tok: int, eos: frozenset[int], codec: TextCodec) -> None:
         row.finish = "length"
 
 
-def decode(model: Any, cache_kw: str, kv: BatchKV, rows: Sequence[Row], params: RowParams,
-           logits: torch.Tensor, *, codec: TextCodec, eos: frozenset[int],
-           on_leave: Callable[[Row, Callable[[int, int], torch.Tensor]], None]) -> None:
+def decode(
+    model: Any,
+    cache_kw: str,
+    kv: BatchKV,
+    rows: Sequence[Row],
+    params: RowParams,
+    logits: torch.Tensor,
+    *,
+    codec: TextCodec,
+    eos: frozenset[int],
+    on_leave: Callable[[Row, Callable[[int, int], torch.Tensor]], None],
+) -> None:
     """Sample every row until it stops; `logits` [B, V] are the prompt's last-position logits.
 
     Rows leave the batch in groups (once a quarter of the batch has finished) so the slab is
@@ -87,7 +97,12 @@ def decode(model: Any, cache_kw: str, kv: BatchKV, rows: Sequence[Row], params: 
             params, plen, tok = params.select(keep), plen[keep], tok[keep]
             live = [live[i] for i in keep.tolist()]
         mask = kv.step_mask()
-        out = model(input_ids=tok[:, None], attention_mask=mask, position_ids=(plen + fed)[:, None],
-                    use_cache=True, **{cache_kw: kv.cache})
+        out = model(
+            input_ids=tok[:, None],
+            attention_mask=mask,
+            position_ids=(plen + fed)[:, None],
+            use_cache=True,
+            **{cache_kw: kv.cache},
+        )
         logits = out.logits[:, -1]
         fed += 1

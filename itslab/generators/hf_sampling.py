@@ -12,6 +12,7 @@ Reported logprobs are ``log_softmax`` of the *raw* logits (temperature 1, no fil
 chosen token: the model's own probability of the text, comparable across sampling settings and
 equal to what `HFGenerator.logprob_of` scores.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,13 +42,18 @@ class RowParams:
     uniforms: torch.Tensor  # [B, n_steps], float64
 
     @staticmethod
-    def build(temperature: Sequence[float], top_p: Sequence[float], top_k: Sequence[int],
-              uniforms: Sequence[np.ndarray], device: torch.device) -> "RowParams":
+    def build(
+        temperature: Sequence[float],
+        top_p: Sequence[float],
+        top_k: Sequence[int],
+        uniforms: Sequence[np.ndarray],
+        device: torch.device,
+    ) -> "RowParams":
         """Stack per-row settings; uniform streams are right-padded to a common length."""
         width = max((len(u) for u in uniforms), default=0)
         u = np.zeros((len(uniforms), max(width, 1)))
         for i, row in enumerate(uniforms):
-            u[i, :len(row)] = row
+            u[i, : len(row)] = row
         return RowParams(
             temperature=torch.tensor(temperature, dtype=torch.float32, device=device),
             top_p=torch.tensor(top_p, dtype=torch.float32, device=device),
@@ -80,8 +86,7 @@ def _filter(z: torch.Tensor, p: RowParams) -> torch.Tensor:
     return z.masked_fill(drop.scatter(1, si, drop), float("-inf"))
 
 
-def sample_next(logits: torch.Tensor, p: RowParams, step: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+def sample_next(logits: torch.Tensor, p: RowParams, step: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw one token per row: returns ``(token_ids [B], raw_logprobs [B])``.
 
     `step` [B] says which uniform of each row's stream to use (its number of generated tokens).

@@ -18,6 +18,7 @@ Strategies speak in text, the prefix cache in token ids. Two details keep them i
 >>> codec.encode("ab "), codec.decode_continuation([97], [98, 99])
 ([97, 98, 32], 'bc')
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
@@ -49,7 +50,7 @@ class TextCodec:
         for k in range(len(probe) - 1, 0, -1):  # longest token prefix whose text is a prefix of `text`
             head = self.tokenizer.decode(probe[:k], **_EXACT)
             if text.startswith(head):
-                rest = text[len(head):]
+                rest = text[len(head) :]
                 return probe[:k] + (self._plain(rest) if rest else [])
         return plain
 
@@ -72,7 +73,7 @@ class TextCodec:
         ctx = list(prompt_ids[-4:])
         head = self.tokenizer.decode(ctx, **_DECODE)
         full = self.tokenizer.decode(ctx + list(ids), **_DECODE)
-        return full[len(head):] if full.startswith(head) else self.tokenizer.decode(list(ids), **_DECODE)
+        return full[len(head) :] if full.startswith(head) else self.tokenizer.decode(list(ids), **_DECODE)
 
     def window_text(self, ids: Sequence[int]) -> str:
         """Decoded text of a short window of tokens (for incremental stop-string checks)."""
@@ -82,5 +83,6 @@ class TextCodec:
         """Prompt text from chat messages via the tokenizer's chat template (e.g. ChatML for SmolLM2)."""
         if not getattr(self.tokenizer, "chat_template", None):
             raise ValueError("this tokenizer has no chat template; pass a plain text prompt instead")
-        return self.tokenizer.apply_chat_template([dict(m) for m in messages], tokenize=False,
-                                                  add_generation_prompt=add_generation_prompt)
+        return self.tokenizer.apply_chat_template(
+            [dict(m) for m in messages], tokenize=False, add_generation_prompt=add_generation_prompt
+        )

@@ -22,6 +22,7 @@ hit (at most ``n_prompt_tokens - 1``: the last prefix token is always fed, for i
 the others the whole prefix. Logprobs are raw (temperature-1) log-softmax values of each
 generated token. The text ends with the stop string that ended it; ``token_ids`` include EOS.
 """
+
 from __future__ import annotations
 
 import threading
@@ -71,7 +72,7 @@ class _Row:
                 hits.append((k, s))
         if hits:
             k, s = min(hits)
-            self.text, self.finish, self.stop = self.text[:k + len(s)], "stop", s.decode("utf-8")
+            self.text, self.finish, self.stop = self.text[: k + len(s)], "stop", s.decode("utf-8")
         elif len(self.tokens) >= self.max_tokens:
             self.finish = "length"
 
@@ -88,27 +89,49 @@ class LlamaCppGenerator:
     the model id then says so, as the samples differ slightly.
     """
 
-    def __init__(self, model: str | Path = "smollm2-135m", *, n_ctx: int = 8192, n_batch: int = 512,
-                 max_batch: int = 32, n_seq_max: int | None = None, n_threads: int | None = None,
-                 n_gpu_layers: int = 0, cache_samples: bool = True, weights: str | None = None,
-                 model_id: str | None = None, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        model: str | Path = "smollm2-135m",
+        *,
+        n_ctx: int = 8192,
+        n_batch: int = 512,
+        max_batch: int = 32,
+        n_seq_max: int | None = None,
+        n_threads: int | None = None,
+        n_gpu_layers: int = 0,
+        cache_samples: bool = True,
+        weights: str | None = None,
+        model_id: str | None = None,
+        verbose: bool = False,
+    ) -> None:
         if max_batch < 1 or n_ctx < 16 or n_batch < 1:
-            raise ValueError(f"LlamaCppGenerator: need max_batch >= 1, n_ctx >= 16, n_batch >= 1; got "
-                             f"max_batch={max_batch}, n_ctx={n_ctx}, n_batch={n_batch}")
+            raise ValueError(
+                f"LlamaCppGenerator: need max_batch >= 1, n_ctx >= 16, n_batch >= 1; got "
+                f"max_batch={max_batch}, n_ctx={n_ctx}, n_batch={n_batch}"
+            )
         n_seq_max = n_seq_max or min(256, 4 * max_batch)
         if not 2 * max_batch <= n_seq_max <= 256:
-            raise ValueError(f"LlamaCppGenerator.n_seq_max must lie in [2*max_batch, 256] = "
-                             f"[{2 * max_batch}, 256], got {n_seq_max}")
+            raise ValueError(
+                f"LlamaCppGenerator.n_seq_max must lie in [2*max_batch, 256] = [{2 * max_batch}, 256], got {n_seq_max}"
+            )
         path = Path(model)
         if path.suffix != ".gguf" and not path.is_file():
             from itslab.models import gguf_path
+
             path = gguf_path(str(model))
         name = str(model) if path != Path(model) else path.stem
         if weights is not None:
             path, name = requantized(path, weights), f"{name}@{weights}"
         # one decode step feeds a token per batch row, so a batch holds at least max_batch tokens
-        self.llm = LlamaModel(path, n_ctx=n_ctx, n_batch=max(n_batch, max_batch), n_seq_max=n_seq_max,
-                              n_threads=n_threads, n_gpu_layers=n_gpu_layers, verbose=verbose)
+        self.llm = LlamaModel(
+            path,
+            n_ctx=n_ctx,
+            n_batch=max(n_batch, max_batch),
+            n_seq_max=n_seq_max,
+            n_threads=n_threads,
+            n_gpu_layers=n_gpu_layers,
+            verbose=verbose,
+        )
         self.slots = SeqSlots(self.llm.lib, self.llm.memory, n_seq_max)
         self.n_ctx, self.max_batch, self.cache_samples = self.llm.n_ctx, max_batch, cache_samples
         self._lock = threading.Lock()
@@ -168,13 +191,16 @@ class LlamaCppGenerator:
             rows = cells = 0
             for i, r in enumerate(requests):
                 if r.max_tokens == 0:
-                    out[i] = [Completion("", 0, len(ids[i]), 0, (), (), "length", r.seed, {"index": j})
-                              for j in range(r.n)]
+                    out[i] = [
+                        Completion("", 0, len(ids[i]), 0, (), (), "length", r.seed, {"index": j}) for j in range(r.n)
+                    ]
                     continue
                 fit = (self.n_ctx - len(ids[i])) // r.max_tokens
                 if fit < 1:
-                    raise ValueError(f"requests[{i}]: prefix of {len(ids[i])} tokens + max_tokens="
-                                     f"{r.max_tokens} exceeds the KV cache (n_ctx={self.n_ctx})")
+                    raise ValueError(
+                        f"requests[{i}]: prefix of {len(ids[i])} tokens + max_tokens="
+                        f"{r.max_tokens} exceeds the KV cache (n_ctx={self.n_ctx})"
+                    )
                 step = min(self.max_batch, fit)
                 for j0 in range(0, r.n, step):
                     j1 = min(r.n, j0 + step)
@@ -190,8 +216,14 @@ class LlamaCppGenerator:
                     self._run_group(g, requests, ids, out, eog)
             return out
 
-    def _run_group(self, units: list[tuple[int, int, int]], requests: Sequence[Request],
-                   ids: list[list[int]], out: list[list[Any]], eog: np.ndarray) -> None:
+    def _run_group(
+        self,
+        units: list[tuple[int, int, int]],
+        requests: Sequence[Request],
+        ids: list[list[int]],
+        out: list[list[Any]],
+        eog: np.ndarray,
+    ) -> None:
         # slots are taken lazily: each acquisition evicts the least recently used cached sequence
         # only when no slot is free, so a prefix matched a moment ago survives until it is copied
         prefix: dict[int, tuple[int, int, np.ndarray]] = {}
@@ -210,17 +242,34 @@ class LlamaCppGenerator:
                 self.slots.copy(slot, row_slot, n_ids)
                 cached = n_ids if i in first else m  # the prefix was read once for the group
                 first.add(i)
-                rows.append(_Row(i, j, row_slot, n_ids, r.max_tokens, stops, sampling,
-                                 sample_uniforms(r.seed, j, r.max_tokens), cached))
+                rows.append(
+                    _Row(
+                        i,
+                        j,
+                        row_slot,
+                        n_ids,
+                        r.max_tokens,
+                        stops,
+                        sampling,
+                        sample_uniforms(r.seed, j, r.max_tokens),
+                        cached,
+                    )
+                )
         for i, (slot, _, _) in prefix.items():
             self.slots.keep(slot, ids[i])
         self._decode_rows(rows, np.stack([prefix[w.i][2] for w in rows]), ids, eog)
         for w in rows:
             out[w.i][w.j] = Completion(
-                text=w.text.decode("utf-8", errors="replace"), n_tokens=len(w.tokens),
-                n_prompt_tokens=w.prompt_len, n_cached_tokens=w.cached, token_ids=tuple(w.tokens),
-                logprobs=tuple(w.logprobs), finish_reason=w.finish or "length", seed=requests[w.i].seed,
-                meta={"index": w.j, "stop": w.stop})
+                text=w.text.decode("utf-8", errors="replace"),
+                n_tokens=len(w.tokens),
+                n_prompt_tokens=w.prompt_len,
+                n_cached_tokens=w.cached,
+                token_ids=tuple(w.tokens),
+                logprobs=tuple(w.logprobs),
+                finish_reason=w.finish or "length",
+                seed=requests[w.i].seed,
+                meta={"index": w.j, "stop": w.stop},
+            )
 
     def _decode_rows(self, rows: list[_Row], logits: np.ndarray, ids: list[list[int]], eog: np.ndarray) -> None:
         """Sample every row to its end: one token per live row per ``llama_decode``."""
@@ -253,13 +302,13 @@ class LlamaCppGenerator:
         exactly what was generated. Cached prefixes are reused and the scored sequence is cached.
         """
         p = self.encode(prefix)
-        c = (self.encode_plain(continuation) if isinstance(continuation, str) else [int(t) for t in continuation])
+        c = self.encode_plain(continuation) if isinstance(continuation, str) else [int(t) for t in continuation]
         if not c:
             return []
         with self._lock:
             slot, _, lg = self._read_prefix(p + c, len(p) - 1)
             self.slots.keep(slot, p + c)
-        z = lg[:len(c)].astype(np.float64)
+        z = lg[: len(c)].astype(np.float64)
         mx = z.max(axis=1)
         lse = mx + np.log(np.exp(z - mx[:, None]).sum(axis=1))
         return (z[np.arange(len(c)), c] - lse).tolist()
@@ -286,5 +335,7 @@ class LlamaCppGenerator:
             pass
 
     def __repr__(self) -> str:
-        return (f"LlamaCppGenerator({self.model_id!r}, n_ctx={self.n_ctx}, max_batch={self.max_batch}, "
-                f"cached_sequences={len(self.slots.entries)})")
+        return (
+            f"LlamaCppGenerator({self.model_id!r}, n_ctx={self.n_ctx}, max_batch={self.max_batch}, "
+            f"cached_sequences={len(self.slots.entries)})"
+        )

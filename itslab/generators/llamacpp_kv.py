@@ -13,6 +13,7 @@ serves every match it could).
 Why not state save/restore (``llama_state_seq_get_data``)? It copies the KV bytes out and back
 in for every reuse; sequence copies in a unified cache are free and keep all reuse on the device.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -73,8 +74,9 @@ class SeqSlots:
     def acquire(self) -> int:
         """A free slot (evicting the least recently used entry if none is free), marked busy."""
         if not self.free and not self.evict_one():
-            raise RuntimeError(f"llama.cpp: all {len(self.busy)} sequence slots are busy; "
-                               "lower max_batch or raise n_seq_max")
+            raise RuntimeError(
+                f"llama.cpp: all {len(self.busy)} sequence slots are busy; lower max_batch or raise n_seq_max"
+            )
         slot = self.free.pop()
         self.busy.add(slot)
         return slot

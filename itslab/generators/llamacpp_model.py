@@ -8,6 +8,7 @@ a join, not a C call per token), renders chat templates with llama.cpp's built-i
 and runs batches: `put` one token (token, position, sequence id, whether to return logits),
 `decode` the batch, read `logits`.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -69,8 +70,17 @@ def default_threads() -> int:
 class LlamaModel:
     """A GGUF model with one context of `n_ctx` KV cells, `n_seq_max` sequences and batches of `n_batch` tokens."""
 
-    def __init__(self, path: Path, *, n_ctx: int, n_batch: int, n_seq_max: int, n_threads: int | None = None,
-                 n_gpu_layers: int = 0, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        n_ctx: int,
+        n_batch: int,
+        n_seq_max: int,
+        n_threads: int | None = None,
+        n_gpu_layers: int = 0,
+        verbose: bool = False,
+    ) -> None:
         L = self.lib = llama_lib()
         if not path.is_file():
             raise FileNotFoundError(f"llama.cpp: GGUF file {path} does not exist")
@@ -165,15 +175,18 @@ class LlamaModel:
                 return
             if rc == 1 and on_full():  # llama.cpp restores the cache when it returns 1
                 continue
-            raise RuntimeError(f"llama_decode failed with code {rc} on a batch of {n} tokens "
-                               f"(1 = KV cache full: raise n_ctx={self.n_ctx} or lower max_batch)")
+            raise RuntimeError(
+                f"llama_decode failed with code {rc} on a batch of {n} tokens "
+                f"(1 = KV cache full: raise n_ctx={self.n_ctx} or lower max_batch)"
+            )
 
     def logits(self, n: int) -> np.ndarray:
         """Logits of the last batch's `n` output entries, [n, V] (a view, valid until the next decode)."""
         return np.ctypeslib.as_array(self.lib.llama_get_logits(self._ctx), shape=(n, self.n_vocab))
 
-    def prefill(self, ids: Sequence[int], seq: int, start: int, out_from: int, on_full: Callable[[], bool]
-                ) -> np.ndarray:
+    def prefill(
+        self, ids: Sequence[int], seq: int, start: int, out_from: int, on_full: Callable[[], bool]
+    ) -> np.ndarray:
         """Read ``ids[start:]`` into sequence `seq` (which holds ``ids[:start]``), `n_batch` tokens at a
         time; return copies of the logits at positions ``out_from .. len(ids)-1``."""
         rows = []

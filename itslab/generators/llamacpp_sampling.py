@@ -16,6 +16,7 @@ chosen token: the model's own probability of the text, comparable across samplin
 >>> int(tok[0]), round(float(lp[0]), 4)   # the CDF is (0.5, 0.8, 1.0): u = 0.6 lands on token 1
 (1, -1.204)
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -86,12 +87,13 @@ def _kept(z: np.ndarray, s: RowSampling) -> np.ndarray:
         before = np.cumsum(p) - p  # mass strictly above each token
         cut = int(np.searchsorted(before >= s.top_p, True))
         if cut < len(head) or k >= k_cap:
-            return head[:max(cut, 1)]
+            return head[: max(cut, 1)]
         k = min(2 * k, k_cap)
 
 
-def sample_rows(logits: np.ndarray, params: Sequence[RowSampling], uniforms: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray]:
+def sample_rows(
+    logits: np.ndarray, params: Sequence[RowSampling], uniforms: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Draw one token per row of ``logits`` [B, V]; `uniforms` [B] are each row's next uniform.
 
     Returns ``(tokens [B] int64, raw logprobs [B] float64)``.

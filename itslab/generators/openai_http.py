@@ -25,6 +25,7 @@ with a single stop string and finish_reason "stop", it is assumed — ``meta["st
 says which), so texts end with their stop string like every other itslab backend. The API key
 is read from the environment variable `api_key_env` and never logged or shown.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -90,19 +91,32 @@ class OpenAIGenerator:
     server's ``/tokenize`` endpoint is asked, else the UTF-8 byte length bounds it.
     """
 
-    def __init__(self, base_url: str, model: str | None = None, *, api: str = "completions",
-                 samples: str = "per_sample", max_concurrency: int = 8, timeout: float = 120.0,
-                 retry: RetryPolicy = RetryPolicy(), api_key_env: str = "OPENAI_API_KEY",
-                 extra_body: Mapping[str, Any] | None = None, system_prompt: str | None = None,
-                 tokenizer: Callable[[str], int] | None = None, model_id: str | None = None,
-                 n_params: float = 0.0, jitter_seed: int = 0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str | None = None,
+        *,
+        api: str = "completions",
+        samples: str = "per_sample",
+        max_concurrency: int = 8,
+        timeout: float = 120.0,
+        retry: RetryPolicy = RetryPolicy(),
+        api_key_env: str = "OPENAI_API_KEY",
+        extra_body: Mapping[str, Any] | None = None,
+        system_prompt: str | None = None,
+        tokenizer: Callable[[str], int] | None = None,
+        model_id: str | None = None,
+        n_params: float = 0.0,
+        jitter_seed: int = 0,
+    ) -> None:
         if api not in APIS:
             raise ValueError(f"OpenAIGenerator.api must be one of {APIS}, got {api!r}")
         if samples not in SAMPLE_MODES:
             raise ValueError(f"OpenAIGenerator.samples must be one of {SAMPLE_MODES}, got {samples!r}")
         if max_concurrency < 1 or timeout <= 0:
-            raise ValueError(f"OpenAIGenerator: need max_concurrency >= 1 and timeout > 0, got "
-                             f"{max_concurrency}, {timeout}")
+            raise ValueError(
+                f"OpenAIGenerator: need max_concurrency >= 1 and timeout > 0, got {max_concurrency}, {timeout}"
+            )
         self.base_url = base_url.rstrip("/")
         self.api, self.samples, self.max_concurrency, self.timeout = api, samples, max_concurrency, timeout
         self.retry, self.extra_body, self.system_prompt = retry, dict(extra_body or {}), system_prompt
@@ -133,8 +147,9 @@ class OpenAIGenerator:
             r.raise_for_status()
             return str(r.json()["data"][0]["id"])
         except (httpx.HTTPError, KeyError, IndexError, ValueError) as e:
-            raise BackendError(url, f"could not list the served models ({type(e).__name__}: {e}); "
-                               "pass model= explicitly") from None
+            raise BackendError(
+                url, f"could not list the served models ({type(e).__name__}: {e}); pass model= explicitly"
+            ) from None
 
     async def _post(self, client: Any, body: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
         """POST `body` to the endpoint with retries; the parsed JSON reply or `BackendError`."""
@@ -157,15 +172,15 @@ class OpenAIGenerator:
                     try:
                         data = r.json()
                     except ValueError:
-                        raise BackendError(url, f"reply is not JSON: {r.text[:200]!r}", status=status,
-                                           attempts=attempt + 1) from None
+                        raise BackendError(
+                            url, f"reply is not JSON: {r.text[:200]!r}", status=status, attempts=attempt + 1
+                        ) from None
                     self.stats.answered += 1
                     return data
                 last = r.text[:300]
                 if not retryable_status(status):
                     self.stats.failures += 1
-                    raise BackendError(url, f"{last} (client error: not retried)", status=status,
-                                       attempts=attempt + 1)
+                    raise BackendError(url, f"{last} (client error: not retried)", status=status, attempts=attempt + 1)
                 retry_after = parse_retry_after(r.headers.get("retry-after"))
             if attempt == self.retry.max_retries:
                 break
@@ -178,11 +193,21 @@ class OpenAIGenerator:
 
     # -- request and reply mapping -------------------------------------------------------
     def _body(self, r: Request, n: int, seed: int) -> dict[str, Any]:
-        return request_body(r, n=n, seed=seed, model=self.model, api=self.api, extra=self.extra_body,
-                            system_prompt=self.system_prompt)
+        return request_body(
+            r, n=n, seed=seed, model=self.model, api=self.api, extra=self.extra_body, system_prompt=self.system_prompt
+        )
 
-    def _completion(self, r: Request, choice: Mapping[str, Any], usage: Mapping[str, Any], *, j: int,
-                    seed: int, n_choices: int, first: bool) -> Completion:
+    def _completion(
+        self,
+        r: Request,
+        choice: Mapping[str, Any],
+        usage: Mapping[str, Any],
+        *,
+        j: int,
+        seed: int,
+        n_choices: int,
+        first: bool,
+    ) -> Completion:
         text, toks, lps = parse_choice(choice, self.api)
         finish = "length" if choice.get("finish_reason") == "length" else "stop"
         n_prompt = int(usage.get("prompt_tokens") or 0)
@@ -190,32 +215,50 @@ class OpenAIGenerator:
         if n_choices == 1:  # the server's own count (some servers leave stop tokens out of the logprobs)
             n_tokens = int(usage.get("completion_tokens") or 0)
         elif lps is None:
-            raise BackendError(self.endpoint, "the reply has no logprobs, so the tokens of each of its "
-                               f"{n_choices} choices are unknown; use samples='per_sample'")
+            raise BackendError(
+                self.endpoint,
+                "the reply has no logprobs, so the tokens of each of its "
+                f"{n_choices} choices are unknown; use samples='per_sample'",
+            )
         else:
             n_tokens = len(lps)
-        text, stop, source = restore_stop(text, finish, r.stop, choice.get("stop_reason", ABSENT), toks,
-                                          n_generated=n_tokens if n_choices == 1 else None,
-                                          kept=bool(self.extra_body.get("include_stop_str_in_output")))
+        text, stop, source = restore_stop(
+            text,
+            finish,
+            r.stop,
+            choice.get("stop_reason", ABSENT),
+            toks,
+            n_generated=n_tokens if n_choices == 1 else None,
+            kept=bool(self.extra_body.get("include_stop_str_in_output")),
+        )
         return Completion(
-            text=text, n_tokens=n_tokens, n_prompt_tokens=n_prompt, n_cached_tokens=cached if first else n_prompt,
+            text=text,
+            n_tokens=n_tokens,
+            n_prompt_tokens=n_prompt,
+            n_cached_tokens=cached if first else n_prompt,
             logprobs=None if (lps is None or not r.logprobs) else tuple(float(x or 0.0) for x in lps),
-            finish_reason=finish, seed=r.seed,
-            meta={"index": j, "stop": stop, "stop_source": source, "server_seed": seed})
+            finish_reason=finish,
+            seed=r.seed,
+            meta={"index": j, "stop": stop, "stop_source": source, "server_seed": seed},
+        )
 
-    async def _one(self, client: Any, sem: asyncio.Semaphore, r: Request, i: int, j0: int, n: int
-                   ) -> list[Completion]:
+    async def _one(self, client: Any, sem: asyncio.Semaphore, r: Request, i: int, j0: int, n: int) -> list[Completion]:
         seed = sample_seed(r.seed, j0) if self.samples == "per_sample" else r.seed
         rng = itsrng.as_rng(np.random.SeedSequence([self.jitter_seed, i, j0]))
         async with sem:
             data = await self._post(client, self._body(r, n, seed), rng)
         choices = sorted(data.get("choices") or [], key=lambda c: c.get("index", 0))
         if len(choices) != n:
-            raise BackendError(self.endpoint, f"asked for n={n} choices, the server returned {len(choices)} "
-                               "(it may ignore n: use samples='per_sample')", status=200)
+            raise BackendError(
+                self.endpoint,
+                f"asked for n={n} choices, the server returned {len(choices)} "
+                "(it may ignore n: use samples='per_sample')",
+                status=200,
+            )
         usage = data.get("usage") or {}
-        return [self._completion(r, c, usage, j=j0 + k, seed=seed, n_choices=n, first=k == 0)
-                for k, c in enumerate(choices)]
+        return [
+            self._completion(r, c, usage, j=j0 + k, seed=seed, n_choices=n, first=k == 0) for k, c in enumerate(choices)
+        ]
 
     # -- Generator protocol --------------------------------------------------------------
     async def agenerate(self, requests: Sequence[Request]) -> list[list[Completion]]:
@@ -234,8 +277,9 @@ class OpenAIGenerator:
             jobs += [(i, j, 1) for j in range(r.n)] if self.samples == "per_sample" else [(i, 0, r.n)]
         sem = asyncio.Semaphore(self.max_concurrency)
         limits = httpx.Limits(max_connections=self.max_concurrency, max_keepalive_connections=self.max_concurrency)
-        async with httpx.AsyncClient(timeout=httpx.Timeout(self.timeout), limits=limits,
-                                     verify=_verify(self.base_url)) as client:
+        async with httpx.AsyncClient(
+            timeout=httpx.Timeout(self.timeout), limits=limits, verify=_verify(self.base_url)
+        ) as client:
             tasks = [asyncio.ensure_future(self._one(client, sem, requests[i], i, j, n)) for i, j, n in jobs]
             try:
                 parts = await asyncio.gather(*tasks)
@@ -258,7 +302,8 @@ class OpenAIGenerator:
 
     # -- token counting ------------------------------------------------------------------
     def count_tokens(self, text: str) -> int:
-        """Prompt length in tokens: `tokenizer`, else the server's tokenize endpoint, else UTF-8 bytes (an upper bound)."""
+        """Prompt length in tokens: `tokenizer`, else the server's tokenize endpoint, else UTF-8 bytes (an upper
+        bound)."""
         if text in self._count_cache:
             return self._count_cache[text]
         n = self._count(text)
@@ -275,10 +320,12 @@ class OpenAIGenerator:
 
             root = self.base_url[:-3] if self.base_url.endswith("/v1") else self.base_url
             # (url, body, reply field holding the answer): vLLM, llama.cpp's llama-server, llama-cpp-python
-            routes = {"vllm": (f"{root}/tokenize", {"model": self.model, "prompt": text}, "count"),
-                      "llama-server": (f"{root}/tokenize", {"content": text, "add_special": True}, "tokens"),
-                      "llama-cpp-python": (f"{root}/extras/tokenize/count", {"input": text}, "count")}
-            for name in ([self._count_route] if self._count_route else list(routes)):
+            routes = {
+                "vllm": (f"{root}/tokenize", {"model": self.model, "prompt": text}, "count"),
+                "llama-server": (f"{root}/tokenize", {"content": text, "add_special": True}, "tokens"),
+                "llama-cpp-python": (f"{root}/extras/tokenize/count", {"input": text}, "count"),
+            }
+            for name in [self._count_route] if self._count_route else list(routes):
                 url, body, key = routes[name]
                 try:
                     r = httpx.post(url, json=body, headers=self._headers(), timeout=self.timeout, verify=_verify(url))
@@ -296,5 +343,7 @@ class OpenAIGenerator:
         return problem.prompt
 
     def __repr__(self) -> str:  # never shows the API key
-        return (f"OpenAIGenerator({self.base_url!r}, model={self.model!r}, api={self.api!r}, "
-                f"samples={self.samples!r}, max_concurrency={self.max_concurrency})")
+        return (
+            f"OpenAIGenerator({self.base_url!r}, model={self.model!r}, api={self.api!r}, "
+            f"samples={self.samples!r}, max_concurrency={self.max_concurrency})"
+        )

@@ -7,6 +7,7 @@ request itself is wrong and is raised at once. Backoff is exponential with "equa
 failed together do not retry together. The jitter comes from an explicit numpy Generator, never
 a global RNG; a ``Retry-After`` header, when the server sends one, is honoured up to `max_delay`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int, rng: np.random.Generator, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number `attempt` (0-based)."""
-        d = min(self.max_delay, self.base_delay * 2.0 ** attempt) * (0.5 + 0.5 * float(rng.random()))
+        d = min(self.max_delay, self.base_delay * 2.0**attempt) * (0.5 + 0.5 * float(rng.random()))
         if retry_after is not None:
             d = max(d, min(retry_after, self.max_delay))
         return d

@@ -4,6 +4,7 @@ Completions API (raw prefixes) and chat API (the prefix as one user message) dif
 where the text and the per-token logprobs sit; `parse_choice` hides that. Servers drop the stop
 string that ended a sample; `restore_stop` puts it back, from the best evidence the reply holds.
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
@@ -12,21 +13,30 @@ import numpy as np
 
 from itslab.types import Request
 
+
 def sample_seed(seed: int, j: int) -> int:
     """The server seed of sample j of a request with `seed` (31 bits: every server accepts it)."""
     return int(np.random.SeedSequence([int(seed), int(j)]).generate_state(1)[0]) >> 1
 
 
-def request_body(r: Request, *, n: int, seed: int, model: str, api: str, extra: Mapping[str, Any],
-                 system_prompt: str | None = None) -> dict[str, Any]:
+def request_body(
+    r: Request, *, n: int, seed: int, model: str, api: str, extra: Mapping[str, Any], system_prompt: str | None = None
+) -> dict[str, Any]:
     """The JSON body asking for `n` samples of `r` with server seed `seed`.
 
     Logprobs are asked for when the request wants them, when it has stop strings (the generated
     tokens show which stop fired) and when ``n > 1`` (they give each choice's token count).
     """
     want_lp = r.logprobs or bool(r.stop) or n > 1
-    body: dict[str, Any] = {"model": model, "max_tokens": r.max_tokens, "temperature": r.temperature,
-                            "top_p": r.top_p, "n": n, "seed": seed, **extra}
+    body: dict[str, Any] = {
+        "model": model,
+        "max_tokens": r.max_tokens,
+        "temperature": r.temperature,
+        "top_p": r.top_p,
+        "n": n,
+        "seed": seed,
+        **extra,
+    }
     if r.top_k is not None:
         body["top_k"] = r.top_k
     if r.stop:
@@ -61,9 +71,16 @@ def parse_choice(choice: Mapping[str, Any], api: str) -> tuple[str, list[str] | 
 ABSENT = object()
 
 
-def restore_stop(text: str, finish: str, stops: Sequence[str], stop_reason: Any = ABSENT,
-                 tokens: Sequence[str] | None = None, *, n_generated: int | None = None,
-                 kept: bool = False) -> tuple[str, str | None, str]:
+def restore_stop(
+    text: str,
+    finish: str,
+    stops: Sequence[str],
+    stop_reason: Any = ABSENT,
+    tokens: Sequence[str] | None = None,
+    *,
+    n_generated: int | None = None,
+    kept: bool = False,
+) -> tuple[str, str | None, str]:
     """Text with the stop string that ended it put back, that stop, and how it was known.
 
     Servers drop the matched stop string (OpenAI semantics); itslab's texts keep it. Evidence,
@@ -92,7 +109,7 @@ def restore_stop(text: str, finish: str, stops: Sequence[str], stop_reason: Any 
     if tokens is not None:
         full = "".join(t or "" for t in tokens)
         if full.startswith(text):
-            tail = full[len(text):]
+            tail = full[len(text) :]
             hit = next((s for s in live if tail.startswith(s)), None)
             if hit is not None:
                 return text + hit, hit, "tokens"

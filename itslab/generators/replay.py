@@ -14,6 +14,7 @@ the model, prefix, parameters, seed and index, rather than silently generating s
 >>> [c.text for c in rep] == [c.text for c in rec]
 True
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -46,13 +47,18 @@ class ReplayGenerator:
         return out
 
     def _explain(self, r: Request, missing: list[int], n_have: int) -> str:
-        head = (f"ReplayGenerator({self.model_id!r}): no recorded sample {missing[0]} "
-                f"({len(missing)} of n={r.n} missing, {n_have} present) for prefix {r.prefix[:80]!r}"
-                f"{'...' if len(r.prefix) > 80 else ''} (blake2b {prefix_hash(r.prefix)[:16]}), "
-                f"params {params_key(r)}, seed {r.seed}")
+        head = (
+            f"ReplayGenerator({self.model_id!r}): no recorded sample {missing[0]} "
+            f"({len(missing)} of n={r.n} missing, {n_have} present) for prefix {r.prefix[:80]!r}"
+            f"{'...' if len(r.prefix) > 80 else ''} (blake2b {prefix_hash(r.prefix)[:16]}), "
+            f"params {params_key(r)}, seed {r.seed}"
+        )
         total = self.store.count(self.model_id)
         if total == 0:
-            return head + f"; the store {self.store.path!r} has no samples of this model (it has: {self.store.model_ids()})"
+            return (
+                head
+                + f"; the store {self.store.path!r} has no samples of this model (it has: {self.store.model_ids()})"
+            )
         return head + f"; the store {self.store.path!r} has {total} samples of this model under other keys"
 
     def close(self) -> None:

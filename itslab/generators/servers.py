@@ -17,6 +17,7 @@ waits until ``GET /v1/models`` answers, and on exit terminates the whole process
 >>> with llama_cpp_python_server("smollm2-135m") as srv:          # doctest: +SKIP
 ...     gen = srv.generator()                                      # an OpenAIGenerator
 """
+
 from __future__ import annotations
 
 import os
@@ -52,8 +53,17 @@ class LocalServer:
     `log_path`, whose tail is quoted when the server dies or does not come up.
     """
 
-    def __init__(self, cmd: Sequence[str], *, host: str, port: int, name: str, model: str,
-                 extra_body: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        cmd: Sequence[str],
+        *,
+        host: str,
+        port: int,
+        name: str,
+        model: str,
+        extra_body: dict[str, Any] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.cmd, self.host, self.port, self.name, self.model = list(cmd), host, port, name, model
         self.extra_body = dict(extra_body or {})
         self.env = env
@@ -73,13 +83,20 @@ class LocalServer:
         import httpx
 
         with open(self.log_path, "wb") as logf:
-            self.process = subprocess.Popen(self.cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            start_new_session=True, env=self.env)
+            self.process = subprocess.Popen(
+                self.cmd,
+                stdout=logf,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env=self.env,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with code {self.process.returncode} while starting:\n"
-                                   f"{self.log_tail()}")
+                raise RuntimeError(
+                    f"{self.name} exited with code {self.process.returncode} while starting:\n{self.log_tail()}"
+                )
             try:
                 if httpx.get(f"{self.base_url}/models", timeout=2.0).status_code < 500:
                     return self
@@ -146,16 +163,26 @@ def _gguf(model: str | Path, weights: str | None = None) -> tuple[Path, str]:
         path, name = p, p.stem
     else:
         from itslab.models import gguf_path
+
         path, name = gguf_path(str(model)), str(model)
     if weights is None:
         return path, name
     from itslab.generators.llamacpp_model import requantized
+
     return requantized(path, weights), f"{name}@{weights}"
 
 
-def llama_cpp_python_server(model: str | Path = "smollm2-135m", *, port: int | None = None, host: str = LOOPBACK,
-                            n_ctx: int = 2048, n_threads: int | None = None, api_key: str | None = None,
-                            weights: str | None = None, extra_args: Sequence[str] = ()) -> LocalServer:
+def llama_cpp_python_server(
+    model: str | Path = "smollm2-135m",
+    *,
+    port: int | None = None,
+    host: str = LOOPBACK,
+    n_ctx: int = 2048,
+    n_threads: int | None = None,
+    api_key: str | None = None,
+    weights: str | None = None,
+    extra_args: Sequence[str] = (),
+) -> LocalServer:
     """``python -m llama_cpp.server`` on a GGUF (registry name or path); not started yet.
 
     ``logits_all`` stays on so replies carry logprobs (itslab uses them for token counts and to
@@ -164,13 +191,31 @@ def llama_cpp_python_server(model: str | Path = "smollm2-135m", *, port: int | N
     """
     path, name = _gguf(model, weights)
     port = port or free_port(host)
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--model_alias", name,
-           "--host", host, "--port", str(port), "--n_ctx", str(n_ctx), "--logits_all", "True",
-           "--n_threads", str(n_threads or max(1, (os.cpu_count() or 2) // 2)), *extra_args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(path),
+        "--model_alias",
+        name,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--n_ctx",
+        str(n_ctx),
+        "--logits_all",
+        "True",
+        "--n_threads",
+        str(n_threads or max(1, (os.cpu_count() or 2) // 2)),
+        *extra_args,
+    ]
     if api_key:
         cmd += ["--api_key", api_key]
-    return LocalServer(cmd, host=host, port=port, name="llama-cpp-python-server", model=name,
-                       extra_body=LLAMA_NEUTRAL_SAMPLING)
+    return LocalServer(
+        cmd, host=host, port=port, name="llama-cpp-python-server", model=name, extra_body=LLAMA_NEUTRAL_SAMPLING
+    )
 
 
 def find_llama_server() -> Path | None:
@@ -195,32 +240,72 @@ def build_llama_server(*, jobs: int | None = None, version: str | None = None) -
         return dest
     if version is None:
         from importlib.metadata import version as pkg_version
+
         version = pkg_version("llama-cpp-python")
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="itslab-llama-build-") as tmp:
         t = Path(tmp)
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-q",
-                        "-d", str(t), f"llama-cpp-python=={version}"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "-q",
+                "-d",
+                str(t),
+                f"llama-cpp-python=={version}",
+            ],
+            check=True,
+        )
         sdist = next(t.glob("llama_cpp_python-*.tar.gz"))
         with tarfile.open(sdist) as tf:
             tf.extractall(t, filter="data")
         src = next(t.glob("llama_cpp_python-*/vendor/llama.cpp"))
         build = t / "build"
-        subprocess.run(["cmake", "-S", str(src), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
-                        "-DLLAMA_BUILD_SERVER=ON", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF",
-                        "-DLLAMA_CURL=OFF", "-DBUILD_SHARED_LIBS=OFF"], check=True, capture_output=True)
-        subprocess.run(["cmake", "--build", str(build), "--target", "llama-server", "-j", str(jobs or os.cpu_count() or 1)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [
+                "cmake",
+                "-S",
+                str(src),
+                "-B",
+                str(build),
+                "-DCMAKE_BUILD_TYPE=Release",
+                "-DLLAMA_BUILD_SERVER=ON",
+                "-DLLAMA_BUILD_TESTS=OFF",
+                "-DLLAMA_BUILD_EXAMPLES=OFF",
+                "-DLLAMA_CURL=OFF",
+                "-DBUILD_SHARED_LIBS=OFF",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            ["cmake", "--build", str(build), "--target", "llama-server", "-j", str(jobs or os.cpu_count() or 1)],
+            check=True,
+            capture_output=True,
+        )
         tmp_dest = dest.with_suffix(".tmp")
         shutil.copy2(next(build.rglob("bin/llama-server")), tmp_dest)
         os.replace(tmp_dest, dest)  # atomic: a half-copied binary is never found
     return dest
 
 
-def llama_server(model: str | Path = "smollm2-135m", *, parallel: int = 4, ctx_per_slot: int = 2048,
-                 port: int | None = None, host: str = LOOPBACK, n_threads: int | None = None,
-                 binary: Path | None = None, weights: str | None = None,
-                 extra_args: Sequence[str] = ()) -> LocalServer:
+def llama_server(
+    model: str | Path = "smollm2-135m",
+    *,
+    parallel: int = 4,
+    ctx_per_slot: int = 2048,
+    port: int | None = None,
+    host: str = LOOPBACK,
+    n_threads: int | None = None,
+    binary: Path | None = None,
+    weights: str | None = None,
+    extra_args: Sequence[str] = (),
+) -> LocalServer:
     """llama.cpp's C++ ``llama-server`` with `parallel` slots (continuous batching); not started yet.
 
     `weights` converts the GGUF first (Q8_0 batches far better than Q4_1 on CPU).
@@ -228,21 +313,58 @@ def llama_server(model: str | Path = "smollm2-135m", *, parallel: int = 4, ctx_p
     path, name = _gguf(model, weights)
     binary = binary or find_llama_server()
     if binary is None:
-        raise FileNotFoundError("llama-server not found: set ITSLAB_LLAMA_SERVER, put it on PATH, or run "
-                                "itslab.generators.servers.build_llama_server()")
+        raise FileNotFoundError(
+            "llama-server not found: set ITSLAB_LLAMA_SERVER, put it on PATH, or run "
+            "itslab.generators.servers.build_llama_server()"
+        )
     port = port or free_port(host)
-    cmd = [str(binary), "--model", str(path), "--alias", name, "--host", host, "--port", str(port),
-           "--parallel", str(parallel), "--ctx-size", str(parallel * ctx_per_slot), "--cont-batching",
-           "--threads", str(n_threads or max(1, (os.cpu_count() or 2) // 2)), *extra_args]
+    cmd = [
+        str(binary),
+        "--model",
+        str(path),
+        "--alias",
+        name,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--parallel",
+        str(parallel),
+        "--ctx-size",
+        str(parallel * ctx_per_slot),
+        "--cont-batching",
+        "--threads",
+        str(n_threads or max(1, (os.cpu_count() or 2) // 2)),
+        *extra_args,
+    ]
     return LocalServer(cmd, host=host, port=port, name="llama-server", model=name, extra_body=LLAMA_NEUTRAL_SAMPLING)
 
 
-def vllm_server(model: str, *, python: str | Path | None = None, port: int | None = None, host: str = LOOPBACK,
-                served_name: str | None = None, extra_args: Sequence[str] = ()) -> LocalServer:
+def vllm_server(
+    model: str,
+    *,
+    python: str | Path | None = None,
+    port: int | None = None,
+    host: str = LOOPBACK,
+    served_name: str | None = None,
+    extra_args: Sequence[str] = (),
+) -> LocalServer:
     """vLLM's OpenAI server for a HF model id or directory, run by `python` (default: this one)."""
     port = port or free_port(host)
     name = served_name or Path(model).name
-    cmd = [str(python or sys.executable), "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
-           "--served-model-name", name, "--host", host, "--port", str(port), "--enable-prefix-caching",
-           *extra_args]
+    cmd = [
+        str(python or sys.executable),
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(model),
+        "--served-model-name",
+        name,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--enable-prefix-caching",
+        *extra_args,
+    ]
     return LocalServer(cmd, host=host, port=port, name="vllm-server", model=name)

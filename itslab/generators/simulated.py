@@ -12,6 +12,7 @@ problems and a generator for them in one call.
 ...     [c.meta["answer"] for c in gen.generate([Request(problems[0].prompt, n=5, seed=7)])[0][:3]]
 True
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,10 +20,21 @@ from typing import Any
 from itslab.generators.simulated_core import AnswerModel, SimBase
 from itslab.generators.simulated_outcome import SimulatedGenerator, expected_tokens
 from itslab.generators.simulated_sequential import THINK_END, WAIT, SequentialSimGenerator, current_answer
-from itslab.generators.simulated_stepwise import (StepwiseSimGenerator, hidden_chain, n_steps, outcome_oracle,
-                                                  step_oracle)
-from itslab.generators.simulated_text import (ANSWER_TEMPLATE, answer_line, apply_limits, count_tokens,
-                                              extract_boxed, sim_tokenize)
+from itslab.generators.simulated_stepwise import (
+    StepwiseSimGenerator,
+    hidden_chain,
+    n_steps,
+    outcome_oracle,
+    step_oracle,
+)
+from itslab.generators.simulated_text import (
+    ANSWER_TEMPLATE,
+    answer_line,
+    apply_limits,
+    count_tokens,
+    extract_boxed,
+    sim_tokenize,
+)
 from itslab.rng import problem_rng
 from itslab.types import Problem
 
@@ -33,8 +45,9 @@ KINDS: dict[str, type[SimBase]] = {
 }
 
 
-def make_problems(n_problems: int, *, seed: int, a: float = 2.0, b: float = 2.0,
-                  n_steps: int | tuple[int, int] = (3, 8)) -> list[Problem]:
+def make_problems(
+    n_problems: int, *, seed: int, a: float = 2.0, b: float = 2.0, n_steps: int | tuple[int, int] = (3, 8)
+) -> list[Problem]:
     """Synthetic problems for the simulators, with gold answers and latent difficulty.
 
     Each problem gets p ~ Beta(a, b) (``meta["p_correct"]``, pass@1 at T = 1), difficulty
@@ -53,19 +66,36 @@ def make_problems(n_problems: int, *, seed: int, a: float = 2.0, b: float = 2.0,
         rng = problem_rng(seed, pid, "suite")
         p = float(rng.beta(a, b))
         d = 1.0 - p
-        out.append(Problem(
-            id=pid,
-            prompt=(f"Problem {pid}. A simulated task with a hidden integer answer. "
-                    "Reason step by step and give the final answer as \\boxed{N}.\n\n"),
-            answer=str(int(rng.integers(10, 1000))),
-            meta={"p_correct": p, "difficulty": d, "level": min(5, 1 + int(5 * d)),
-                  "n_steps": lo + int(round(d * (hi - lo))), "source": "simulated"},
-        ))
+        out.append(
+            Problem(
+                id=pid,
+                prompt=(
+                    f"Problem {pid}. A simulated task with a hidden integer answer. "
+                    "Reason step by step and give the final answer as \\boxed{N}.\n\n"
+                ),
+                answer=str(int(rng.integers(10, 1000))),
+                meta={
+                    "p_correct": p,
+                    "difficulty": d,
+                    "level": min(5, 1 + int(5 * d)),
+                    "n_steps": lo + int(round(d * (hi - lo))),
+                    "source": "simulated",
+                },
+            )
+        )
     return out
 
 
-def make_suite(n_problems: int, *, seed: int, kind: str = "outcome", a: float = 2.0, b: float = 2.0,
-               n_steps: int | tuple[int, int] = (3, 8), **params: Any) -> tuple[list[Problem], SimBase]:
+def make_suite(
+    n_problems: int,
+    *,
+    seed: int,
+    kind: str = "outcome",
+    a: float = 2.0,
+    b: float = 2.0,
+    n_steps: int | tuple[int, int] = (3, 8),
+    **params: Any,
+) -> tuple[list[Problem], SimBase]:
     """Synthetic problems plus a simulated generator for them: ``(problems, generator)``.
 
     `kind` is ``"outcome"`` (`SimulatedGenerator`), ``"stepwise"`` (`StepwiseSimGenerator`) or
@@ -81,8 +111,26 @@ def make_suite(n_problems: int, *, seed: int, kind: str = "outcome", a: float = 
 
 
 __all__ = [
-    "ANSWER_TEMPLATE", "AnswerModel", "KINDS", "SequentialSimGenerator", "SimBase", "SimulatedGenerator",
-    "StepwiseSimGenerator", "THINK_END", "WAIT", "answer_line", "apply_limits", "count_tokens", "current_answer",
-    "expected_tokens", "extract_boxed", "hidden_chain", "make_problems", "make_suite", "n_steps",
-    "outcome_oracle", "sim_tokenize", "step_oracle",
+    "ANSWER_TEMPLATE",
+    "AnswerModel",
+    "KINDS",
+    "SequentialSimGenerator",
+    "SimBase",
+    "SimulatedGenerator",
+    "StepwiseSimGenerator",
+    "THINK_END",
+    "WAIT",
+    "answer_line",
+    "apply_limits",
+    "count_tokens",
+    "current_answer",
+    "expected_tokens",
+    "extract_boxed",
+    "hidden_chain",
+    "make_problems",
+    "make_suite",
+    "n_steps",
+    "outcome_oracle",
+    "sim_tokenize",
+    "step_oracle",
 ]

@@ -16,6 +16,7 @@ every n ≥ k, in every process. Sampling parameters are not in the stream, so r
 only in temperature share their uniforms (common random numbers: curves over T are smooth). At
 T = 0 every sample reuses row 0, so greedy samples are identical.
 """
+
 from __future__ import annotations
 
 import functools
@@ -70,7 +71,7 @@ def tempered(q: np.ndarray, temperature: float, top_p: float = 1.0, top_k: int |
         k = len(out) if top_k is None else max(1, min(top_k, len(out)))
         # nucleus: smallest prefix of the sorted distribution whose mass reaches top_p
         n_p = int(np.searchsorted(np.cumsum(out[order]), top_p - 1e-12) + 1)
-        keep[order[:min(k, n_p)]] = True
+        keep[order[: min(k, n_p)]] = True
         out = np.where(keep, out, 0.0)
         out /= out.sum()
     return out
@@ -127,16 +128,27 @@ class SimBase:
 
     kind = "sim"
 
-    def __init__(self, problems: Sequence[Problem], *, seed: int = 0, a: float = 2.0, b: float = 2.0,
-                 n_distractors: int = 8, distractor_concentration: float = 1.0,
-                 model_id: str | None = None, config: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        problems: Sequence[Problem],
+        *,
+        seed: int = 0,
+        a: float = 2.0,
+        b: float = 2.0,
+        n_distractors: int = 8,
+        distractor_concentration: float = 1.0,
+        model_id: str | None = None,
+        config: dict[str, Any] | None = None,
+    ) -> None:
         if not problems:
             raise ValueError(f"{type(self).__name__} needs at least one Problem")
         if a <= 0 or b <= 0:
             raise ValueError(f"Beta(a, b) needs a > 0 and b > 0, got a={a}, b={b}")
         if n_distractors < 1 or distractor_concentration <= 0:
-            raise ValueError(f"need n_distractors >= 1 and distractor_concentration > 0, got "
-                             f"{n_distractors}, {distractor_concentration}")
+            raise ValueError(
+                f"need n_distractors >= 1 and distractor_concentration > 0, got "
+                f"{n_distractors}, {distractor_concentration}"
+            )
         self.seed = int(seed)
         self.a, self.b = float(a), float(b)
         self.n_distractors, self.distractor_concentration = int(n_distractors), float(distractor_concentration)
@@ -147,22 +159,34 @@ class SimBase:
             if pr.answer is None:
                 raise ValueError(f"simulated generators need gold answers; Problem {pr.id!r} has answer=None")
             if pr.prompt in self._by_prompt:
-                raise ValueError(f"Problems {self._by_prompt[pr.prompt].id!r} and {pr.id!r} share a prompt; "
-                                 "the simulator maps prefixes to problems by prompt")
+                raise ValueError(
+                    f"Problems {self._by_prompt[pr.prompt].id!r} and {pr.id!r} share a prompt; "
+                    "the simulator maps prefixes to problems by prompt"
+                )
             self._by_prompt[pr.prompt] = pr
         self._lengths = sorted({len(p) for p in self._by_prompt}, reverse=True)
         self._models: dict[str, AnswerModel] = {}
         self._probs: dict[tuple, np.ndarray] = {}
-        cfg = {"kind": self.kind, "seed": self.seed, "a": a, "b": b, "K": n_distractors,
-               "conc": distractor_concentration, **(config or {})}
+        cfg = {
+            "kind": self.kind,
+            "seed": self.seed,
+            "a": a,
+            "b": b,
+            "K": n_distractors,
+            "conc": distractor_concentration,
+            **(config or {}),
+        }
         self.model_id = model_id or f"sim-{self.kind}-{self._fingerprint(cfg)}"
 
     def _fingerprint(self, cfg: dict[str, Any]) -> str:
         # the model id names config *and* problems, so a SampleStore never mixes two simulators
         h = hashlib.blake2b(json.dumps(cfg, sort_keys=True, default=str).encode(), digest_size=6)
         for pr in self.problems:
-            h.update(json.dumps([pr.id, pr.prompt, pr.answer, pr.meta.get("p_correct"),
-                                 pr.meta.get("n_steps")], default=str).encode())
+            h.update(
+                json.dumps(
+                    [pr.id, pr.prompt, pr.answer, pr.meta.get("p_correct"), pr.meta.get("n_steps")], default=str
+                ).encode()
+            )
         return h.hexdigest()
 
     # --- problems -------------------------------------------------------------------------
@@ -180,9 +204,11 @@ class SimBase:
         hits = [(i, -len(p)) for p in self._by_prompt if (i := prefix.find(p)) >= 0]
         if hits:
             i, neg = min(hits)
-            return self._by_prompt[prefix[i:i - neg]], i - neg
-        raise KeyError(f"{self.model_id}: prefix does not contain the prompt of any of its "
-                       f"{len(self.problems)} problems: {prefix[:80]!r}")
+            return self._by_prompt[prefix[i : i - neg]], i - neg
+        raise KeyError(
+            f"{self.model_id}: prefix does not contain the prompt of any of its "
+            f"{len(self.problems)} problems: {prefix[:80]!r}"
+        )
 
     def success_p(self, problem: Problem) -> float:
         """Target pass@1 at T = 1: ``meta["p_correct"]`` if given, else a Beta(a, b) draw for this problem."""
@@ -247,8 +273,9 @@ class SimBase:
             out.append(self._completions(req, problem, solution, texts, metas, counts))
         return out
 
-    def _continue(self, problem: Problem, solution: str,
-                  request: Request) -> tuple[list[str], list[dict], list[int] | None]:
+    def _continue(
+        self, problem: Problem, solution: str, request: Request
+    ) -> tuple[list[str], list[dict], list[int] | None]:
         """Would-be continuations of `solution` (before stop/max_tokens), their meta, and their
         toy-token counts when known (None: count them)."""
         raise NotImplementedError
@@ -257,8 +284,15 @@ class SimBase:
         """Meta of a continuation after stop/max_tokens cut it (subclasses re-derive their state)."""
         return meta
 
-    def _completions(self, req: Request, problem: Problem, solution: str, texts: list[str],
-                     metas: list[dict], counts: list[int] | None) -> list[Completion]:
+    def _completions(
+        self,
+        req: Request,
+        problem: Problem,
+        solution: str,
+        texts: list[str],
+        metas: list[dict],
+        counts: list[int] | None,
+    ) -> list[Completion]:
         n_prompt = count_tokens(req.prefix)
         out = []
         for j, (text, meta) in enumerate(zip(texts, metas)):
@@ -268,17 +302,34 @@ class SimBase:
                 # the sample's log-confidence spread evenly over its tokens: the sum is the signal
                 lp = [math.log(meta["confidence"]) / max(n, 1)] * n if n else []
             meta = {**self._finalize_meta(problem, solution, text, meta), "problem_id": problem.id, "index": j}
-            out.append(Completion(text=text, n_tokens=n, n_prompt_tokens=n_prompt,
-                                  n_cached_tokens=0 if j == 0 else n_prompt, logprobs=lp,
-                                  finish_reason=reason, seed=req.seed, meta=meta))
+            out.append(
+                Completion(
+                    text=text,
+                    n_tokens=n,
+                    n_prompt_tokens=n_prompt,
+                    n_cached_tokens=0 if j == 0 else n_prompt,
+                    logprobs=lp,
+                    finish_reason=reason,
+                    seed=req.seed,
+                    meta=meta,
+                )
+            )
         return out
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model_id={self.model_id!r}, n_problems={len(self.problems)}, seed={self.seed})"
 
 
-def confidence(logit_prior: np.ndarray, correct: np.ndarray, u1: np.ndarray, u2: np.ndarray, *,
-               auc: float, scale: float, bias: float) -> np.ndarray:
+def confidence(
+    logit_prior: np.ndarray,
+    correct: np.ndarray,
+    u1: np.ndarray,
+    u2: np.ndarray,
+    *,
+    auc: float,
+    scale: float,
+    bias: float,
+) -> np.ndarray:
     """Per-sample confidence that the answer is right: an equal-variance Gaussian signal model.
 
     A latent score ``s ~ N(+d/2, 1)`` for right answers and ``N(-d/2, 1)`` for wrong ones has ROC

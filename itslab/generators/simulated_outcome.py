@@ -25,13 +25,14 @@ Partial solutions in a prefix are ignored: the continuation is a fresh whole sol
 >>> c.text.endswith("}.") and c.n_tokens > 0
 True
 """
+
 from __future__ import annotations
 
 from typing import Sequence
 
 import numpy as np
 
-from itslab.generators.simulated_core import SimBase, confidence, draw, lognormal, logit
+from itslab.generators.simulated_core import SimBase, confidence, draw, logit, lognormal
 from itslab.generators.simulated_text import answer_line, count_tokens, extract_boxed, filler
 from itslab.types import Problem, Request
 
@@ -44,33 +45,60 @@ class SimulatedGenerator(SimBase):
 
     kind = "outcome"
 
-    def __init__(self, problems: Sequence[Problem], *, seed: int = 0, a: float = 2.0, b: float = 2.0,
-                 n_distractors: int = 8, distractor_concentration: float = 1.0, mean_tokens: float = 100.0,
-                 length_sigma: float = 0.35, length_difficulty: float = 1.0, wrong_length_factor: float = 1.3,
-                 confidence_auc: float = 0.75, confidence_scale: float = 1.0, confidence_bias: float = 0.0,
-                 model_id: str | None = None) -> None:
+    def __init__(
+        self,
+        problems: Sequence[Problem],
+        *,
+        seed: int = 0,
+        a: float = 2.0,
+        b: float = 2.0,
+        n_distractors: int = 8,
+        distractor_concentration: float = 1.0,
+        mean_tokens: float = 100.0,
+        length_sigma: float = 0.35,
+        length_difficulty: float = 1.0,
+        wrong_length_factor: float = 1.3,
+        confidence_auc: float = 0.75,
+        confidence_scale: float = 1.0,
+        confidence_bias: float = 0.0,
+        model_id: str | None = None,
+    ) -> None:
         if mean_tokens <= 0 or length_sigma < 0 or wrong_length_factor <= 0:
-            raise ValueError(f"bad length model: mean_tokens={mean_tokens}, length_sigma={length_sigma}, "
-                             f"wrong_length_factor={wrong_length_factor}")
+            raise ValueError(
+                f"bad length model: mean_tokens={mean_tokens}, length_sigma={length_sigma}, "
+                f"wrong_length_factor={wrong_length_factor}"
+            )
         self.mean_tokens, self.length_sigma = float(mean_tokens), float(length_sigma)
         self.length_difficulty, self.wrong_length_factor = float(length_difficulty), float(wrong_length_factor)
         self.confidence_auc, self.confidence_scale = float(confidence_auc), float(confidence_scale)
         self.confidence_bias = float(confidence_bias)
-        confidence(np.zeros(1), np.ones(1, bool), np.full(1, .5), np.full(1, .5), auc=confidence_auc,
-                   scale=1.0, bias=0.0)  # validates auc early
-        super().__init__(problems, seed=seed, a=a, b=b, n_distractors=n_distractors,
-                         distractor_concentration=distractor_concentration, model_id=model_id,
-                         config={"len": [mean_tokens, length_sigma, length_difficulty, wrong_length_factor],
-                                 "conf": [confidence_auc, confidence_scale, confidence_bias]})
+        confidence(
+            np.zeros(1), np.ones(1, bool), np.full(1, 0.5), np.full(1, 0.5), auc=confidence_auc, scale=1.0, bias=0.0
+        )  # validates auc early
+        super().__init__(
+            problems,
+            seed=seed,
+            a=a,
+            b=b,
+            n_distractors=n_distractors,
+            distractor_concentration=distractor_concentration,
+            model_id=model_id,
+            config={
+                "len": [mean_tokens, length_sigma, length_difficulty, wrong_length_factor],
+                "conf": [confidence_auc, confidence_scale, confidence_bias],
+            },
+        )
 
     # --- closed forms ------------------------------------------------------------------------
-    def p_correct(self, problem: Problem, temperature: float = 1.0, top_p: float = 1.0,
-                  top_k: int | None = None) -> float:
+    def p_correct(
+        self, problem: Problem, temperature: float = 1.0, top_p: float = 1.0, top_k: int | None = None
+    ) -> float:
         """Exact pass@1 of `problem` under these sampling parameters (= p at T = 1)."""
         return float(self.answer_model(problem).probs(temperature, top_p, top_k)[0])
 
-    def answer_distribution(self, problem: Problem, temperature: float = 1.0, top_p: float = 1.0,
-                            top_k: int | None = None) -> dict[str, float]:
+    def answer_distribution(
+        self, problem: Problem, temperature: float = 1.0, top_p: float = 1.0, top_k: int | None = None
+    ) -> dict[str, float]:
         """Exact distribution of the final answer (gold first), for closed-form maj@k and coverage."""
         m = self.answer_model(problem)
         return dict(zip(m.answers, (float(x) for x in m.probs(temperature, top_p, top_k))))
@@ -91,14 +119,27 @@ class SimulatedGenerator(SimBase):
         mean = self.mean_tokens * (1.0 + self.length_difficulty * (1.0 - m.p))
         mean = np.where(correct, mean, mean * self.wrong_length_factor)
         n_body = np.maximum(1, np.rint(lognormal(1.0, self.length_sigma, u[:, 1], u[:, 2]) * mean)).astype(int)
-        conf = confidence(np.full(len(idx), logit(float(probs[0]))), correct, u[:, 3], u[:, 4],
-                          auc=self.confidence_auc, scale=self.confidence_scale, bias=self.confidence_bias)
+        conf = confidence(
+            np.full(len(idx), logit(float(probs[0]))),
+            correct,
+            u[:, 3],
+            u[:, 4],
+            auc=self.confidence_auc,
+            scale=self.confidence_scale,
+            bias=self.confidence_bias,
+        )
         answers = np.asarray(m.answers, dtype=object)[idx]
-        return {"answer": answers, "correct": correct, "n_body_tokens": n_body, "confidence": conf,
-                "offset": (u[:, 5] * 1e6).astype(int)}
+        return {
+            "answer": answers,
+            "correct": correct,
+            "n_body_tokens": n_body,
+            "confidence": conf,
+            "offset": (u[:, 5] * 1e6).astype(int),
+        }
 
-    def _continue(self, problem: Problem, solution: str,
-                  request: Request) -> tuple[list[str], list[dict], list[int] | None]:
+    def _continue(
+        self, problem: Problem, solution: str, request: Request
+    ) -> tuple[list[str], list[dict], list[int] | None]:
         t = self.sample_table(request)
         texts, metas, counts = [], [], []
         tails: dict[str, tuple[str, int]] = {}

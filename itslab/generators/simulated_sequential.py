@@ -21,6 +21,7 @@ continued by finishing that segment. Every occurrence of `WAIT` in the solution 
 extension (filler never contains it). Temperature tempers the first answer, the fix/break choices
 and the distractors as in `simulated_core`.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,7 +29,7 @@ from typing import Sequence
 
 import numpy as np
 
-from itslab.generators.simulated_core import AnswerModel, SimBase, confidence, draw, lognormal, logit, tempered2
+from itslab.generators.simulated_core import AnswerModel, SimBase, confidence, draw, logit, lognormal, tempered2
 from itslab.generators.simulated_text import answer_line, count_tokens, extract_boxed, filler
 from itslab.types import Problem, Request
 
@@ -65,25 +66,60 @@ class SequentialSimGenerator(SimBase):
 
     kind = "sequential"
 
-    def __init__(self, problems: Sequence[Problem], *, seed: int = 0, a: float = 2.0, b: float = 2.0,
-                 n_distractors: int = 8, distractor_concentration: float = 1.0, p_fix: float = 0.3,
-                 p_break: float = 0.05, decay: float = 0.8, guess_factor: float = 0.5,
-                 mean_think_tokens: float = 150.0, mean_wait_tokens: float = 60.0, length_sigma: float = 0.35,
-                 length_difficulty: float = 1.0, confidence_auc: float = 0.75, model_id: str | None = None) -> None:
+    def __init__(
+        self,
+        problems: Sequence[Problem],
+        *,
+        seed: int = 0,
+        a: float = 2.0,
+        b: float = 2.0,
+        n_distractors: int = 8,
+        distractor_concentration: float = 1.0,
+        p_fix: float = 0.3,
+        p_break: float = 0.05,
+        decay: float = 0.8,
+        guess_factor: float = 0.5,
+        mean_think_tokens: float = 150.0,
+        mean_wait_tokens: float = 60.0,
+        length_sigma: float = 0.35,
+        length_difficulty: float = 1.0,
+        confidence_auc: float = 0.75,
+        model_id: str | None = None,
+    ) -> None:
         for name, v in (("p_fix", p_fix), ("p_break", p_break), ("decay", decay), ("guess_factor", guess_factor)):
             if not 0.0 <= v <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {v}")
         if mean_think_tokens <= 0 or mean_wait_tokens <= 0 or length_sigma < 0:
-            raise ValueError(f"bad length model: mean_think_tokens={mean_think_tokens}, "
-                             f"mean_wait_tokens={mean_wait_tokens}, length_sigma={length_sigma}")
-        self.p_fix, self.p_break, self.decay, self.guess_factor = float(p_fix), float(p_break), float(decay), float(guess_factor)
+            raise ValueError(
+                f"bad length model: mean_think_tokens={mean_think_tokens}, "
+                f"mean_wait_tokens={mean_wait_tokens}, length_sigma={length_sigma}"
+            )
+        self.p_fix, self.p_break, self.decay, self.guess_factor = (
+            float(p_fix),
+            float(p_break),
+            float(decay),
+            float(guess_factor),
+        )
         self.mean_think_tokens, self.mean_wait_tokens = float(mean_think_tokens), float(mean_wait_tokens)
-        self.length_sigma, self.length_difficulty, self.confidence_auc = float(length_sigma), float(length_difficulty), float(confidence_auc)
-        super().__init__(problems, seed=seed, a=a, b=b, n_distractors=n_distractors,
-                         distractor_concentration=distractor_concentration, model_id=model_id,
-                         config={"fix": [p_fix, p_break, decay, guess_factor],
-                                 "len": [mean_think_tokens, mean_wait_tokens, length_sigma, length_difficulty],
-                                 "auc": confidence_auc})
+        self.length_sigma, self.length_difficulty, self.confidence_auc = (
+            float(length_sigma),
+            float(length_difficulty),
+            float(confidence_auc),
+        )
+        super().__init__(
+            problems,
+            seed=seed,
+            a=a,
+            b=b,
+            n_distractors=n_distractors,
+            distractor_concentration=distractor_concentration,
+            model_id=model_id,
+            config={
+                "fix": [p_fix, p_break, decay, guess_factor],
+                "len": [mean_think_tokens, mean_wait_tokens, length_sigma, length_difficulty],
+                "auc": confidence_auc,
+            },
+        )
 
     # --- closed forms ------------------------------------------------------------------------
     def _fix_break(self, m: int, temperature: float) -> tuple[float, float]:
@@ -108,8 +144,9 @@ class SequentialSimGenerator(SimBase):
         return AnswerModel(m.gold, self.guess_factor * m.p, m.distractors, m.weights)
 
     # --- sampling ----------------------------------------------------------------------------
-    def _continue(self, problem: Problem, solution: str,
-                  request: Request) -> tuple[list[str], list[dict], list[int] | None]:
+    def _continue(
+        self, problem: Problem, solution: str, request: Request
+    ) -> tuple[list[str], list[dict], list[int] | None]:
         n, T = request.n, request.temperature
         m = self.answer_model(problem)
         u = self.uniforms(request, _WIDTH)
@@ -121,12 +158,14 @@ class SequentialSimGenerator(SimBase):
             if belief is not None:
                 ans = np.asarray([belief] * n, dtype=object)
             else:
-                ans = np.asarray(m.answers, dtype=object)[draw(self._guess_model(problem).probs(T, request.top_p, request.top_k), u[:, 0])]
+                ans = np.asarray(m.answers, dtype=object)[
+                    draw(self._guess_model(problem).probs(T, request.top_p, request.top_k), u[:, 0])
+                ]
             sep = "\n\n" if not after.strip() else " "
             return self._finish(problem, [sep + answer_line(a) for a in ans], ans, u, request, None)
         belief = _last_belief(solution)
         n_waits = solution.count(WAIT)
-        last_seg = solution[solution.rfind(WAIT) + len(WAIT):] if n_waits else solution
+        last_seg = solution[solution.rfind(WAIT) + len(WAIT) :] if n_waits else solution
         if belief is not None and _last_belief(last_seg) is not None:  # segment complete: close thinking
             ans = np.asarray([belief] * n, dtype=object)
             return self._finish(problem, [f"\n{THINK_END}\n\n{answer_line(belief)}"] * n, ans, u, request, None)
@@ -160,17 +199,30 @@ class SequentialSimGenerator(SimBase):
             counts.append(tail[1] + (0 if partial else n_open + int(lens[j])))
         return self._finish(problem, texts, ans, u, request, counts)
 
-    def _finish(self, problem: Problem, texts: list[str], ans: np.ndarray, u: np.ndarray, request: Request,
-                counts: list[int] | None) -> tuple[list[str], list[dict], list[int] | None]:
+    def _finish(
+        self,
+        problem: Problem,
+        texts: list[str],
+        ans: np.ndarray,
+        u: np.ndarray,
+        request: Request,
+        counts: list[int] | None,
+    ) -> tuple[list[str], list[dict], list[int] | None]:
         gold = self.answer_model(problem).gold
         correct = np.asarray([a == gold for a in ans], dtype=bool)
         prior = logit(float(self.answer_probs(problem, request)[0]))
-        conf = confidence(np.full(len(ans), prior), correct, u[:, 6], u[:, 7],
-                          auc=self.confidence_auc, scale=1.0, bias=0.0)
+        conf = confidence(
+            np.full(len(ans), prior), correct, u[:, 6], u[:, 7], auc=self.confidence_auc, scale=1.0, bias=0.0
+        )
         return texts, [{"confidence": float(c)} for c in conf], counts
 
     def _finalize_meta(self, problem: Problem, solution: str, text: str, meta: dict) -> dict:
         full = solution + text
         ans = current_answer(full)
-        return {**meta, "answer": ans, "sim_correct": ans == str(problem.answer).strip(),
-                "finished": extract_boxed(full) is not None, "n_waits": full.count(WAIT)}
+        return {
+            **meta,
+            "answer": ans,
+            "sim_correct": ans == str(problem.answer).strip(),
+            "finished": extract_boxed(full) is not None,
+            "n_waits": full.count(WAIT),
+        }

@@ -19,6 +19,7 @@ a step (e.g. cut by ``max_tokens``) is continued by finishing that step. Because
 in the text, `step_oracle(problem, text)` recovers the per-step state from any text this
 simulator wrote, and `outcome_oracle` whether its final answer is right.
 """
+
 from __future__ import annotations
 
 import functools
@@ -27,8 +28,18 @@ from typing import Sequence
 
 import numpy as np
 
-from itslab.generators.simulated_core import (AnswerModel, SimBase, confidence, dirichlet_weights, draw, lognormal,
-                                              logit, make_distractors, tempered, tempered2)
+from itslab.generators.simulated_core import (
+    AnswerModel,
+    SimBase,
+    confidence,
+    dirichlet_weights,
+    draw,
+    logit,
+    lognormal,
+    make_distractors,
+    tempered,
+    tempered2,
+)
 from itslab.generators.simulated_text import answer_line, count_tokens, extract_boxed, filler
 from itslab.protocols import STEP_DELIMITER
 from itslab.rng import problem_rng
@@ -61,7 +72,7 @@ def _chain(pid: str, answer: str, s: int) -> tuple[str, ...]:
 
 
 def _solution(problem: Problem, text: str) -> str:
-    return text[len(problem.prompt):] if text.startswith(problem.prompt) else text
+    return text[len(problem.prompt) :] if text.startswith(problem.prompt) else text
 
 
 def step_oracle(problem: Problem, text: str) -> list[bool]:
@@ -79,13 +90,13 @@ def _step_flags(chain: tuple[str, ...], gold: str, solution: str) -> tuple[bool,
     # memoised: the generator flags every sample it writes and the PRM then re-reads the same texts
     head = _through_last_delimiter(solution)
     flags, state, k = _head_state(chain, gold, head)
-    return flags + _scan(chain, gold, solution[len(head):], state, k)[0]
+    return flags + _scan(chain, gold, solution[len(head) :], state, k)[0]
 
 
 def _through_last_delimiter(text: str) -> str:
     """`text` up to and including its last `STEP_DELIMITER` ("" when it has none)."""
     cut = text.rfind(STEP_DELIMITER)
-    return text[:cut + len(STEP_DELIMITER)] if cut >= 0 else ""
+    return text[: cut + len(STEP_DELIMITER)] if cut >= 0 else ""
 
 
 def _scan(chain: tuple[str, ...], gold: str, text: str, state: bool, k: int) -> tuple[tuple[bool, ...], bool, int]:
@@ -112,10 +123,10 @@ def _head_state(chain: tuple[str, ...], gold: str, head: str) -> tuple[tuple[boo
     # split up to blank chunks and whitespace at chunk ends, which change neither values nor flags.
     if not head:
         return (), True, 0
-    body = head[:-len(STEP_DELIMITER)]
+    body = head[: -len(STEP_DELIMITER)]
     prev = _through_last_delimiter(body)
     flags, state, k = _head_state(chain, gold, prev)
-    more, state, k = _scan(chain, gold, body[len(prev):], state, k)
+    more, state, k = _scan(chain, gold, body[len(prev) :], state, k)
     return flags + more, state, k
 
 
@@ -143,25 +154,47 @@ class StepwiseSimGenerator(SimBase):
 
     kind = "stepwise"
 
-    def __init__(self, problems: Sequence[Problem], *, seed: int = 0, a: float = 2.0, b: float = 2.0,
-                 n_distractors: int = 8, distractor_concentration: float = 1.0, recover: float = 0.0,
-                 mean_step_tokens: float = 30.0, length_sigma: float = 0.35, length_difficulty: float = 1.0,
-                 confidence_auc: float = 0.75, model_id: str | None = None) -> None:
+    def __init__(
+        self,
+        problems: Sequence[Problem],
+        *,
+        seed: int = 0,
+        a: float = 2.0,
+        b: float = 2.0,
+        n_distractors: int = 8,
+        distractor_concentration: float = 1.0,
+        recover: float = 0.0,
+        mean_step_tokens: float = 30.0,
+        length_sigma: float = 0.35,
+        length_difficulty: float = 1.0,
+        confidence_auc: float = 0.75,
+        model_id: str | None = None,
+    ) -> None:
         if not 0.0 <= recover < 1.0:
             raise ValueError(f"recover must be in [0, 1), got {recover}")
         if mean_step_tokens <= 0 or length_sigma < 0:
             raise ValueError(f"bad length model: mean_step_tokens={mean_step_tokens}, length_sigma={length_sigma}")
-        self.recover, self.mean_step_tokens, self.length_sigma = float(recover), float(mean_step_tokens), float(length_sigma)
+        self.recover, self.mean_step_tokens, self.length_sigma = (
+            float(recover),
+            float(mean_step_tokens),
+            float(length_sigma),
+        )
         self.length_difficulty, self.confidence_auc = float(length_difficulty), float(confidence_auc)
         self._eps: dict[str, float] = {}
         self._step_models: dict[tuple[str, int], AnswerModel] = {}
         self._wrong: dict[tuple, np.ndarray] = {}
         self._const: dict[tuple[str, float], tuple[float, float, float, float]] = {}
         self._distractors: dict[tuple[str, int], np.ndarray] = {}
-        super().__init__(problems, seed=seed, a=a, b=b, n_distractors=n_distractors,
-                         distractor_concentration=distractor_concentration, model_id=model_id,
-                         config={"rec": recover, "len": [mean_step_tokens, length_sigma, length_difficulty],
-                                 "auc": confidence_auc})
+        super().__init__(
+            problems,
+            seed=seed,
+            a=a,
+            b=b,
+            n_distractors=n_distractors,
+            distractor_concentration=distractor_concentration,
+            model_id=model_id,
+            config={"rec": recover, "len": [mean_step_tokens, length_sigma, length_difficulty], "auc": confidence_auc},
+        )
 
     # --- closed forms ------------------------------------------------------------------------
     def step_error(self, problem: Problem) -> float:
@@ -197,7 +230,9 @@ class StepwiseSimGenerator(SimBase):
             rng = problem_rng(self.seed, problem.id, f"step-{k}")
             gold = hidden_chain(problem)[k - 1]
             d = make_distractors(gold, self.n_distractors, rng)
-            m = self._step_models[key] = AnswerModel(gold, 0.0, d, dirichlet_weights(len(d), self.distractor_concentration, rng))
+            m = self._step_models[key] = AnswerModel(
+                gold, 0.0, d, dirichlet_weights(len(d), self.distractor_concentration, rng)
+            )
         return m
 
     # --- sampling ----------------------------------------------------------------------------
@@ -227,8 +262,9 @@ class StepwiseSimGenerator(SimBase):
             a = self._distractors[key] = np.asarray(self._step_model(problem, step).distractors, dtype=object)
         return a
 
-    def _continue(self, problem: Problem, solution: str,
-                  request: Request) -> tuple[list[str], list[dict], list[int] | None]:
+    def _continue(
+        self, problem: Problem, solution: str, request: Request
+    ) -> tuple[list[str], list[dict], list[int] | None]:
         n, S, chain = request.n, n_steps(problem), hidden_chain(problem)
         if extract_boxed(solution) is not None:  # finished: the model emits EOS at once
             return [""] * n, [{"confidence": 0.5}] * n, None
@@ -281,5 +317,10 @@ class StepwiseSimGenerator(SimBase):
         full = solution + text
         flags = step_oracle(problem, full)
         boxed = extract_boxed(full)
-        return {**meta, "sim_correct": bool(flags[-1]) if flags else True, "finished": boxed is not None,
-                "answer": boxed, "steps_done": len(flags)}
+        return {
+            **meta,
+            "sim_correct": bool(flags[-1]) if flags else True,
+            "finished": boxed is not None,
+            "answer": boxed,
+            "steps_done": len(flags),
+        }

@@ -10,10 +10,10 @@ vocabularies), so budgets in tokens mean the same thing on a simulator as on a m
 >>> apply_limits("one two three\\n\\nfour", max_tokens=10, stop=("\\n\\n",))
 ('one two three\\n\\n', 'stop', 5)
 """
+
 from __future__ import annotations
 
 import functools
-
 import re
 from typing import Sequence
 
@@ -26,10 +26,40 @@ ANSWER_TEMPLATE = "The answer is \\boxed{{{}}}."
 
 # Four-letter words without digits, newlines or "Wait", so each " word" is exactly one toy token
 # and filler can never be mistaken for an answer, a value statement or a step delimiter.
-_FILLER_WORDS = ("note", "that", "then", "each", "term", "adds", "more", "thus", "from", "case",
-                 "when", "both", "sets", "take", "half", "less", "most", "last", "next", "form",
-                 "sums", "over", "same", "such", "must", "hold", "only", "part", "give", "rule",
-                 "side", "also")
+_FILLER_WORDS = (
+    "note",
+    "that",
+    "then",
+    "each",
+    "term",
+    "adds",
+    "more",
+    "thus",
+    "from",
+    "case",
+    "when",
+    "both",
+    "sets",
+    "take",
+    "half",
+    "less",
+    "most",
+    "last",
+    "next",
+    "form",
+    "sums",
+    "over",
+    "same",
+    "such",
+    "must",
+    "hold",
+    "only",
+    "part",
+    "give",
+    "rule",
+    "side",
+    "also",
+)
 _REPEAT = 64
 _FILLER = " ".join(_FILLER_WORDS * _REPEAT)  # long, so most rotations of m words are one slice
 _WORD = 5  # len(" word")
@@ -60,7 +90,7 @@ def filler(n_tokens: int, offset: int) -> str:
     out = []
     while n_tokens > 0:
         m = min(n_tokens, chunk)
-        out.append(" " + _FILLER[_WORD * start:_WORD * (start + m) - 1])
+        out.append(" " + _FILLER[_WORD * start : _WORD * (start + m) - 1])
         n_tokens -= m
     return "".join(out)
 
@@ -79,7 +109,7 @@ def extract_boxed(text: str) -> str | None:
             depth += {"{": 1, "}": -1}.get(text[i], 0)
             i += 1
         if depth == 0:
-            return text[start + 7:i - 1].strip()
+            return text[start + 7 : i - 1].strip()
         start = text.rfind("\\boxed{", 0, start)  # unclosed (cut by max_tokens): try an earlier one
     return None
 

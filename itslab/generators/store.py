@@ -17,6 +17,7 @@ killing a run mid-write loses at most the in-flight batch and never corrupts the
 ...     (gen.n_from_store, gen.n_generated, store.count(), [x.text for x in a] == [x.text for x in b[:4]])
 (4, 10, 6, True)
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -56,10 +57,18 @@ def prefix_hash(prefix: str) -> str:
 
 def params_key(request: Request) -> str:
     """Canonical JSON of the sampling parameters that change samples (everything but prefix, n, seed)."""
-    return json.dumps({"max_tokens": request.max_tokens, "stop": list(request.stop),
-                       "temperature": float(request.temperature), "top_p": float(request.top_p),
-                       "top_k": request.top_k, "logprobs": bool(request.logprobs)},
-                      sort_keys=True, separators=(",", ":"))
+    return json.dumps(
+        {
+            "max_tokens": request.max_tokens,
+            "stop": list(request.stop),
+            "temperature": float(request.temperature),
+            "top_p": float(request.top_p),
+            "top_k": request.top_k,
+            "logprobs": bool(request.logprobs),
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
 
 
 def _json_default(x: Any) -> Any:
@@ -74,10 +83,21 @@ def _json_default(x: Any) -> Any:
 
 def completion_to_json(c: Completion) -> str:
     """Serialise a `Completion` (floats round-trip exactly: JSON uses their shortest repr)."""
-    return json.dumps({"text": c.text, "n_tokens": c.n_tokens, "n_prompt_tokens": c.n_prompt_tokens,
-                       "n_cached_tokens": c.n_cached_tokens, "token_ids": c.token_ids, "logprobs": c.logprobs,
-                       "finish_reason": c.finish_reason, "seed": c.seed, "meta": dict(c.meta)},
-                      default=_json_default, separators=(",", ":"))
+    return json.dumps(
+        {
+            "text": c.text,
+            "n_tokens": c.n_tokens,
+            "n_prompt_tokens": c.n_prompt_tokens,
+            "n_cached_tokens": c.n_cached_tokens,
+            "token_ids": c.token_ids,
+            "logprobs": c.logprobs,
+            "finish_reason": c.finish_reason,
+            "seed": c.seed,
+            "meta": dict(c.meta),
+        },
+        default=_json_default,
+        separators=(",", ":"),
+    )
 
 
 def completion_from_json(s: str, **extra_meta: Any) -> Completion:
@@ -120,7 +140,9 @@ class SampleStore:
                 v = conn.execute("SELECT value FROM info WHERE key='schema_version'").fetchone()[0]
                 if int(v) != SCHEMA_VERSION:
                     conn.close()
-                    raise RuntimeError(f"{self.path}: sample store schema version {v}, this itslab reads {SCHEMA_VERSION}")
+                    raise RuntimeError(
+                        f"{self.path}: sample store schema version {v}, this itslab reads {SCHEMA_VERSION}"
+                    )
                 self._conn = conn
         return self
 
@@ -135,18 +157,27 @@ class SampleStore:
             ro = sqlite3.connect(f"file:{os.path.abspath(self.path)}?mode=ro", uri=True, timeout=self.timeout)
             try:
                 tables = {r[0] for r in ro.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-                version = (ro.execute("SELECT value FROM info WHERE key='schema_version'").fetchone()
-                           if "info" in tables else None)
+                version = (
+                    ro.execute("SELECT value FROM info WHERE key='schema_version'").fetchone()
+                    if "info" in tables
+                    else None
+                )
             finally:
                 ro.close()
         except sqlite3.Error as e:
-            raise ValueError(f"sample store {self.path}: not a readable SQLite file ({e}); nothing was changed") from None
+            raise ValueError(
+                f"sample store {self.path}: not a readable SQLite file ({e}); nothing was changed"
+            ) from None
         if not {"info", "prefixes", "samples"} <= tables or version is None:
-            raise ValueError(f"sample store {self.path}: a SQLite file that is not an itslab sample store "
-                             f"(tables: {sorted(tables) or 'none'}); nothing was changed")
+            raise ValueError(
+                f"sample store {self.path}: a SQLite file that is not an itslab sample store "
+                f"(tables: {sorted(tables) or 'none'}); nothing was changed"
+            )
         if int(version[0]) != SCHEMA_VERSION:
-            raise ValueError(f"sample store {self.path}: schema version {version[0]}, this itslab reads "
-                             f"{SCHEMA_VERSION}; nothing was changed")
+            raise ValueError(
+                f"sample store {self.path}: schema version {version[0]}, this itslab reads "
+                f"{SCHEMA_VERSION}; nothing was changed"
+            )
 
     def close(self) -> None:
         """Close the connection (the store reopens on next use)."""
@@ -187,13 +218,18 @@ class SampleStore:
         with self._lock:
             rows = self.connection.execute(
                 "SELECT idx, completion FROM samples WHERE model_id=? AND prefix_hash=? AND params=? AND seed=?"
-                " AND idx <= ?", (*key, max(want))).fetchall()
+                " AND idx <= ?",
+                (*key, max(want)),
+            ).fetchall()
         return {i: completion_from_json(s, from_store=True) for i, s in rows if i in want}
 
     def count(self, model_id: str | None = None) -> int:
         """Number of stored samples (of one model, or all)."""
-        q, args = ("SELECT COUNT(*) FROM samples", ()) if model_id is None else \
-            ("SELECT COUNT(*) FROM samples WHERE model_id=?", (model_id,))
+        q, args = (
+            ("SELECT COUNT(*) FROM samples", ())
+            if model_id is None
+            else ("SELECT COUNT(*) FROM samples WHERE model_id=?", (model_id,))
+        )
         with self._lock:
             return int(self.connection.execute(q, args).fetchone()[0])
 
@@ -207,14 +243,17 @@ class SampleStore:
 
     def records(self, model_id: str | None = None) -> Iterator[tuple[str, str, dict, int, int, Completion]]:
         """Every stored sample as ``(model_id, prefix, params, seed, index, completion)``."""
-        q = ("SELECT s.model_id, p.text, s.params, s.seed, s.idx, s.completion FROM samples s "
-             "JOIN prefixes p ON p.hash = s.prefix_hash")
+        q = (
+            "SELECT s.model_id, p.text, s.params, s.seed, s.idx, s.completion FROM samples s "
+            "JOIN prefixes p ON p.hash = s.prefix_hash"
+        )
         args: tuple = ()
         if model_id is not None:
             q, args = q + " WHERE s.model_id=?", (model_id,)
         with self._lock:
-            rows = self.connection.execute(q + " ORDER BY s.model_id, s.prefix_hash, s.params, s.seed, s.idx",
-                                           args).fetchall()
+            rows = self.connection.execute(
+                q + " ORDER BY s.model_id, s.prefix_hash, s.params, s.seed, s.idx", args
+            ).fetchall()
         for m, prefix, params, seed, idx, comp in rows:
             yield m, prefix, json.loads(params), seed, idx, completion_from_json(comp, from_store=True)
 

@@ -20,6 +20,7 @@ Accounting: ``n_prompt_tokens`` is the prompt's token count, ``n_cached_tokens``
 for the others when they were sent together (``samples="server"``); ``token_ids`` and
 ``logprobs`` come straight from vLLM.
 """
+
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -53,19 +54,38 @@ class VLLMGenerator:
     from the model config when not given).
     """
 
-    def __init__(self, model: str, *, tensor_parallel_size: int = 1, pipeline_parallel_size: int = 1,
-                 distributed_executor_backend: str | None = None, enable_prefix_caching: bool = True,
-                 samples: str = "per_sample", seed: int = 0, model_id: str | None = None,
-                 n_params: float | None = None, llm: Any = None, **llm_kwargs: Any) -> None:
+    def __init__(
+        self,
+        model: str,
+        *,
+        tensor_parallel_size: int = 1,
+        pipeline_parallel_size: int = 1,
+        distributed_executor_backend: str | None = None,
+        enable_prefix_caching: bool = True,
+        samples: str = "per_sample",
+        seed: int = 0,
+        model_id: str | None = None,
+        n_params: float | None = None,
+        llm: Any = None,
+        **llm_kwargs: Any,
+    ) -> None:
         if samples not in SAMPLE_MODES:
             raise ValueError(f"VLLMGenerator.samples must be one of {SAMPLE_MODES}, got {samples!r}")
         self.samples = samples
         self._v = _vllm()
-        self.llm = llm if llm is not None else self._v.LLM(
-            model=model, tensor_parallel_size=tensor_parallel_size,
-            pipeline_parallel_size=pipeline_parallel_size,
-            distributed_executor_backend=distributed_executor_backend,
-            enable_prefix_caching=enable_prefix_caching, seed=seed, **llm_kwargs)
+        self.llm = (
+            llm
+            if llm is not None
+            else self._v.LLM(
+                model=model,
+                tensor_parallel_size=tensor_parallel_size,
+                pipeline_parallel_size=pipeline_parallel_size,
+                distributed_executor_backend=distributed_executor_backend,
+                enable_prefix_caching=enable_prefix_caching,
+                seed=seed,
+                **llm_kwargs,
+            )
+        )
         self.model_id = model_id or model
         if n_params is None:
             try:
@@ -77,9 +97,16 @@ class VLLMGenerator:
     def sampling_params(self, r: Request, n: int, seed: int) -> Any:
         """The ``vllm.SamplingParams`` of `n` samples of request `r` with server seed `seed`."""
         return self._v.SamplingParams(
-            n=n, temperature=r.temperature, top_p=r.top_p, top_k=r.top_k if r.top_k else 0,
-            max_tokens=r.max_tokens, stop=list(r.stop) or None, include_stop_str_in_output=True,
-            seed=seed, logprobs=0 if r.logprobs else None)
+            n=n,
+            temperature=r.temperature,
+            top_p=r.top_p,
+            top_k=r.top_k if r.top_k else 0,
+            max_tokens=r.max_tokens,
+            stop=list(r.stop) or None,
+            include_stop_str_in_output=True,
+            seed=seed,
+            logprobs=0 if r.logprobs else None,
+        )
 
     def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
         """Sample ``requests[i].n`` continuations of each prefix in one ``LLM.generate`` call."""
@@ -89,8 +116,11 @@ class VLLMGenerator:
                 raise TypeError(f"requests[{i}] must be an itslab Request, got {type(r).__name__}")
             if r.n == 0 or r.max_tokens == 0:
                 continue
-            units = [(j, 1, sample_seed(r.seed, j)) for j in range(r.n)] if self.samples == "per_sample" \
+            units = (
+                [(j, 1, sample_seed(r.seed, j)) for j in range(r.n)]
+                if self.samples == "per_sample"
                 else [(0, r.n, r.seed)]
+            )
             for j0, n, seed in units:
                 jobs.append((i, j0))
                 prompts.append(r.prefix)
@@ -113,11 +143,19 @@ class VLLMGenerator:
             if r.logprobs and o.logprobs is not None:
                 lps = tuple(float(d[t].logprob) for d, t in zip(o.logprobs, o.token_ids))
             stop = o.stop_reason if isinstance(o.stop_reason, str) else None
-            res.append(Completion(
-                text=o.text, n_tokens=len(o.token_ids), n_prompt_tokens=n_prompt,
-                n_cached_tokens=hit if k == 0 else n_prompt, token_ids=tuple(o.token_ids), logprobs=lps,
-                finish_reason="length" if o.finish_reason == "length" else "stop", seed=r.seed,
-                meta={"index": j0 + k, "stop": stop}))
+            res.append(
+                Completion(
+                    text=o.text,
+                    n_tokens=len(o.token_ids),
+                    n_prompt_tokens=n_prompt,
+                    n_cached_tokens=hit if k == 0 else n_prompt,
+                    token_ids=tuple(o.token_ids),
+                    logprobs=lps,
+                    finish_reason="length" if o.finish_reason == "length" else "stop",
+                    seed=r.seed,
+                    meta={"index": j0 + k, "stop": stop},
+                )
+            )
         return res
 
     def count_tokens(self, text: str) -> int:
@@ -127,7 +165,8 @@ class VLLMGenerator:
     def chat_prompt(self, messages: Sequence[Any], *, add_generation_prompt: bool = True) -> str:
         """Prompt text from chat messages via the tokenizer's chat template."""
         return self.llm.get_tokenizer().apply_chat_template(
-            [dict(m) for m in messages], tokenize=False, add_generation_prompt=add_generation_prompt)
+            [dict(m) for m in messages], tokenize=False, add_generation_prompt=add_generation_prompt
+        )
 
     def format_prompt(self, problem: Any) -> str:
         """The text prefix for a `Problem` through the chat template (as `HFGenerator.format_prompt`)."""

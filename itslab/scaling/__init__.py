@@ -12,25 +12,71 @@
 
 Pure numpy/scipy/pandas: importing this package never imports torch.
 """
+
 from __future__ import annotations
 
 from itslab.scaling.beta_binomial import beta_binomial_loglik, fit_beta_binomial
-from itslab.scaling.intervals import bootstrap_counts, bootstrap_means, curve_frame, percentile_ci, wilson_interval
-from itslab.scaling.estimators import (best_of_k, best_of_k_matrix, counts_from_flags, default_ks, pass_at_k,
-                                       pass_at_k_from_counts, pass_at_k_matrix)
+from itslab.scaling.estimators import (
+    best_of_k,
+    best_of_k_matrix,
+    counts_from_flags,
+    default_ks,
+    pass_at_k,
+    pass_at_k_from_counts,
+    pass_at_k_matrix,
+)
 from itslab.scaling.frontiers import compute_optimal, config_accuracy, difficulty_bins, pareto_frontier
+from itslab.scaling.intervals import bootstrap_counts, bootstrap_means, curve_frame, percentile_ci, wilson_interval
 from itslab.scaling.law_uncertainty import Extrapolation, LawBootstrap, bootstrap, extrapolation_check
 from itslab.scaling.laws import LAWS, FitResult, Law, fit, get_law
-from itslab.scaling.verifier_limits import (expected_attempts, expected_utility, optimal_k, resample_until_pass_at_k,
-                                            resampling_accuracy, resampling_ceiling, resampling_curve)
+from itslab.scaling.verifier_limits import (
+    expected_attempts,
+    expected_utility,
+    optimal_k,
+    resample_until_pass_at_k,
+    resampling_accuracy,
+    resampling_ceiling,
+    resampling_curve,
+)
 from itslab.scaling.voting import encode_answers, majority_at_k, majority_at_k_matrix, weighted_majority_at_k
 
 __all__ = [
-    "LAWS", "Extrapolation", "FitResult", "Law", "LawBootstrap",
-    "best_of_k", "best_of_k_matrix", "beta_binomial_loglik", "bootstrap", "bootstrap_counts", "bootstrap_means",
-    "compute_optimal", "config_accuracy", "counts_from_flags", "curve_frame", "default_ks", "difficulty_bins",
-    "encode_answers", "expected_attempts", "expected_utility", "extrapolation_check", "fit", "fit_beta_binomial",
-    "get_law", "majority_at_k", "majority_at_k_matrix", "optimal_k", "pareto_frontier", "pass_at_k",
-    "pass_at_k_from_counts", "pass_at_k_matrix", "percentile_ci", "resample_until_pass_at_k",
-    "resampling_accuracy", "resampling_ceiling", "resampling_curve", "weighted_majority_at_k", "wilson_interval",
+    "LAWS",
+    "Extrapolation",
+    "FitResult",
+    "Law",
+    "LawBootstrap",
+    "best_of_k",
+    "best_of_k_matrix",
+    "beta_binomial_loglik",
+    "bootstrap",
+    "bootstrap_counts",
+    "bootstrap_means",
+    "compute_optimal",
+    "config_accuracy",
+    "counts_from_flags",
+    "curve_frame",
+    "default_ks",
+    "difficulty_bins",
+    "encode_answers",
+    "expected_attempts",
+    "expected_utility",
+    "extrapolation_check",
+    "fit",
+    "fit_beta_binomial",
+    "get_law",
+    "majority_at_k",
+    "majority_at_k_matrix",
+    "optimal_k",
+    "pareto_frontier",
+    "pass_at_k",
+    "pass_at_k_from_counts",
+    "pass_at_k_matrix",
+    "percentile_ci",
+    "resample_until_pass_at_k",
+    "resampling_accuracy",
+    "resampling_ceiling",
+    "resampling_curve",
+    "weighted_majority_at_k",
+    "wilson_interval",
 ]

@@ -16,6 +16,7 @@ difficulty (small a) is what makes coverage follow a power law in k (Schaeffer e
 >>> r = fit_beta_binomial(rng.binomial(100, p), 100); [round(v, 1) for v in r.params]
 [0.5, 2.0]
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -84,8 +85,14 @@ def fit_beta_binomial(successes: np.ndarray, n: np.ndarray | int) -> FitResult:
     nu, cu, m = _unique_counts(n_arr.astype(np.int64), c.astype(np.int64))
     if np.all(cu == 0) or np.all(cu == nu):
         raise ValueError("fit_beta_binomial: every problem is all-correct or all-wrong; (a, b) is not identified")
-    sol = minimize(_negloglik, _moments_start(nu, cu, m), args=(nu, cu, m), jac=True, method="L-BFGS-B",
-                   bounds=[(-12, 12), (-12, 12)])
+    sol = minimize(
+        _negloglik,
+        _moments_start(nu, cu, m),
+        args=(nu, cu, m),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-12, 12), (-12, 12)],
+    )
     a, b = np.exp(sol.x)
     info = _information(a, b, nu, cu, m)
     try:
@@ -94,7 +101,16 @@ def fit_beta_binomial(successes: np.ndarray, n: np.ndarray | int) -> FitResult:
     except np.linalg.LinAlgError:
         cov, cond = np.full((2, 2), np.inf), np.inf
     se = np.sqrt(np.clip(np.diag(cov), 0, None))
-    return FitResult(law=LAWS["beta_difficulty"], params=(float(a), float(b)), se=tuple(float(v) for v in se),
-                     cov=tuple(tuple(float(v) for v in row) for row in cov), cond=cond, rss=float(sol.fun),
-                     n=len(c), x_range=(1.0, float(n_arr.max())), success=bool(sol.success),
-                     method="beta_binomial_mle", message=str(sol.message))
+    return FitResult(
+        law=LAWS["beta_difficulty"],
+        params=(float(a), float(b)),
+        se=tuple(float(v) for v in se),
+        cov=tuple(tuple(float(v) for v in row) for row in cov),
+        cond=cond,
+        rss=float(sol.fun),
+        n=len(c),
+        x_range=(1.0, float(n_arr.max())),
+        success=bool(sol.success),
+        method="beta_binomial_mle",
+        message=str(sol.message),
+    )

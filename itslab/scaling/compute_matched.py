@@ -24,6 +24,7 @@ solution is the same for every V > j, so one array yields every V.
 >>> v.shape, bool(v[0, 0].all()), bool(v[0, 1:].any())
 ((1, 3, 4), True, False)
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -35,8 +36,15 @@ from itslab.scaling.estimators import best_of_k_matrix
 from itslab.scaling.voting import majority_at_k_matrix
 
 
-def generative_verdicts(correct: np.ndarray, n_verifications: int, *, tpr: float, fpr: float,
-                        concentration: float = np.inf, rng: np.random.Generator) -> np.ndarray:
+def generative_verdicts(
+    correct: np.ndarray,
+    n_verifications: int,
+    *,
+    tpr: float,
+    fpr: float,
+    concentration: float = np.inf,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Yes/No verdicts [P, S, V] of a simulated generative verifier on each solution (see module doc).
 
     `concentration` κ > 0 sets how strongly the verdicts on one solution agree (inf: independent
@@ -68,9 +76,17 @@ def compute_cost(solutions: np.ndarray | int, verifications: np.ndarray | int, l
     return np.asarray(solutions) * (1.0 + lam * np.asarray(verifications))
 
 
-def solve_verify_frame(answers: np.ndarray, correct: np.ndarray, verdicts: np.ndarray, *,
-                       solutions: Sequence[int], verifications: Sequence[int], lam: float = 1.0,
-                       rng: np.random.Generator, n_mc: int = 500) -> pd.DataFrame:
+def solve_verify_frame(
+    answers: np.ndarray,
+    correct: np.ndarray,
+    verdicts: np.ndarray,
+    *,
+    solutions: Sequence[int],
+    verifications: Sequence[int],
+    lam: float = 1.0,
+    rng: np.random.Generator,
+    n_mc: int = 500,
+) -> pd.DataFrame:
     """Accuracy of SC and GenRM over grids of S and V, with their compute, as one tidy frame.
 
     Columns: ``method`` ("SC" or "GenRM"), ``S``, ``V`` (0 for SC), ``compute`` = C(S, V),
@@ -81,8 +97,10 @@ def solve_verify_frame(answers: np.ndarray, correct: np.ndarray, verdicts: np.nd
     """
     verdicts = np.asarray(verdicts, dtype=bool)
     if verdicts.shape[:2] != np.shape(correct) or np.shape(answers) != np.shape(correct):
-        raise ValueError(f"solve_verify_frame: answers {np.shape(answers)}, correct {np.shape(correct)} and "
-                         f"verdicts {verdicts.shape[:2]} must share [problems, solutions]")
+        raise ValueError(
+            f"solve_verify_frame: answers {np.shape(answers)}, correct {np.shape(correct)} and "
+            f"verdicts {verdicts.shape[:2]} must share [problems, solutions]"
+        )
     if max(verifications) > verdicts.shape[2]:
         raise ValueError(f"solve_verify_frame: V={max(verifications)} exceeds the {verdicts.shape[2]} verdicts drawn")
     ks = np.asarray(sorted(set(int(s) for s in solutions)))
@@ -95,11 +113,16 @@ def solve_verify_frame(answers: np.ndarray, correct: np.ndarray, verdicts: np.nd
         for j, s in enumerate(ks):
             rows.append(("GenRM", s, v, bon[:, j]))
     p = len(correct)
-    return pd.DataFrame({
-        "method": [r[0] for r in rows], "S": [int(r[1]) for r in rows], "V": [int(r[2]) for r in rows],
-        "compute": [float(compute_cost(r[1], r[2], lam)) for r in rows],
-        "accuracy": [float(r[3].mean()) for r in rows],
-        "se": [float(r[3].std(ddof=1) / np.sqrt(p)) if p > 1 else np.nan for r in rows]})
+    return pd.DataFrame(
+        {
+            "method": [r[0] for r in rows],
+            "S": [int(r[1]) for r in rows],
+            "V": [int(r[2]) for r in rows],
+            "compute": [float(compute_cost(r[1], r[2], lam)) for r in rows],
+            "accuracy": [float(r[3].mean()) for r in rows],
+            "se": [float(r[3].std(ddof=1) / np.sqrt(p)) if p > 1 else np.nan for r in rows],
+        }
+    )
 
 
 def frontier(frame: pd.DataFrame, method: str = "GenRM") -> pd.DataFrame:

@@ -18,6 +18,7 @@ winner iff it is drawn and none of the r better ones is, with probability C(n-1-
 >>> pass_at_k_matrix(np.array([4]), np.array([1]), [1, 2, 4]).round(3).tolist()
 [[0.25, 0.5, 1.0]]
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -58,8 +59,9 @@ def _log_survival(n: np.ndarray, c: np.ndarray, kmax: int) -> np.ndarray:
     return np.cumsum(terms, axis=1)
 
 
-def _pass_at_k_unique(n: np.ndarray | int, c: np.ndarray, ks: Sequence[int] | None,
-                      block: int = 4_000_000) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _pass_at_k_unique(
+    n: np.ndarray | int, c: np.ndarray, ks: Sequence[int] | None, block: int = 4_000_000
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """pass@k of the distinct (n, c) pairs: (values [pairs, len(ks)], inverse, multiplicity, ks)."""
     c = np.atleast_1d(np.asarray(c))
     n = np.broadcast_to(np.asarray(n), c.shape)
@@ -68,23 +70,29 @@ def _pass_at_k_unique(n: np.ndarray | int, c: np.ndarray, ks: Sequence[int] | No
     if c.size == 0:
         raise ValueError("pass_at_k: no problems given")
     for name, a in (("c", c), ("n", n)):  # 2.5 read as 2, or NaN as a huge negative integer, is a wrong curve
-        bad = ~np.isfinite(a.astype(np.float64)) | (a.astype(np.float64) != np.round(a.astype(np.float64))) \
-            if a.dtype.kind in "fc" else np.zeros(a.shape, bool)
+        bad = (
+            ~np.isfinite(a.astype(np.float64)) | (a.astype(np.float64) != np.round(a.astype(np.float64)))
+            if a.dtype.kind in "fc"
+            else np.zeros(a.shape, bool)
+        )
         if a.dtype.kind not in "iufcb" or bad.any():
             i = int(np.flatnonzero(bad)[0]) if bad.any() else 0
-            raise ValueError(f"pass_at_k: {name} must hold whole numbers (counts); problem {i} has {name}={a.flat[i]!r}")
+            raise ValueError(
+                f"pass_at_k: {name} must hold whole numbers (counts); problem {i} has {name}={a.flat[i]!r}"
+            )
     if np.any(c < 0) or np.any(c > n):
         i = int(np.flatnonzero((c < 0) | (c > n))[0])
         raise ValueError(f"pass_at_k: problem {i} has c={c[i]} correct of n={n[i]} (need 0 <= c <= n)")
     ks = _check_ks(ks, int(n.min()), "pass_at_k")
-    pairs, inverse, mult = np.unique(np.stack([n, c], axis=1).astype(np.int64), axis=0,
-                                     return_inverse=True, return_counts=True)
+    pairs, inverse, mult = np.unique(
+        np.stack([n, c], axis=1).astype(np.int64), axis=0, return_inverse=True, return_counts=True
+    )
     out = np.empty((len(pairs), len(ks)))
     kmax = int(ks.max())
     rows = max(1, block // kmax)  # bound memory at about `block` doubles
     for s in range(0, len(pairs), rows):
-        part = pairs[s:s + rows].astype(np.float64)
-        out[s:s + rows] = -np.expm1(_log_survival(part[:, 0], part[:, 1], kmax)[:, ks - 1])
+        part = pairs[s : s + rows].astype(np.float64)
+        out[s : s + rows] = -np.expm1(_log_survival(part[:, 0], part[:, 1], kmax)[:, ks - 1])
     return out + 0.0, inverse.ravel(), mult, ks  # + 0.0 turns -0.0 (c = 0) into 0.0
 
 
@@ -109,8 +117,14 @@ def counts_from_flags(correct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.full(len(c), correct.shape[1], dtype=np.int64), c.astype(np.int64)
 
 
-def pass_at_k(correct: np.ndarray, ks: Sequence[int] | None = None, *,
-              rng: np.random.Generator | None = None, n_boot: int = 0, ci: float = 0.95) -> pd.DataFrame:
+def pass_at_k(
+    correct: np.ndarray,
+    ks: Sequence[int] | None = None,
+    *,
+    rng: np.random.Generator | None = None,
+    n_boot: int = 0,
+    ci: float = 0.95,
+) -> pd.DataFrame:
     """Coverage curve: unbiased pass@k (Chen et al. 2021) averaged over problems, as a tidy frame.
 
     `correct` is a boolean matrix [problems, n]. Columns: ``k``, ``metric`` ("pass@k"), ``value``
@@ -122,9 +136,15 @@ def pass_at_k(correct: np.ndarray, ks: Sequence[int] | None = None, *,
     return pass_at_k_from_counts(n, c, ks, rng=rng, n_boot=n_boot, ci=ci)
 
 
-def pass_at_k_from_counts(n: np.ndarray | int, c: np.ndarray, ks: Sequence[int] | None = None, *,
-                          rng: np.random.Generator | None = None, n_boot: int = 0,
-                          ci: float = 0.95) -> pd.DataFrame:
+def pass_at_k_from_counts(
+    n: np.ndarray | int,
+    c: np.ndarray,
+    ks: Sequence[int] | None = None,
+    *,
+    rng: np.random.Generator | None = None,
+    n_boot: int = 0,
+    ci: float = 0.95,
+) -> pd.DataFrame:
     """`pass_at_k` from per-problem counts: `c` correct out of `n` samples (Chen et al. 2021)."""
     values, _, mult, ks = _pass_at_k_unique(n, c, ks)  # never expands to [problems, len(ks)]
     return curve_frame(values, ks, "pass@k", weights=mult, rng=rng, n_boot=n_boot, ci=ci)
@@ -150,8 +170,9 @@ def _tie_mean(sorted_scores: np.ndarray, sorted_y: np.ndarray) -> np.ndarray:
     return means[gid].reshape(p, n)
 
 
-def best_of_k_matrix(scores: np.ndarray, correct: np.ndarray, ks: Sequence[int] | None = None, *,
-                     tie: str = "random") -> np.ndarray:
+def best_of_k_matrix(
+    scores: np.ndarray, correct: np.ndarray, ks: Sequence[int] | None = None, *, tie: str = "random"
+) -> np.ndarray:
     """Per-problem exact expected best-of-k accuracy over random size-k subsets, [problems, len(ks)].
 
     Tie rule: with ``tie="random"`` the winner among equal top scores in a subset is uniform (so
@@ -175,9 +196,16 @@ def best_of_k_matrix(scores: np.ndarray, correct: np.ndarray, ks: Sequence[int] 
     return y @ _best_of_k_weights(n, ks)
 
 
-def best_of_k(scores: np.ndarray, correct: np.ndarray, ks: Sequence[int] | None = None, *,
-              tie: str = "random", rng: np.random.Generator | None = None, n_boot: int = 0,
-              ci: float = 0.95) -> pd.DataFrame:
+def best_of_k(
+    scores: np.ndarray,
+    correct: np.ndarray,
+    ks: Sequence[int] | None = None,
+    *,
+    tie: str = "random",
+    rng: np.random.Generator | None = None,
+    n_boot: int = 0,
+    ci: float = 0.95,
+) -> pd.DataFrame:
     """Best-of-k (verifier-selected) accuracy curve, exact over random size-k subsets of the pool.
 
     The selection of "best-of-N" (Cobbe et al. 2021; Lightman et al. 2023) evaluated as an

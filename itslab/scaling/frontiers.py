@@ -16,6 +16,7 @@ bin and budget, the best (strategy, hyper), and the budget the optimum needs to 
 baseline's accuracy (their "4× less compute than best-of-N"). `pareto_frontier` marks the
 configurations no other beats on both cost (any Usage axis) and accuracy.
 """
+
 from __future__ import annotations
 
 from typing import Mapping, Sequence
@@ -34,8 +35,9 @@ def _require(df: pd.DataFrame, cols: Sequence[str], where: str) -> None:
         raise ValueError(f"{where}: frame lacks column(s) {missing}; has {list(df.columns)}")
 
 
-def difficulty_bins(df: pd.DataFrame, *, column: str = "difficulty", n_bins: int = 5,
-                    problem: str = "problem_id") -> pd.Series:
+def difficulty_bins(
+    df: pd.DataFrame, *, column: str = "difficulty", n_bins: int = 5, problem: str = "problem_id"
+) -> pd.Series:
     """Per-row difficulty bin 1..n_bins from per-problem quantiles of `column` (Snell et al. 2024 §3).
 
     Bin 1 holds the lowest values of `column`. When `column` has at most `n_bins` distinct values
@@ -60,8 +62,14 @@ def _with_bins(df: pd.DataFrame, by: str | None, n_bins: int) -> tuple[pd.DataFr
     return df, by
 
 
-def config_accuracy(df: pd.DataFrame, *, group: Sequence[str] = CONFIG, correct: str = "correct",
-                    cost: Sequence[str] = (), problem: str = "problem_id") -> pd.DataFrame:
+def config_accuracy(
+    df: pd.DataFrame,
+    *,
+    group: Sequence[str] = CONFIG,
+    correct: str = "correct",
+    cost: Sequence[str] = (),
+    problem: str = "problem_id",
+) -> pd.DataFrame:
     """Accuracy per configuration: ``accuracy`` (mean over problems of the seed-mean), ``se``
     across problems, ``n_problems``, the 95% Wilson interval ``ci_low``/``ci_high`` (honest at 0
     and 1), and the mean of each `cost` column per problem.
@@ -70,8 +78,11 @@ def config_accuracy(df: pd.DataFrame, *, group: Sequence[str] = CONFIG, correct:
     """
     group = list(group)
     _require(df, group + [correct, problem] + list(cost), "config_accuracy")
-    per_problem = (df.assign(_c=df[correct].astype(float))
-                   .groupby(group + [problem], observed=True, sort=True)[["_c", *cost]].mean())
+    per_problem = (
+        df.assign(_c=df[correct].astype(float))
+        .groupby(group + [problem], observed=True, sort=True)[["_c", *cost]]
+        .mean()
+    )
     g = per_problem.groupby(level=list(range(len(group))), observed=True)
     out = g["_c"].agg(accuracy="mean", sd="std", n_problems="count")
     out["se"] = (out.pop("sd") / np.sqrt(out["n_problems"])).fillna(0.0)
@@ -94,9 +105,16 @@ def _budget_to_match(budgets: np.ndarray, envelope: np.ndarray, target: float) -
     return float(np.exp(lo + frac * (hi - lo)))
 
 
-def compute_optimal(df: pd.DataFrame, by: str | None = "difficulty_bin", *,
-                    baseline: str | Mapping[str, str] | None = None, correct: str = "correct",
-                    budget: str = "budget", cost: Sequence[str] = (), n_bins: int = 5) -> pd.DataFrame:
+def compute_optimal(
+    df: pd.DataFrame,
+    by: str | None = "difficulty_bin",
+    *,
+    baseline: str | Mapping[str, str] | None = None,
+    correct: str = "correct",
+    budget: str = "budget",
+    cost: Sequence[str] = (),
+    n_bins: int = 5,
+) -> pd.DataFrame:
     """Per bin and budget, the best (strategy, hyper) and the budget it needs to match a baseline.
 
     Returns one row per (bin, budget): the bin column, ``budget``, ``strategy``, ``hyper``,
@@ -136,8 +154,14 @@ def compute_optimal(df: pd.DataFrame, by: str | None = "difficulty_bin", *,
     return best
 
 
-def pareto_frontier(df: pd.DataFrame, cost: str = "total_tokens", acc: str = "correct", *,
-                    by: Sequence[str] = CONFIG, within: str | None = None) -> pd.DataFrame:
+def pareto_frontier(
+    df: pd.DataFrame,
+    cost: str = "total_tokens",
+    acc: str = "correct",
+    *,
+    by: Sequence[str] = CONFIG,
+    within: str | None = None,
+) -> pd.DataFrame:
     """Configurations with mean `cost` (any Usage axis: tokens, flops, price, ...) and accuracy,
     flagged ``on_frontier`` when no cheaper-or-equal configuration is at least as accurate.
 
@@ -147,8 +171,11 @@ def pareto_frontier(df: pd.DataFrame, cost: str = "total_tokens", acc: str = "co
     """
     group = ([within] if within else []) + list(by)
     table = config_accuracy(df, group=group, correct=acc, cost=[cost])
-    table = table.sort_values(([within] if within else []) + [cost, "accuracy"],
-                              ascending=[True] * (1 if within else 0) + [True, False], kind="stable")
+    table = table.sort_values(
+        ([within] if within else []) + [cost, "accuracy"],
+        ascending=[True] * (1 if within else 0) + [True, False],
+        kind="stable",
+    )
     flags = np.zeros(len(table), dtype=bool)
     groups = table.groupby(within, sort=False).indices.values() if within else [np.arange(len(table))]
     for pos in groups:

@@ -11,6 +11,7 @@ counts, so 1,000 replicates of a 10^4-problem curve are one matrix product.
 >>> means.shape, float(means.max())
 ((3, 2), 1.0)
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -19,8 +20,9 @@ import numpy as np
 import pandas as pd
 
 
-def bootstrap_counts(n_problems: int, rng: np.random.Generator, n_boot: int,
-                     weights: np.ndarray | None = None) -> np.ndarray:
+def bootstrap_counts(
+    n_problems: int, rng: np.random.Generator, n_boot: int, weights: np.ndarray | None = None
+) -> np.ndarray:
     """Resampling counts [n_boot, rows]: how often each row is redrawn when problems are resampled.
 
     Without `weights` every row is one problem; with integer `weights` a row stands for that many
@@ -35,8 +37,9 @@ def bootstrap_counts(n_problems: int, rng: np.random.Generator, n_boot: int,
     return rng.multinomial(n_problems, pvals, size=n_boot)
 
 
-def bootstrap_means(values: np.ndarray, rng: np.random.Generator, n_boot: int = 1000, *,
-                    weights: np.ndarray | None = None) -> np.ndarray:
+def bootstrap_means(
+    values: np.ndarray, rng: np.random.Generator, n_boot: int = 1000, *, weights: np.ndarray | None = None
+) -> np.ndarray:
     """Means over problems of `n_boot` bootstrap resamples of `values` [rows, ...] → [n_boot, ...].
 
     `weights` are row multiplicities (see `bootstrap_counts`); identical rows are merged first,
@@ -77,10 +80,18 @@ def percentile_ci(replicates: np.ndarray, ci: float = 0.95) -> tuple[np.ndarray,
     return lo, hi
 
 
-def curve_frame(values: np.ndarray, ks: Sequence[int], metric: str, *,
-                mc_var: np.ndarray | None = None, method: str | np.ndarray = "exact",
-                weights: np.ndarray | None = None, rng: np.random.Generator | None = None,
-                n_boot: int = 0, ci: float = 0.95) -> pd.DataFrame:
+def curve_frame(
+    values: np.ndarray,
+    ks: Sequence[int],
+    metric: str,
+    *,
+    mc_var: np.ndarray | None = None,
+    method: str | np.ndarray = "exact",
+    weights: np.ndarray | None = None,
+    rng: np.random.Generator | None = None,
+    n_boot: int = 0,
+    ci: float = 0.95,
+) -> pd.DataFrame:
     """Tidy curve from per-problem estimates `values` [rows, len(ks)] (rows weighted by `weights`).
 
     Columns: ``k``, ``metric``, ``value`` (mean over problems), ``se`` (sample standard deviation
@@ -96,8 +107,9 @@ def curve_frame(values: np.ndarray, ks: Sequence[int], metric: str, *,
     p = int(w.sum())
     mean = w @ values / p if p else np.full(len(ks), np.nan)
     se = np.sqrt(w @ (values - mean) ** 2 / (p - 1) / p) if p > 1 else np.full(len(ks), np.nan)
-    frame = pd.DataFrame({"k": ks.astype(np.int64), "metric": metric, "value": mean, "se": se,
-                          "n_problems": p, "method": method})
+    frame = pd.DataFrame(
+        {"k": ks.astype(np.int64), "metric": metric, "value": mean, "se": se, "n_problems": p, "method": method}
+    )
     if mc_var is not None:
         frame["mc_se"] = np.sqrt(w @ np.asarray(mc_var)) / max(p, 1)
     if n_boot > 0:

@@ -14,6 +14,7 @@ al. (2024) apply to their own curves.
 >>> list(bs.param_ci.columns)
 ['param', 'estimate', 'se_boot', 'ci_low', 'ci_high']
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,10 +45,19 @@ class LawBootstrap:
     ci: float
 
 
-def bootstrap(form: str | Law, x: Sequence[float], per_problem: np.ndarray, *, rng: np.random.Generator,
-              n_boot: int = 1000, x_new: Sequence[float] | None = None, sigma: np.ndarray | None = None,
-              weights: np.ndarray | None = None, ci: float = 0.95,
-              bounds: tuple[Sequence[float], Sequence[float]] | None = None) -> LawBootstrap:
+def bootstrap(
+    form: str | Law,
+    x: Sequence[float],
+    per_problem: np.ndarray,
+    *,
+    rng: np.random.Generator,
+    n_boot: int = 1000,
+    x_new: Sequence[float] | None = None,
+    sigma: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
+    ci: float = 0.95,
+    bounds: tuple[Sequence[float], Sequence[float]] | None = None,
+) -> LawBootstrap:
     """Fit `form` to the mean of `per_problem` [problems, len(x)] and bootstrap it over problems.
 
     `weights` (optional, per row) are multiplicities: a row standing for several identical
@@ -89,11 +99,26 @@ def bootstrap(form: str | Law, x: Sequence[float], per_problem: np.ndarray, *, r
         raise RuntimeError(f"bootstrap({law.name}): no replicate fit converged")
     p_lo, p_hi = percentile_ci(params_a, ci)
     y_lo, y_hi = percentile_ci(preds_a, ci)
-    param_ci = pd.DataFrame({"param": base.names, "estimate": base.params, "se_boot": params_a.std(axis=0, ddof=1),
-                             "ci_low": p_lo, "ci_high": p_hi})
+    param_ci = pd.DataFrame(
+        {
+            "param": base.names,
+            "estimate": base.params,
+            "se_boot": params_a.std(axis=0, ddof=1),
+            "ci_low": p_lo,
+            "ci_high": p_hi,
+        }
+    )
     pred_ci = pd.DataFrame({"x": x_new, "estimate": base.predict(x_new), "ci_low": y_lo, "ci_high": y_hi})
-    return LawBootstrap(fit=base, params=params_a, predictions=preds_a, x_new=x_new, param_ci=param_ci,
-                        prediction_ci=pred_ci, n_failed=n_boot - len(params_a), ci=ci)
+    return LawBootstrap(
+        fit=base,
+        params=params_a,
+        predictions=preds_a,
+        x_new=x_new,
+        param_ci=param_ci,
+        prediction_ci=pred_ci,
+        n_failed=n_boot - len(params_a),
+        ci=ci,
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,8 +142,9 @@ class Extrapolation:
         return float(held["error"].abs().max()) if len(held) else float("nan")
 
 
-def extrapolation_check(form: str | Law, x: Sequence[float], y: Sequence[float], *, fit_max: float,
-                        sigma: np.ndarray | None = None) -> Extrapolation:
+def extrapolation_check(
+    form: str | Law, x: Sequence[float], y: Sequence[float], *, fit_max: float, sigma: np.ndarray | None = None
+) -> Extrapolation:
     """Fit `form` on the points with x ≤ `fit_max`; report prediction error on every point.
 
     `error` = y_pred − y; a law that extrapolates well keeps the held-out error near the noise.
@@ -126,8 +152,10 @@ def extrapolation_check(form: str | Law, x: Sequence[float], y: Sequence[float],
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     inside = x <= fit_max
     if inside.sum() < len(get_law(form).param_names) or inside.all():
-        raise ValueError(f"extrapolation_check: fit_max={fit_max} must leave enough points on both sides "
-                         f"({int(inside.sum())} inside, {int((~inside).sum())} held out)")
+        raise ValueError(
+            f"extrapolation_check: fit_max={fit_max} must leave enough points on both sides "
+            f"({int(inside.sum())} inside, {int((~inside).sum())} held out)"
+        )
     sig = None if sigma is None else np.broadcast_to(np.asarray(sigma, dtype=np.float64), x.shape)[inside]
     result = fit(form, x[inside], y[inside], sigma=sig)
     pred = result.predict(x)

@@ -20,6 +20,7 @@ frozen `FitResult` with parameter standard errors (from the Jacobian at the opti
 >>> r = fit("exp_power_law", x, y); [round(v, 3) for v in r.params]
 [1.5, 0.6]
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -56,10 +57,12 @@ def _loglog_slope(x: np.ndarray, z: np.ndarray) -> tuple[float, float]:
 
 def _best(law_fn: Callable[..., np.ndarray], x: np.ndarray, y: np.ndarray, cands: list[tuple]) -> tuple:
     """The candidate start with the smallest squared error (non-finite predictions lose)."""
+
     def sse(p: tuple) -> float:
         with np.errstate(all="ignore"):
             r = np.sum((law_fn(x, *p) - y) ** 2)
         return float(r) if np.isfinite(r) else np.inf
+
     return min(cands, key=sse)
 
 
@@ -132,17 +135,45 @@ def _start_beta(x, y):
 
 INF = np.inf
 LAWS: Mapping[str, Law] = {
-    law.name: law for law in (
-        Law("power_law", ("a", "b"), power_law, (1e-300, -20.0), (INF, 20.0), _start_power,
-            "Kaplan et al. 2020"),
-        Law("saturating_power_law", ("a", "b", "c"), saturating_power_law, (-INF, 1e-6, -INF),
-            (INF, 20.0, INF), _start_saturating, "Hestness et al. 2017"),
-        Law("exp_power_law", ("a", "b"), exp_power_law, (1e-12, 1e-6), (INF, 20.0), _start_exp_power,
-            "Brown et al. 2024, Large Language Monkeys"),
-        Law("logistic_log", ("c", "s", "m"), logistic_log, (1e-12, 1e-6, -INF), (INF, INF, INF),
-            _start_logistic, "sigmoid in log compute"),
-        Law("beta_difficulty", ("a", "b"), beta_difficulty, (1e-6, 1e-6), (1e6, 1e6), _start_beta,
-            "Beta-binomial difficulty model"),
+    law.name: law
+    for law in (
+        Law("power_law", ("a", "b"), power_law, (1e-300, -20.0), (INF, 20.0), _start_power, "Kaplan et al. 2020"),
+        Law(
+            "saturating_power_law",
+            ("a", "b", "c"),
+            saturating_power_law,
+            (-INF, 1e-6, -INF),
+            (INF, 20.0, INF),
+            _start_saturating,
+            "Hestness et al. 2017",
+        ),
+        Law(
+            "exp_power_law",
+            ("a", "b"),
+            exp_power_law,
+            (1e-12, 1e-6),
+            (INF, 20.0),
+            _start_exp_power,
+            "Brown et al. 2024, Large Language Monkeys",
+        ),
+        Law(
+            "logistic_log",
+            ("c", "s", "m"),
+            logistic_log,
+            (1e-12, 1e-6, -INF),
+            (INF, INF, INF),
+            _start_logistic,
+            "sigmoid in log compute",
+        ),
+        Law(
+            "beta_difficulty",
+            ("a", "b"),
+            beta_difficulty,
+            (1e-6, 1e-6),
+            (1e6, 1e6),
+            _start_beta,
+            "Beta-binomial difficulty model",
+        ),
     )
 }
 
@@ -222,9 +253,16 @@ def _validate(x, y, sigma, where: str):
     return x, y, sigma
 
 
-def fit(form: str | Law, x: np.ndarray, y: np.ndarray, *, sigma: np.ndarray | float | None = None,
-        absolute_sigma: bool = False, p0: tuple[float, ...] | None = None,
-        bounds: tuple[Sequence[float], Sequence[float]] | None = None) -> FitResult:
+def fit(
+    form: str | Law,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    sigma: np.ndarray | float | None = None,
+    absolute_sigma: bool = False,
+    p0: tuple[float, ...] | None = None,
+    bounds: tuple[Sequence[float], Sequence[float]] | None = None,
+) -> FitResult:
     """Least-squares fit of a scaling law with bounds, a data-driven start and standard errors.
 
     `sigma` are per-point standard deviations (weights 1/sigma²). With ``absolute_sigma=False``
@@ -240,14 +278,19 @@ def fit(form: str | Law, x: np.ndarray, y: np.ndarray, *, sigma: np.ndarray | fl
     if absolute_sigma and sigma is None:
         raise ValueError(f"fit({law.name}): absolute_sigma=True needs sigma")
     w = 1.0 / sigma if sigma is not None else np.ones_like(x)
-    lo, hi = (np.asarray(law.lower, dtype=float), np.asarray(law.upper, dtype=float)) if bounds is None else (
-        np.asarray(bounds[0], dtype=float), np.asarray(bounds[1], dtype=float))
+    lo, hi = (
+        (np.asarray(law.lower, dtype=float), np.asarray(law.upper, dtype=float))
+        if bounds is None
+        else (np.asarray(bounds[0], dtype=float), np.asarray(bounds[1], dtype=float))
+    )
     if lo.shape != (n_par,) or hi.shape != (n_par,) or np.any(lo >= hi):
         raise ValueError(f"fit({law.name}): bounds need {n_par} lower < upper values, got {bounds!r}")
     start = np.asarray(p0 if p0 is not None else law.start(x, y), dtype=float)
+
     # least_squares needs a strictly feasible start: nudge it inside finite bounds
     def pad(b):
         return 1e-10 * np.maximum(1.0, np.abs(np.where(np.isfinite(b), b, 0.0)))
+
     start = np.clip(start, np.where(np.isfinite(lo), lo + pad(lo), lo), np.where(np.isfinite(hi), hi - pad(hi), hi))
 
     def resid(p):
@@ -269,14 +312,29 @@ def fit(form: str | Law, x: np.ndarray, y: np.ndarray, *, sigma: np.ndarray | fl
     if not keep.all():
         cov = np.full((n_par, n_par), np.inf)
     se = np.sqrt(np.clip(np.diag(cov), 0, None))
-    return FitResult(law=law, params=tuple(float(v) for v in params), se=tuple(float(v) for v in se),
-                     cov=tuple(tuple(float(v) for v in row) for row in cov), cond=cond, rss=rss,
-                     n=len(x), x_range=(float(x.min()), float(x.max())), success=bool(sol.success),
-                     message=str(sol.message))
+    return FitResult(
+        law=law,
+        params=tuple(float(v) for v in params),
+        se=tuple(float(v) for v in se),
+        cov=tuple(tuple(float(v) for v in row) for row in cov),
+        cond=cond,
+        rss=rss,
+        n=len(x),
+        x_range=(float(x.min()), float(x.max())),
+        success=bool(sol.success),
+        message=str(sol.message),
+    )
 
 
-def refit(law: Law, x: np.ndarray, y: np.ndarray, *, p0: np.ndarray, w: np.ndarray | None = None,
-          bounds: tuple[Sequence[float], Sequence[float]] | None = None) -> np.ndarray | None:
+def refit(
+    law: Law,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    p0: np.ndarray,
+    w: np.ndarray | None = None,
+    bounds: tuple[Sequence[float], Sequence[float]] | None = None,
+) -> np.ndarray | None:
     """Parameters only, by unbounded Levenberg–Marquardt (MINPACK) from a warm start `p0`.
 
     Used for bootstrap replicates, whose optimum lies near the full-data fit: about 15× faster

@@ -23,6 +23,7 @@ notebook approximates that average with posterior type beliefs; here it is compu
 >>> round(float(resampling_ceiling(0.3, tpr=1.0, fpr=0.1)), 4)
 0.8108
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -70,8 +71,9 @@ def _avg(v: np.ndarray, p, weights) -> np.ndarray:
     return np.average(v, axis=0, weights=weights)
 
 
-def resampling_accuracy(k: np.ndarray | float, p, tpr: float, fpr: float, *,
-                        weights: Sequence[float] | None = None) -> np.ndarray:
+def resampling_accuracy(
+    k: np.ndarray | float, p, tpr: float, fpr: float, *, weights: Sequence[float] | None = None
+) -> np.ndarray:
     """Accuracy of resample-until-pass with budget k (closed form, Stroebl et al. 2024).
 
     `p` is one single-sample accuracy or one per problem (then averaged, optionally `weights`).
@@ -91,18 +93,35 @@ def resampling_ceiling(p, tpr: float, fpr: float, *, weights: Sequence[float] | 
     return _avg(per, p, weights)
 
 
-def resampling_curve(ks: Sequence[float], p, tpr: float, fpr: float, *,
-                     weights: Sequence[float] | None = None) -> pd.DataFrame:
+def resampling_curve(
+    ks: Sequence[float], p, tpr: float, fpr: float, *, weights: Sequence[float] | None = None
+) -> pd.DataFrame:
     """Tidy curve over `ks`: k, accuracy, false_positive, abstain, expected_attempts, ceiling."""
     ks = np.asarray(ks, dtype=np.float64)
     acc, fp, abst, e = (_avg(v, p, weights) for v in _per_problem(ks, p, tpr, fpr))
-    return pd.DataFrame({"k": ks, "accuracy": acc, "false_positive": fp, "abstain": abst,
-                         "expected_attempts": e, "ceiling": float(resampling_ceiling(p, tpr, fpr, weights=weights))})
+    return pd.DataFrame(
+        {
+            "k": ks,
+            "accuracy": acc,
+            "false_positive": fp,
+            "abstain": abst,
+            "expected_attempts": e,
+            "ceiling": float(resampling_ceiling(p, tpr, fpr, weights=weights)),
+        }
+    )
 
 
-def expected_utility(k: np.ndarray | float, p, tpr: float, fpr: float, *, fp_cost: float,
-                     tp_reward: float = 1.0, sample_cost: float = 0.0,
-                     weights: Sequence[float] | None = None) -> np.ndarray:
+def expected_utility(
+    k: np.ndarray | float,
+    p,
+    tpr: float,
+    fpr: float,
+    *,
+    fp_cost: float,
+    tp_reward: float = 1.0,
+    sample_cost: float = 0.0,
+    weights: Sequence[float] | None = None,
+) -> np.ndarray:
     """Expected utility of resample-until-pass: V·accuracy − C·false positives − cost·E[attempts].
 
     Abstaining is worth 0 (Stroebl et al. 2024, §4: false positives have negative utility relative
@@ -112,16 +131,26 @@ def expected_utility(k: np.ndarray | float, p, tpr: float, fpr: float, *, fp_cos
     return _avg(tp_reward * acc - fp_cost * fp - sample_cost * e, p, weights)
 
 
-def optimal_k(p, tpr: float, fpr: float, *, fp_cost: float, tp_reward: float = 1.0, sample_cost: float = 0.0,
-              k_max: int = 10_000, weights: Sequence[float] | None = None) -> tuple[int, float]:
+def optimal_k(
+    p,
+    tpr: float,
+    fpr: float,
+    *,
+    fp_cost: float,
+    tp_reward: float = 1.0,
+    sample_cost: float = 0.0,
+    k_max: int = 10_000,
+    weights: Sequence[float] | None = None,
+) -> tuple[int, float]:
     """(k*, utility) maximising `expected_utility` over k = 0..k_max; k = 0 (abstain) is worth 0.
 
     With one p and no sample cost the utility is monotone in k, so k* is 0 or k_max; with
     heterogeneous p it is typically small and finite.
     """
     ks = np.arange(0, k_max + 1)
-    u = expected_utility(ks, p, tpr, fpr, fp_cost=fp_cost, tp_reward=tp_reward, sample_cost=sample_cost,
-                         weights=weights)
+    u = expected_utility(
+        ks, p, tpr, fpr, fp_cost=fp_cost, tp_reward=tp_reward, sample_cost=sample_cost, weights=weights
+    )
     best = int(np.argmax(u))  # first maximiser: the cheapest k achieving the best utility
     return int(ks[best]), float(u[best])
 
@@ -136,12 +165,20 @@ def resample_until_pass_at_k(correct: np.ndarray, passed: np.ndarray, ks: Sequen
     """
     correct, passed = np.asarray(correct, dtype=bool), np.asarray(passed, dtype=bool)
     if correct.shape != passed.shape or correct.ndim != 2:
-        raise ValueError(f"resample_until_pass_at_k: correct {correct.shape} and passed {passed.shape} "
-                         "must both be [problems, n]")
+        raise ValueError(
+            f"resample_until_pass_at_k: correct {correct.shape} and passed {passed.shape} must both be [problems, n]"
+        )
     n, m, t = correct.shape[1], passed.sum(axis=1), (passed & correct).sum(axis=1)
     any_pass = pass_at_k_matrix(n, m, ks)
     share = np.where(m > 0, t / np.maximum(m, 1), 0.0)[:, None]
     acc, fp = any_pass * share, any_pass * (1 - share)
     se = acc.std(axis=0, ddof=1) / np.sqrt(len(acc)) if len(acc) > 1 else np.full(acc.shape[1], np.nan)
-    return pd.DataFrame({"k": np.asarray(ks, dtype=np.int64), "accuracy": acc.mean(axis=0), "se": se,
-                         "false_positive": fp.mean(axis=0), "abstain": 1 - any_pass.mean(axis=0)})
+    return pd.DataFrame(
+        {
+            "k": np.asarray(ks, dtype=np.int64),
+            "accuracy": acc.mean(axis=0),
+            "se": se,
+            "false_positive": fp.mean(axis=0),
+            "abstain": 1 - any_pass.mean(axis=0),
+        }
+    )

@@ -16,6 +16,7 @@ Abstentions (answer None / NaN: nothing extracted) cast no vote; a subset with n
 >>> float(majority_at_k_matrix(ans, ok, [3])[0][0, 0])
 1.0
 """
+
 from __future__ import annotations
 
 from math import comb
@@ -25,8 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
-from itslab.scaling.intervals import curve_frame
 from itslab.scaling.estimators import _check_ks
+from itslab.scaling.intervals import curve_frame
 
 METHODS = ("auto", "exact", "mc")
 
@@ -49,8 +50,10 @@ def encode_answers(answers: np.ndarray, correct: np.ndarray) -> tuple[np.ndarray
         sizes = np.bincount(codes[i][voted], minlength=n_cls)
         mixed = (hits > 0) & (hits < sizes)
         if mixed.any():
-            raise ValueError(f"problem {i}: answer {uniques[np.flatnonzero(mixed)[0]]!r} is flagged both "
-                             "correct and incorrect across samples")
+            raise ValueError(
+                f"problem {i}: answer {uniques[np.flatnonzero(mixed)[0]]!r} is flagged both "
+                "correct and incorrect across samples"
+            )
         class_ok.append(hits > 0)
     return codes, class_ok
 
@@ -131,9 +134,18 @@ def _exact(codes: np.ndarray, w: np.ndarray, ok: np.ndarray, k: int, weighted: b
     return None
 
 
-def _vote_matrix(answers: np.ndarray, correct: np.ndarray, weights: np.ndarray | None,
-                 ks: Sequence[int] | None, *, method: str, n_mc: int, rng: np.random.Generator | None,
-                 max_exact: int, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _vote_matrix(
+    answers: np.ndarray,
+    correct: np.ndarray,
+    weights: np.ndarray | None,
+    ks: Sequence[int] | None,
+    *,
+    method: str,
+    n_mc: int,
+    rng: np.random.Generator | None,
+    max_exact: int,
+    where: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(values, mc_var, exact, ks) per problem and k: exact paths first, Monte Carlo where needed."""
     if method not in METHODS:
         raise ValueError(f"{where}: method must be one of {METHODS}, got {method!r}")
@@ -165,48 +177,92 @@ def _vote_matrix(answers: np.ndarray, correct: np.ndarray, weights: np.ndarray |
     return values, mc_var, exact, ks
 
 
-def majority_at_k_matrix(answers: np.ndarray, correct: np.ndarray, ks: Sequence[int] | None = None, *,
-                         weights: np.ndarray | None = None, method: str = "auto", n_mc: int = 2000,
-                         rng: np.random.Generator | None = None,
-                         max_exact: int = 2_000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def majority_at_k_matrix(
+    answers: np.ndarray,
+    correct: np.ndarray,
+    ks: Sequence[int] | None = None,
+    *,
+    weights: np.ndarray | None = None,
+    method: str = "auto",
+    n_mc: int = 2000,
+    rng: np.random.Generator | None = None,
+    max_exact: int = 2_000,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-problem (weighted) maj@k: (values, mc_var, exact) each of shape [problems, len(ks)].
 
     `answers` [problems, n] (object/str; None or NaN = abstain), `correct` flags of the same shape,
     optional non-negative vote `weights` (verifier scores). `mc_var` is the Monte Carlo variance
     of each estimate (0 where exact); `exact` marks the exact entries.
     """
-    values, mc_var, exact, _ = _vote_matrix(answers, correct, weights, ks, method=method, n_mc=n_mc,
-                                            rng=rng, max_exact=max_exact, where="majority_at_k")
+    values, mc_var, exact, _ = _vote_matrix(
+        answers, correct, weights, ks, method=method, n_mc=n_mc, rng=rng, max_exact=max_exact, where="majority_at_k"
+    )
     return values, mc_var, exact
 
 
-def _frame(values: np.ndarray, mc_var: np.ndarray, exact: np.ndarray, ks: np.ndarray, metric: str,
-           rng: np.random.Generator | None, n_boot: int, ci: float) -> pd.DataFrame:
+def _frame(
+    values: np.ndarray,
+    mc_var: np.ndarray,
+    exact: np.ndarray,
+    ks: np.ndarray,
+    metric: str,
+    rng: np.random.Generator | None,
+    n_boot: int,
+    ci: float,
+) -> pd.DataFrame:
     method = np.where(exact.all(axis=0), "exact", np.where(exact.any(axis=0), "mixed", "mc"))
     return curve_frame(values, ks, metric, mc_var=mc_var, method=method, rng=rng, n_boot=n_boot, ci=ci)
 
 
-def majority_at_k(answers: np.ndarray, correct: np.ndarray, ks: Sequence[int] | None = None, *,
-                  method: str = "auto", n_mc: int = 2000, rng: np.random.Generator | None = None,
-                  max_exact: int = 2_000, n_boot: int = 0, ci: float = 0.95) -> pd.DataFrame:
+def majority_at_k(
+    answers: np.ndarray,
+    correct: np.ndarray,
+    ks: Sequence[int] | None = None,
+    *,
+    method: str = "auto",
+    n_mc: int = 2000,
+    rng: np.random.Generator | None = None,
+    max_exact: int = 2_000,
+    n_boot: int = 0,
+    ci: float = 0.95,
+) -> pd.DataFrame:
     """maj@k curve (self-consistency, Wang et al. 2023) as a tidy frame, metric "maj@k".
 
     Columns as `pass_at_k` plus ``mc_se`` (Monte Carlo error of the mean; 0 when all exact) and
     ``method`` per k ("exact", "mc" or "mixed"). `rng` drives the Monte Carlo and the bootstrap.
     """
-    values, mc_var, exact, ks = _vote_matrix(answers, correct, None, ks, method=method, n_mc=n_mc,
-                                             rng=rng, max_exact=max_exact, where="majority_at_k")
+    values, mc_var, exact, ks = _vote_matrix(
+        answers, correct, None, ks, method=method, n_mc=n_mc, rng=rng, max_exact=max_exact, where="majority_at_k"
+    )
     return _frame(values, mc_var, exact, ks, "maj@k", rng, n_boot, ci)
 
 
-def weighted_majority_at_k(answers: np.ndarray, correct: np.ndarray, weights: np.ndarray,
-                           ks: Sequence[int] | None = None, *, method: str = "auto", n_mc: int = 2000,
-                           rng: np.random.Generator | None = None, max_exact: int = 2_000,
-                           n_boot: int = 0, ci: float = 0.95) -> pd.DataFrame:
+def weighted_majority_at_k(
+    answers: np.ndarray,
+    correct: np.ndarray,
+    weights: np.ndarray,
+    ks: Sequence[int] | None = None,
+    *,
+    method: str = "auto",
+    n_mc: int = 2000,
+    rng: np.random.Generator | None = None,
+    max_exact: int = 2_000,
+    n_boot: int = 0,
+    ci: float = 0.95,
+) -> pd.DataFrame:
     """Weighted maj@k: answers' votes summed with verifier-score `weights` (Li et al. 2023), metric "wmaj@k".
 
     Exact for k = 1, k = n and pools with C(n, k) <= `max_exact`; Monte Carlo otherwise.
     """
-    values, mc_var, exact, ks = _vote_matrix(answers, correct, weights, ks, method=method, n_mc=n_mc,
-                                             rng=rng, max_exact=max_exact, where="weighted_majority_at_k")
+    values, mc_var, exact, ks = _vote_matrix(
+        answers,
+        correct,
+        weights,
+        ks,
+        method=method,
+        n_mc=n_mc,
+        rng=rng,
+        max_exact=max_exact,
+        where="weighted_majority_at_k",
+    )
     return _frame(values, mc_var, exact, ks, "wmaj@k", rng, n_boot, ci)

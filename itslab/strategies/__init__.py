@@ -13,6 +13,7 @@ True
 >>> strategies.info("particle_filter").size
 'n_particles'
 """
+
 from __future__ import annotations
 
 import importlib
@@ -39,8 +40,11 @@ class StrategyInfo:
 
     def defaults(self) -> dict[str, Any]:
         """The strategy's keyword defaults (its hyper-parameters as the function declares them)."""
-        return {k: p.default for k, p in inspect.signature(self.fn).parameters.items()
-                if p.kind is p.KEYWORD_ONLY and p.default is not p.empty}
+        return {
+            k: p.default
+            for k, p in inspect.signature(self.fn).parameters.items()
+            if p.kind is p.KEYWORD_ONLY and p.default is not p.empty
+        }
 
     def with_size(self, hyper: Mapping[str, Any], n: int) -> dict[str, Any]:
         """`hyper` with the size parameter set to `n`, plus what `fit_size` changes to follow it."""
@@ -60,10 +64,16 @@ _MODULES: tuple[str, ...] = ("itslab.strategies.sampling", "itslab.strategies.se
 _loaded = False
 
 
-def register(name: str, *, size: str = "n", rollout_samples: Callable[[Mapping[str, Any]], int] = _one,
-             fit_size: Callable[[dict[str, Any], int], dict[str, Any]] | None = None) -> Callable[[F], F]:
+def register(
+    name: str,
+    *,
+    size: str = "n",
+    rollout_samples: Callable[[Mapping[str, Any]], int] = _one,
+    fit_size: Callable[[dict[str, Any], int], dict[str, Any]] | None = None,
+) -> Callable[[F], F]:
     """Decorator: register a strategy function under `name` (names must be unique), with what the
     runner needs to give it N rollouts (see the module docstring)."""
+
     def deco(fn: F) -> F:
         if name in _REGISTRY and _REGISTRY[name].fn is not fn:
             raise ValueError(f"strategy {name!r} is already registered (by {_REGISTRY[name].fn.__module__})")
@@ -72,6 +82,7 @@ def register(name: str, *, size: str = "n", rollout_samples: Callable[[Mapping[s
         _REGISTRY[name] = StrategyInfo(name, fn, size, rollout_samples, fit_size)
         fn.strategy_name = name  # type: ignore[attr-defined]
         return fn
+
     return deco
 
 

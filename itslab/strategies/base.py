@@ -6,6 +6,7 @@ scores them with `Run.score`, and ends with `Run.finish`. Each call charges the 
 the `Meter` and appends a `StepRecord`, so ``Result.usage`` is the sum of the trace by
 construction and can never exceed the budget.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,7 +23,8 @@ from itslab.types import USAGE_AXES, Completion, Problem, Request, Usage, total_
 
 
 def count_tokens(generator: Generator, text: str) -> int:
-    """Prompt length in tokens: the generator's own count, else the UTF-8 byte length (an upper bound for byte-level BPE)."""
+    """Prompt length in tokens: the generator's own count, else the UTF-8 byte length (an upper bound for
+    byte-level BPE)."""
     fn = getattr(generator, "count_tokens", None)
     return int(fn(text)) if callable(fn) else len(text.encode("utf-8"))
 
@@ -30,12 +32,15 @@ def count_tokens(generator: Generator, text: str) -> int:
 class Run:
     """Per-call ledger of one strategy on one problem: meter, cost model and trace."""
 
-    def __init__(self, strategy: str, problem: Problem, generator: Generator, verifier: Verifier | None,
-                 budget: Budget) -> None:
+    def __init__(
+        self, strategy: str, problem: Problem, generator: Generator, verifier: Verifier | None, budget: Budget
+    ) -> None:
         self.strategy, self.problem, self.generator, self.verifier = strategy, problem, generator, verifier
         self.meter = Meter(budget)
-        self.cost = CostModel(generator_params=float(getattr(generator, "n_params", 0.0) or 0.0),
-                              verifier_params=float(getattr(verifier, "n_params", 0.0) or 0.0))
+        self.cost = CostModel(
+            generator_params=float(getattr(generator, "n_params", 0.0) or 0.0),
+            verifier_params=float(getattr(verifier, "n_params", 0.0) or 0.0),
+        )
         self.steps: list[StepRecord] = []
         self._prompt: str | None = None
 
@@ -51,8 +56,12 @@ class Run:
         """Usage if every prefix is read uncached and every sample runs to `max_tokens`."""
         p = sum(count_tokens(self.generator, x) for x, n in zip(prefixes, ns) if n > 0)
         g = sum(ns) * max_tokens
-        return Usage(samples=sum(ns), prompt_tokens=p, generated_tokens=g,
-                     generator_flops=2.0 * self.cost.generator_params * (p + g))
+        return Usage(
+            samples=sum(ns),
+            prompt_tokens=p,
+            generated_tokens=g,
+            generator_flops=2.0 * self.cost.generator_params * (p + g),
+        )
 
     def affordable(self, prefix: str, max_tokens: int, want: int | None = None) -> int:
         """How many samples of `prefix` (at most `want`) fit in the remaining budget, worst case."""
@@ -63,12 +72,15 @@ class Run:
             k = self.meter.affordable_samples(p, max_tokens, cost=self.cost)
         except ValueError:
             # the budget does not bound generation (e.g. only verifier calls are limited)
-            raise ValueError(f"{self.strategy}: budget {dict(self.meter.budget.limits)} does not bound the "
-                             f"number of samples; pass n= or limit samples, tokens or FLOPs") from None
+            raise ValueError(
+                f"{self.strategy}: budget {dict(self.meter.budget.limits)} does not bound the "
+                f"number of samples; pass n= or limit samples, tokens or FLOPs"
+            ) from None
         return k
 
-    def sample_batch(self, requests: Sequence[Request], *, kind: str, info: Mapping[str, Any] | None = None
-                     ) -> list[list[Completion]] | None:
+    def sample_batch(
+        self, requests: Sequence[Request], *, kind: str, info: Mapping[str, Any] | None = None
+    ) -> list[list[Completion]] | None:
         """Generate `requests` if their worst case fits; charge actual usage and trace the step.
 
         Returns None (and spends nothing) when the worst case does not fit.
@@ -99,13 +111,24 @@ class Run:
 
         lim = self.meter.budget.limits
         short = {a: need.get(a) for a in lim if need.get(a) > lim[a]}
-        raise BudgetTooSmall(f"{self.strategy}: budget {dict(lim)} cannot buy {what}, which needs at least "
-                             + ", ".join(f"{a}={v:g}" for a, v in short.items())
-                             + " (raise the budget, shrink the strategy, or sweep on rollouts)",
-                             need=need, budget=self.meter.budget)
+        raise BudgetTooSmall(
+            f"{self.strategy}: budget {dict(lim)} cannot buy {what}, which needs at least "
+            + ", ".join(f"{a}={v:g}" for a, v in short.items())
+            + " (raise the budget, shrink the strategy, or sweep on rollouts)",
+            need=need,
+            budget=self.meter.budget,
+        )
 
-    def sample(self, prefix: str, n: int, rng: np.random.Generator, *, kind: str = "sample",
-               info: Mapping[str, Any] | None = None, **sampling: Any) -> list[Completion] | None:
+    def sample(
+        self,
+        prefix: str,
+        n: int,
+        rng: np.random.Generator,
+        *,
+        kind: str = "sample",
+        info: Mapping[str, Any] | None = None,
+        **sampling: Any,
+    ) -> list[Completion] | None:
         """Draw `n` samples of `prefix` with a seed drawn from `rng` (None if it does not fit)."""
         if n <= 0:
             return []
@@ -113,8 +136,9 @@ class Run:
         out = self.sample_batch([req], kind=kind, info={"seed": req.seed, **(info or {})})
         return None if out is None else out[0]
 
-    def score(self, texts: Sequence[str], *, kind: str = "verify", info: Mapping[str, Any] | None = None
-              ) -> list[Scores] | None:
+    def score(
+        self, texts: Sequence[str], *, kind: str = "verify", info: Mapping[str, Any] | None = None
+    ) -> list[Scores] | None:
         """Score `texts` with the verifier if its cost fits (None otherwise); charge and trace it."""
         if self.verifier is None:
             raise ValueError(f"strategy {self.strategy!r} needs a verifier, got None")
@@ -156,9 +180,16 @@ class Run:
         if gradable(self.problem):
             correct = check_answer(self.problem, answer)
         usage = total_usage([s.usage for s in self.steps])
-        return Result(problem_id=self.problem.id, strategy=self.strategy, answer=answer,
-                      candidates=tuple(candidates), trace=tuple(self.steps), usage=usage,
-                      hyper=dict(hyper), correct=correct)
+        return Result(
+            problem_id=self.problem.id,
+            strategy=self.strategy,
+            answer=answer,
+            candidates=tuple(candidates),
+            trace=tuple(self.steps),
+            usage=usage,
+            hyper=dict(hyper),
+            correct=correct,
+        )
 
 
 def _fields(u: Usage) -> dict[str, Any]:
@@ -169,6 +200,7 @@ def _fields(u: Usage) -> dict[str, Any]:
 def extract(problem: Problem, text: str) -> str | None:
     """The final answer `text` gives for `problem` (`itslab.tasks.answer_of`: the one grading rule's extraction)."""
     from itslab.tasks.checking import answer_of
+
     return answer_of(problem, text)
 
 
@@ -203,6 +235,7 @@ def equivalence_classes(answers: Sequence[str | None], problem: Problem | None =
 def outcome_score(scores: Scores, agg: str = "last") -> float:
     """One number per candidate: the outcome score, or the process scores aggregated by `agg`."""
     from itslab.verifiers import aggregate
+
     return float(scores[0]) if len(scores) == 1 else float(aggregate(scores, how=agg))
 
 

@@ -11,6 +11,7 @@ Schemes for Particle Filtering"; names as in Chopin & Papaspiliopoulos 2020 / `p
 >>> systematic(np.array([0.5, 0.25, 0.25]), np.random.default_rng(0)).tolist()
 [0, 1, 2]
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -79,8 +80,12 @@ def residual(w: np.ndarray, rng: np.random.Generator, n: int | None = None) -> n
     return out
 
 
-SCHEMES: dict[str, Scheme] = {"multinomial": multinomial, "stratified": stratified,
-                              "systematic": systematic, "residual": residual}
+SCHEMES: dict[str, Scheme] = {
+    "multinomial": multinomial,
+    "stratified": stratified,
+    "systematic": systematic,
+    "residual": residual,
+}
 
 
 def resample(w: np.ndarray, rng: np.random.Generator, scheme: str = "systematic", n: int | None = None) -> np.ndarray:

@@ -15,6 +15,7 @@ oracle coverage and resample-until-pass.
 All samples of one pool come from one request, so the first k of n samples are the same for every
 budget ≥ k, and answers are compared after normalisation / math equivalence.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,8 +31,16 @@ from itslab.trace import Candidate, Result
 from itslab.types import Completion, Problem
 
 
-def draw_pool(run: Run, rng: np.random.Generator, n: int | None, *, max_tokens: int, temperature: float,
-              top_p: float, stop: Sequence[str] = ()) -> list[Completion]:
+def draw_pool(
+    run: Run,
+    rng: np.random.Generator,
+    n: int | None,
+    *,
+    max_tokens: int,
+    temperature: float,
+    top_p: float,
+    stop: Sequence[str] = (),
+) -> list[Completion]:
     """Up to `n` samples of the prompt (as many as the budget allows when `n` is None).
 
     With a sample budget this is one request (prefix-stable across budgets); with a token or FLOP
@@ -45,16 +54,28 @@ def draw_pool(run: Run, rng: np.random.Generator, n: int | None, *, max_tokens: 
             if not pool and not run.steps:
                 run.too_small(run.worst_case([run.prompt], [1], max_tokens), f"one sample of up to {max_tokens} tokens")
             break
-        got = run.sample(run.prompt, k, rng, max_tokens=max_tokens, temperature=temperature, top_p=top_p,
-                         stop=tuple(stop), logprobs=True)
+        got = run.sample(
+            run.prompt,
+            k,
+            rng,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            stop=tuple(stop),
+            logprobs=True,
+        )
         if not got:
             break
         pool.extend(got)
     return pool
 
 
-def _candidates(problem: Problem, pool: Sequence[Completion], scores: Sequence[float | None] | None = None,
-                raw: Sequence[tuple[float, ...]] | None = None) -> list[Candidate]:
+def _candidates(
+    problem: Problem,
+    pool: Sequence[Completion],
+    scores: Sequence[float | None] | None = None,
+    raw: Sequence[tuple[float, ...]] | None = None,
+) -> list[Candidate]:
     out = []
     for i, c in enumerate(pool):
         s = None if scores is None or i >= len(scores) else scores[i]
@@ -71,8 +92,9 @@ def _score_pool(run: Run, pool: Sequence[Completion], agg: str) -> tuple[list[fl
     return [outcome_score(s, agg) for s in raw], raw
 
 
-def _vote(answers: Sequence[str | None], weights: Sequence[float], problem: Problem | None = None
-          ) -> tuple[str | None, dict[str, Any]]:
+def _vote(
+    answers: Sequence[str | None], weights: Sequence[float], problem: Problem | None = None
+) -> tuple[str | None, dict[str, Any]]:
     """The answer whose equivalence class has the largest total weight (ties: earliest first seen)."""
     classes = equivalence_classes(answers, problem)
     totals: dict[int, float] = {}
@@ -85,8 +107,11 @@ def _vote(answers: Sequence[str | None], weights: Sequence[float], problem: Prob
     if not totals:
         return None, {"n_classes": 0}
     best = max(totals, key=lambda c: (totals[c], -first[c]))
-    return answers[first[best]], {"n_classes": len(totals), "winner_weight": totals[best],
-                                  "total_weight": float(sum(totals.values()))}
+    return answers[first[best]], {
+        "n_classes": len(totals),
+        "winner_weight": totals[best],
+        "total_weight": float(sum(totals.values())),
+    }
 
 
 def _hyper(**kw: Any) -> dict[str, Any]:
@@ -94,9 +119,18 @@ def _hyper(**kw: Any) -> dict[str, Any]:
 
 
 @register("majority_vote")
-def majority_vote(problem: Problem, generator: Generator, verifier: Verifier | None, budget: Budget,
-                  rng: np.random.Generator, *, n: int | None = None, max_tokens: int = 512,
-                  temperature: float = 0.8, top_p: float = 1.0) -> Result:
+def majority_vote(
+    problem: Problem,
+    generator: Generator,
+    verifier: Verifier | None,
+    budget: Budget,
+    rng: np.random.Generator,
+    *,
+    n: int | None = None,
+    max_tokens: int = 512,
+    temperature: float = 0.8,
+    top_p: float = 1.0,
+) -> Result:
     """Self-consistency (Wang et al. 2023): sample N solutions, return the most frequent answer."""
     run = Run("majority_vote", problem, generator, None, budget)
     pool = draw_pool(run, rng, n, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
@@ -107,16 +141,27 @@ def majority_vote(problem: Problem, generator: Generator, verifier: Verifier | N
 
 
 @register("weighted_majority_vote")
-def weighted_majority_vote(problem: Problem, generator: Generator, verifier: Verifier | None, budget: Budget,
-                           rng: np.random.Generator, *, n: int | None = None, max_tokens: int = 512,
-                           temperature: float = 0.8, top_p: float = 1.0) -> Result:
+def weighted_majority_vote(
+    problem: Problem,
+    generator: Generator,
+    verifier: Verifier | None,
+    budget: Budget,
+    rng: np.random.Generator,
+    *,
+    n: int | None = None,
+    max_tokens: int = 512,
+    temperature: float = 0.8,
+    top_p: float = 1.0,
+) -> Result:
     """Wang et al. 2023's weighted self-consistency: vote weighted by exp(mean token logprob) of each path."""
     run = Run("weighted_majority_vote", problem, generator, None, budget)
     pool = draw_pool(run, rng, n, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
     missing = [i for i, c in enumerate(pool) if not c.logprobs]
     if missing and any(c.n_tokens for c in pool):
-        raise ValueError(f"weighted_majority_vote needs per-token logprobs; generator {generator.model_id!r} "
-                         f"returned none for sample(s) {missing[:5]}")
+        raise ValueError(
+            f"weighted_majority_vote needs per-token logprobs; generator {generator.model_id!r} "
+            f"returned none for sample(s) {missing[:5]}"
+        )
     weights = [math.exp(sum(c.logprobs) / max(1, len(c.logprobs))) if c.logprobs else 1.0 for c in pool]
     cands = [Candidate(c.text, a.answer, w, None, a.meta) for c, a, w in zip(pool, _candidates(problem, pool), weights)]
     answer, info = _vote([c.answer for c in cands], weights, problem)
@@ -125,9 +170,19 @@ def weighted_majority_vote(problem: Problem, generator: Generator, verifier: Ver
 
 
 @register("best_of_n")
-def best_of_n(problem: Problem, generator: Generator, verifier: Verifier | None, budget: Budget,
-              rng: np.random.Generator, *, n: int | None = None, max_tokens: int = 512, temperature: float = 0.8,
-              top_p: float = 1.0, agg: str = "last") -> Result:
+def best_of_n(
+    problem: Problem,
+    generator: Generator,
+    verifier: Verifier | None,
+    budget: Budget,
+    rng: np.random.Generator,
+    *,
+    n: int | None = None,
+    max_tokens: int = 512,
+    temperature: float = 0.8,
+    top_p: float = 1.0,
+    agg: str = "last",
+) -> Result:
     """Best-of-N with a verifier (Cobbe et al. 2021): return the highest-scoring candidate (ties: earliest)."""
     run = Run("best_of_n", problem, generator, verifier, budget)
     pool = draw_pool(run, rng, n, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
@@ -138,29 +193,50 @@ def best_of_n(problem: Problem, generator: Generator, verifier: Verifier | None,
         best = int(np.argmax(scores))  # argmax returns the first maximum: deterministic ties
         answer = cands[best].answer
         run.note("select", {"best_index": best, "best_score": scores[best], "n_scored": len(scores)})
-    return run.finish(answer, cands, hyper=_hyper(n=n, max_tokens=max_tokens, temperature=temperature,
-                                                             top_p=top_p, agg=agg))
+    return run.finish(
+        answer, cands, hyper=_hyper(n=n, max_tokens=max_tokens, temperature=temperature, top_p=top_p, agg=agg)
+    )
 
 
 @register("weighted_best_of_n")
-def weighted_best_of_n(problem: Problem, generator: Generator, verifier: Verifier | None, budget: Budget,
-                       rng: np.random.Generator, *, n: int | None = None, max_tokens: int = 512,
-                       temperature: float = 0.8, top_p: float = 1.0, agg: str = "last") -> Result:
+def weighted_best_of_n(
+    problem: Problem,
+    generator: Generator,
+    verifier: Verifier | None,
+    budget: Budget,
+    rng: np.random.Generator,
+    *,
+    n: int | None = None,
+    max_tokens: int = 512,
+    temperature: float = 0.8,
+    top_p: float = 1.0,
+    agg: str = "last",
+) -> Result:
     """Weighted best-of-N (search-and-learn): sum verifier scores per distinct answer, return the argmax answer."""
     run = Run("weighted_best_of_n", problem, generator, verifier, budget)
     pool = draw_pool(run, rng, n, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
     scores, raw = _score_pool(run, pool, agg)
     cands = _candidates(problem, pool, scores, raw)
-    answer, info = _vote([c.answer for c in cands[:len(scores)]], scores, problem)
+    answer, info = _vote([c.answer for c in cands[: len(scores)]], scores, problem)
     run.note("vote", info)
-    return run.finish(answer, cands, hyper=_hyper(n=n, max_tokens=max_tokens, temperature=temperature,
-                                                             top_p=top_p, agg=agg))
+    return run.finish(
+        answer, cands, hyper=_hyper(n=n, max_tokens=max_tokens, temperature=temperature, top_p=top_p, agg=agg)
+    )
 
 
 @register("oracle_pass_at_n")
-def oracle_pass_at_n(problem: Problem, generator: Generator, verifier: Verifier | None, budget: Budget,
-                     rng: np.random.Generator, *, n: int | None = None, max_tokens: int = 512,
-                     temperature: float = 0.8, top_p: float = 1.0) -> Result:
+def oracle_pass_at_n(
+    problem: Problem,
+    generator: Generator,
+    verifier: Verifier | None,
+    budget: Budget,
+    rng: np.random.Generator,
+    *,
+    n: int | None = None,
+    max_tokens: int = 512,
+    temperature: float = 0.8,
+    top_p: float = 1.0,
+) -> Result:
     """Coverage (Brown et al. 2024): correct iff any of N samples is correct — best-of-N with a perfect verifier."""
     from itslab.tasks.checking import check_answer, gradable
 
@@ -177,10 +253,22 @@ def oracle_pass_at_n(problem: Problem, generator: Generator, verifier: Verifier 
 
 
 @register("resample_until_pass", size="max_samples")
-def resample_until_pass(problem: Problem, generator: Generator, verifier: Verifier | None, budget: Budget,
-                        rng: np.random.Generator, *, threshold: float = 0.5, max_samples: int | None = None,
-                        batch: int = 1, max_tokens: int = 512, temperature: float = 0.8, top_p: float = 1.0,
-                        agg: str = "last", on_exhaust: str = "last") -> Result:
+def resample_until_pass(
+    problem: Problem,
+    generator: Generator,
+    verifier: Verifier | None,
+    budget: Budget,
+    rng: np.random.Generator,
+    *,
+    threshold: float = 0.5,
+    max_samples: int | None = None,
+    batch: int = 1,
+    max_tokens: int = 512,
+    temperature: float = 0.8,
+    top_p: float = 1.0,
+    agg: str = "last",
+    on_exhaust: str = "last",
+) -> Result:
     """Resample until the verifier accepts (score ≥ threshold) or the budget ends (Stroebl et al. 2024).
 
     Draws `batch` samples at a time and checks them in order; on exhaustion returns the last
@@ -202,8 +290,11 @@ def resample_until_pass(problem: Problem, generator: Generator, verifier: Verifi
             if raw is None:
                 break
             s = outcome_score(raw[0], agg)
-            cands.append(Candidate(c.text, extract(problem, c.text), s, raw[0] if len(raw[0]) > 1 else None,
-                                   {"index": len(cands)}))
+            cands.append(
+                Candidate(
+                    c.text, extract(problem, c.text), s, raw[0] if len(raw[0]) > 1 else None, {"index": len(cands)}
+                )
+            )
             if s >= threshold:
                 accepted = cands[-1]
                 break
@@ -215,6 +306,17 @@ def resample_until_pass(problem: Problem, generator: Generator, verifier: Verifi
     else:
         answer = cands[-1].answer if (cands and on_exhaust == "last") else None
     run.note("stop", {"accepted": accepted is not None, "n_drawn": len(cands)})
-    return run.finish(answer, cands, hyper=_hyper(threshold=threshold, max_samples=max_samples, batch=batch,
-                                                             max_tokens=max_tokens, temperature=temperature,
-                                                             top_p=top_p, agg=agg, on_exhaust=on_exhaust))
+    return run.finish(
+        answer,
+        cands,
+        hyper=_hyper(
+            threshold=threshold,
+            max_samples=max_samples,
+            batch=batch,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            agg=agg,
+            on_exhaust=on_exhaust,
+        ),
+    )

@@ -35,6 +35,7 @@ Notebook use (blackjax style)::
         state, info = pf.step(state, rng)   # info.ancestors draws the genealogy
     result = pf.result(state)
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -46,9 +47,9 @@ import numpy as np
 
 from itslab.budget import Budget
 from itslab.protocols import Generator, Verifier
-from itslab.strategies.resampling import SCHEMES, ess, resample
 from itslab.strategies import register
 from itslab.strategies.base import Run, step_finished
+from itslab.strategies.resampling import SCHEMES, ess, resample
 from itslab.strategies.steps import candidate, check_step_hyper, expand, score_nodes, select_answer
 from itslab.trace import Result
 from itslab.types import Problem
@@ -155,8 +156,13 @@ class Info:
 
     def as_dict(self) -> dict[str, Any]:
         """The record `StepRecord.info` carries (kind ``"smc"``)."""
-        return {"step": self.step, "ancestors": self.ancestors, "weights": self.weights, "ess": self.ess,
-                "scores": self.scores}
+        return {
+            "step": self.step,
+            "ancestors": self.ancestors,
+            "weights": self.weights,
+            "ess": self.ess,
+            "scores": self.scores,
+        }
 
 
 class ParticleFilter:
@@ -165,23 +171,55 @@ class ParticleFilter:
     Holds the hyperparameters and the `Run` (the meter and trace); states are immutable records.
     """
 
-    def __init__(self, run: Run, *, n_particles: int = 16, temperature: float = 0.8, top_p: float = 1.0,
-                 softmax_temperature: float = 1.0, link: str = "logit", resampling: str = "multinomial",
-                 resample_inactive: bool = True, agg: str = "last", max_steps: int = 40, max_step_tokens: int = 256,
-                 max_tokens: int = 2048, select: str = "best") -> None:
-        check_step_hyper(run.strategy, run.verifier, n_particles=n_particles, temperature=temperature,
-                         softmax_temperature=softmax_temperature, agg=agg, max_steps=max_steps,
-                         max_step_tokens=max_step_tokens, max_tokens=max_tokens, select=select,
-                         _rules=SMC_SELECT_RULES)
+    def __init__(
+        self,
+        run: Run,
+        *,
+        n_particles: int = 16,
+        temperature: float = 0.8,
+        top_p: float = 1.0,
+        softmax_temperature: float = 1.0,
+        link: str = "logit",
+        resampling: str = "multinomial",
+        resample_inactive: bool = True,
+        agg: str = "last",
+        max_steps: int = 40,
+        max_step_tokens: int = 256,
+        max_tokens: int = 2048,
+        select: str = "best",
+    ) -> None:
+        check_step_hyper(
+            run.strategy,
+            run.verifier,
+            n_particles=n_particles,
+            temperature=temperature,
+            softmax_temperature=softmax_temperature,
+            agg=agg,
+            max_steps=max_steps,
+            max_step_tokens=max_step_tokens,
+            max_tokens=max_tokens,
+            select=select,
+            _rules=SMC_SELECT_RULES,
+        )
         if link not in LINKS:
             raise ValueError(f"{run.strategy}: link must be one of {', '.join(LINKS)}; got {link!r}")
         if resampling not in SCHEMES:
             raise ValueError(f"{run.strategy}: resampling must be one of {', '.join(SCHEMES)}; got {resampling!r}")
         self.run = run
-        self.hyper = dict(n_particles=n_particles, temperature=temperature, top_p=top_p,
-                          softmax_temperature=softmax_temperature, link=link, resampling=resampling,
-                          resample_inactive=resample_inactive, agg=agg, max_steps=max_steps,
-                          max_step_tokens=max_step_tokens, max_tokens=max_tokens, select=select)
+        self.hyper = dict(
+            n_particles=n_particles,
+            temperature=temperature,
+            top_p=top_p,
+            softmax_temperature=softmax_temperature,
+            link=link,
+            resampling=resampling,
+            resample_inactive=resample_inactive,
+            agg=agg,
+            max_steps=max_steps,
+            max_step_tokens=max_step_tokens,
+            max_tokens=max_tokens,
+            select=select,
+        )
         self.h = SimpleNamespace(**self.hyper)  # attribute access to the hyperparameters
 
     # -- pieces ---------------------------------------------------------------------------------
@@ -196,10 +234,20 @@ class ParticleFilter:
         by_id = {id(parents[i]): parents[i] for i in act}
         heads = [by_id[k] for k in firsts]
         last = step == self.h.max_steps - 1
-        outs = expand(self.run, rng, [p.text for p in heads], [groups[k] for k in firsts], last=last,
-                      n_tokens=[p.n_tokens for p in heads], kind="propagate", info={"step": step},
-                      temperature=self.h.temperature, top_p=self.h.top_p, max_step_tokens=self.h.max_step_tokens,
-                      max_tokens=self.h.max_tokens)
+        outs = expand(
+            self.run,
+            rng,
+            [p.text for p in heads],
+            [groups[k] for k in firsts],
+            last=last,
+            n_tokens=[p.n_tokens for p in heads],
+            kind="propagate",
+            info={"step": step},
+            temperature=self.h.temperature,
+            top_p=self.h.top_p,
+            max_step_tokens=self.h.max_step_tokens,
+            max_tokens=self.h.max_tokens,
+        )
         if outs is None:
             return None
         pools = {k: list(o) for k, o in zip(firsts, outs)}
@@ -216,12 +264,21 @@ class ParticleFilter:
             new[i] = replace(new[i], rewards=new[i].rewards + (s,), step_scores=tuple(raw))
         return new
 
-    def _state(self, step: int, particles: list[Particle], ancestors, w_used: np.ndarray,
-               reference: Particle | None) -> tuple[State, Info]:
+    def _state(
+        self, step: int, particles: list[Particle], ancestors, w_used: np.ndarray, reference: Particle | None
+    ) -> tuple[State, Info]:
         w = self._weights([p.reward for p in particles])
         done = all(p.finished for p in particles)
-        st = State(step, tuple(particles), tuple(float(x) for x in w), tuple(int(a) for a in ancestors),
-                   ess(w_used), done, "done" if done else None, reference)
+        st = State(
+            step,
+            tuple(particles),
+            tuple(float(x) for x in w),
+            tuple(int(a) for a in ancestors),
+            ess(w_used),
+            done,
+            "done" if done else None,
+            reference,
+        )
         info = Info(step, st.ancestors, tuple(float(x) for x in w_used), st.ess, st.scores)
         self.run.note("smc", info.as_dict())
         return st, info
@@ -235,8 +292,9 @@ class ParticleFilter:
         """
         n = self.h.n_particles - (1 if reference is not None else 0)
         if n < 1:
-            raise ValueError(f"{self.run.strategy}: a reference particle needs n_particles >= 2, "
-                             f"got {self.h.n_particles}")
+            raise ValueError(
+                f"{self.run.strategy}: a reference particle needs n_particles >= 2, got {self.h.n_particles}"
+            )
         new = self._propagate([Particle()] * n, 0, rng)
         if new is None:
             return State(0, (), (), (), 0.0, True, "budget", reference)
@@ -272,12 +330,23 @@ class ParticleFilter:
         """The `Result`: particles (plus a reference) as candidates, the answer by the `select` rule."""
         parts = list(state.particles) + ([state.reference] if state.reference is not None else [])
         w = self._weights([p.reward for p in parts]) if parts and all(p.rewards for p in parts) else None
-        cands = [candidate(self.run.problem, p.text, p.finished, p.reward if p.rewards else None, p.step_scores or None, index=i,
-                           n_tokens=p.n_tokens, weight=None if w is None else float(w[i]),
-                           reference=state.reference is not None and i == len(state.particles))
-                 for i, p in enumerate(parts)]
-        answer, info = select_answer(cands, self.h.select, None if self.h.select != "weighted" or w is None else w,
-                                     problem=self.run.problem)
+        cands = [
+            candidate(
+                self.run.problem,
+                p.text,
+                p.finished,
+                p.reward if p.rewards else None,
+                p.step_scores or None,
+                index=i,
+                n_tokens=p.n_tokens,
+                weight=None if w is None else float(w[i]),
+                reference=state.reference is not None and i == len(state.particles),
+            )
+            for i, p in enumerate(parts)
+        ]
+        answer, info = select_answer(
+            cands, self.h.select, None if self.h.select != "weighted" or w is None else w, problem=self.run.problem
+        )
         self.run.note("answer", {**info, "stop": state.stop_reason or "done"})
         return self.run.finish(answer, cands, hyper=self.hyper)
 
@@ -289,35 +358,75 @@ class ParticleFilter:
 
 
 @register("particle_filter", size="n_particles", rollout_samples=lambda h: int(h["max_steps"]))
-def particle_filter(problem: Problem, generator: Generator, verifier: Verifier | None, budget: Budget,
-                    rng: np.random.Generator, *, n_particles: int = 16, temperature: float = 0.8, top_p: float = 1.0,
-                    softmax_temperature: float = 1.0, link: str = "logit", resampling: str = "multinomial",
-                    resample_inactive: bool = True, agg: str = "last", max_steps: int = 40,
-                    max_step_tokens: int = 256, max_tokens: int = 2048, select: str = "best") -> Result:
+def particle_filter(
+    problem: Problem,
+    generator: Generator,
+    verifier: Verifier | None,
+    budget: Budget,
+    rng: np.random.Generator,
+    *,
+    n_particles: int = 16,
+    temperature: float = 0.8,
+    top_p: float = 1.0,
+    softmax_temperature: float = 1.0,
+    link: str = "logit",
+    resampling: str = "multinomial",
+    resample_inactive: bool = True,
+    agg: str = "last",
+    max_steps: int = 40,
+    max_step_tokens: int = 256,
+    max_tokens: int = 2048,
+    select: str = "best",
+) -> Result:
     """Particle filtering for inference-time scaling (Puri et al. 2025): see `ParticleFilter`.
 
     Defaults are the authors' runs: 0.8 sampling temperature, softmax temperature 1, logit link,
     multinomial resampling, finished particles resampled, the best-reward particle's answer.
     """
     run = Run("particle_filter", problem, generator, verifier, budget)
-    pf = ParticleFilter(run, n_particles=n_particles, temperature=temperature, top_p=top_p,
-                        softmax_temperature=softmax_temperature, link=link, resampling=resampling,
-                        resample_inactive=resample_inactive, agg=agg, max_steps=max_steps,
-                        max_step_tokens=max_step_tokens, max_tokens=max_tokens, select=select)
+    pf = ParticleFilter(
+        run,
+        n_particles=n_particles,
+        temperature=temperature,
+        top_p=top_p,
+        softmax_temperature=softmax_temperature,
+        link=link,
+        resampling=resampling,
+        resample_inactive=resample_inactive,
+        agg=agg,
+        max_steps=max_steps,
+        max_step_tokens=max_step_tokens,
+        max_tokens=max_tokens,
+        select=select,
+    )
     state = pf.init(rng)
     while not state.done:
         state, _ = pf.step(state, rng)
     return pf.result(state)
 
 
-@register("particle_gibbs", size="n_particles",
-          rollout_samples=lambda h: int(h["max_steps"]) * int(h["n_iterations"]))
-def particle_gibbs(problem: Problem, generator: Generator, verifier: Verifier | None, budget: Budget,
-                   rng: np.random.Generator, *, n_particles: int = 16, n_iterations: int = 2,
-                   temperature: float = 0.8, top_p: float = 1.0, softmax_temperature: float = 1.0,
-                   link: str = "logit", resampling: str = "multinomial", resample_inactive: bool = True,
-                   agg: str = "last", max_steps: int = 40, max_step_tokens: int = 256, max_tokens: int = 2048,
-                   select: str = "best") -> Result:
+@register("particle_gibbs", size="n_particles", rollout_samples=lambda h: int(h["max_steps"]) * int(h["n_iterations"]))
+def particle_gibbs(
+    problem: Problem,
+    generator: Generator,
+    verifier: Verifier | None,
+    budget: Budget,
+    rng: np.random.Generator,
+    *,
+    n_particles: int = 16,
+    n_iterations: int = 2,
+    temperature: float = 0.8,
+    top_p: float = 1.0,
+    softmax_temperature: float = 1.0,
+    link: str = "logit",
+    resampling: str = "multinomial",
+    resample_inactive: bool = True,
+    agg: str = "last",
+    max_steps: int = 40,
+    max_step_tokens: int = 256,
+    max_tokens: int = 2048,
+    select: str = "best",
+) -> Result:
     """Particle Gibbs (Puri et al. 2025, §3.2; the authors' ``particle_gibbs``): `n_iterations` filters,
     each after the first conditioned on a reference particle drawn by weight from the last one.
 
@@ -328,10 +437,21 @@ def particle_gibbs(problem: Problem, generator: Generator, verifier: Verifier | 
     if n_iterations > 1 and n_particles < 2:
         raise ValueError(f"particle_gibbs: n_iterations > 1 needs n_particles >= 2, got {n_particles}")
     run = Run("particle_gibbs", problem, generator, verifier, budget)
-    pf = ParticleFilter(run, n_particles=n_particles, temperature=temperature, top_p=top_p,
-                        softmax_temperature=softmax_temperature, link=link, resampling=resampling,
-                        resample_inactive=resample_inactive, agg=agg, max_steps=max_steps,
-                        max_step_tokens=max_step_tokens, max_tokens=max_tokens, select=select)
+    pf = ParticleFilter(
+        run,
+        n_particles=n_particles,
+        temperature=temperature,
+        top_p=top_p,
+        softmax_temperature=softmax_temperature,
+        link=link,
+        resampling=resampling,
+        resample_inactive=resample_inactive,
+        agg=agg,
+        max_steps=max_steps,
+        max_step_tokens=max_step_tokens,
+        max_tokens=max_tokens,
+        select=select,
+    )
     pf.hyper["n_iterations"] = n_iterations
     best: State | None = None
     for it in range(n_iterations):

@@ -6,6 +6,7 @@ the prompt; `expand` continues ``run.prompt + text`` for every node in ONE `Run.
 call, one step at a time (``stop=(STEP_DELIMITER,)``), so a prefix-caching backend re-reads
 nothing; `itslab.strategies.base.step_finished` decides when a node's solution is finished.
 """
+
 from __future__ import annotations
 
 import math
@@ -43,10 +44,21 @@ def check_step_hyper(name: str, verifier: Verifier | None, **kw: Any) -> None:
         raise ValueError(f"{name}: select must be one of {', '.join(rules)}; got {kw['select']!r}")
 
 
-def expand(run: Run, rng: np.random.Generator, texts: Sequence[str], counts: Sequence[int], *, last: bool,
-           temperature: float, top_p: float, max_step_tokens: int, max_tokens: int,
-           n_tokens: Sequence[int] | None = None, kind: str = "expand", info: dict | None = None
-           ) -> list[list[Completion]] | None:
+def expand(
+    run: Run,
+    rng: np.random.Generator,
+    texts: Sequence[str],
+    counts: Sequence[int],
+    *,
+    last: bool,
+    temperature: float,
+    top_p: float,
+    max_step_tokens: int,
+    max_tokens: int,
+    n_tokens: Sequence[int] | None = None,
+    kind: str = "expand",
+    info: dict | None = None,
+) -> list[list[Completion]] | None:
     """``counts[i]`` continuations of ``run.prompt + texts[i]``, all in ONE `Run.sample_batch` call.
 
     One step (``stop=(STEP_DELIMITER,)``, at most `max_step_tokens`), or when `last` the rest of
@@ -59,8 +71,17 @@ def expand(run: Run, rng: np.random.Generator, texts: Sequence[str], counts: Seq
     for i, (t, k) in enumerate(zip(texts, counts)):
         if k > 0:
             mt = max(1, max_tokens - used[i]) if last else max_step_tokens
-            reqs.append(Request(prefix=run.prompt + t, n=int(k), max_tokens=mt, temperature=temperature, top_p=top_p,
-                                stop=() if last else (STEP_DELIMITER,), seed=seeds[i]))
+            reqs.append(
+                Request(
+                    prefix=run.prompt + t,
+                    n=int(k),
+                    max_tokens=mt,
+                    temperature=temperature,
+                    top_p=top_p,
+                    stop=() if last else (STEP_DELIMITER,),
+                    seed=seeds[i],
+                )
+            )
             where.append(i)
     if not reqs:
         return [[] for _ in texts]
@@ -73,8 +94,16 @@ def expand(run: Run, rng: np.random.Generator, texts: Sequence[str], counts: Seq
     return full
 
 
-def lookahead_texts(run: Run, rng: np.random.Generator, texts: Sequence[str], finished: Sequence[bool], k: int, *,
-                    top_p: float, max_step_tokens: int) -> list[str]:
+def lookahead_texts(
+    run: Run,
+    rng: np.random.Generator,
+    texts: Sequence[str],
+    finished: Sequence[bool],
+    k: int,
+    *,
+    top_p: float,
+    max_step_tokens: int,
+) -> list[str]:
     """Greedy (T = 0) rollouts of up to `k` more steps per unfinished node, for scoring only.
 
     Snell et al. 2024's lookahead search (search-and-learn ``generate_k_steps``): one batched call
@@ -86,9 +115,19 @@ def lookahead_texts(run: Run, rng: np.random.Generator, texts: Sequence[str], fi
         idx = [i for i in range(len(texts)) if not done[i]]
         if not idx:
             break
-        outs = expand(run, rng, [texts[i] + ext[i] for i in idx], [1] * len(idx), last=False, temperature=0.0,
-                      top_p=top_p, max_step_tokens=max_step_tokens, max_tokens=max_step_tokens,
-                      kind="lookahead", info={"lookahead_step": j + 1})
+        outs = expand(
+            run,
+            rng,
+            [texts[i] + ext[i] for i in idx],
+            [1] * len(idx),
+            last=False,
+            temperature=0.0,
+            top_p=top_p,
+            max_step_tokens=max_step_tokens,
+            max_tokens=max_step_tokens,
+            kind="lookahead",
+            info={"lookahead_step": j + 1},
+        )
         if outs is None:
             break
         for i, o in zip(idx, outs):
@@ -97,8 +136,9 @@ def lookahead_texts(run: Run, rng: np.random.Generator, texts: Sequence[str], fi
     return ext
 
 
-def score_nodes(run: Run, texts: Sequence[str], agg: str, *, info: dict | None = None
-                ) -> tuple[list[float], list[Scores]] | None:
+def score_nodes(
+    run: Run, texts: Sequence[str], agg: str, *, info: dict | None = None
+) -> tuple[list[float], list[Scores]] | None:
     """Aggregated PRM scores (and the raw per-step scores) of `texts`; None when scoring does not fit."""
     raw = run.score(list(texts), kind="prm", info=info)
     if raw is None:
@@ -106,14 +146,17 @@ def score_nodes(run: Run, texts: Sequence[str], agg: str, *, info: dict | None =
     return [outcome_score(s, agg) for s in raw], raw
 
 
-def candidate(problem: Problem, text: str, finished: bool, score: float | None, raw: Scores | None, **meta: Any) -> Candidate:
+def candidate(
+    problem: Problem, text: str, finished: bool, score: float | None, raw: Scores | None, **meta: Any
+) -> Candidate:
     """A `Candidate` for a node: the answer only when finished (an unfinished text's last number is no answer)."""
     steps = raw if raw is not None and len(raw) > 1 else None
     return Candidate(text, extract(problem, text) if finished else None, score, steps, {"finished": finished, **meta})
 
 
-def select_answer(cands: Sequence[Candidate], rule: str, weights: Sequence[float] | None = None, *,
-                  problem: Problem | None = None) -> tuple[str | None, dict[str, Any]]:
+def select_answer(
+    cands: Sequence[Candidate], rule: str, weights: Sequence[float] | None = None, *, problem: Problem | None = None
+) -> tuple[str | None, dict[str, Any]]:
     """The final answer among finished, scored candidates by `rule`.
 
     ``best``: the highest score (ties: earliest); ``weighted``: the answer with the largest summed
@@ -121,8 +164,13 @@ def select_answer(cands: Sequence[Candidate], rule: str, weights: Sequence[float
     frequent answer (Wang et al. 2023). Answers are grouped by `itslab.tasks.same_answer` for `problem`.
     """
     w = [c.score for c in cands] if weights is None else list(weights)
-    idx = [i for i, c in enumerate(cands) if c.meta.get("finished") and c.answer is not None
-           and (rule == "majority" or (w[i] is not None and math.isfinite(w[i])))]
+    idx = [
+        i
+        for i, c in enumerate(cands)
+        if c.meta.get("finished")
+        and c.answer is not None
+        and (rule == "majority" or (w[i] is not None and math.isfinite(w[i])))
+    ]
     if not idx:
         return None, {"rule": rule, "n_finished": 0}
     if rule == "best":

@@ -4,6 +4,7 @@
 ``datasets`` when the variable is unset); ``load("arithmetic", limit=20, difficulty=2)`` makes
 synthetic problems from a seed. Light on import: no torch, no sympy until an answer needs it.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,15 +14,21 @@ from itslab.tasks import synthetic
 from itslab.tasks.answers import answers_equal, extract_answer, normalize_answer
 from itslab.tasks.checking import answer_of, check_answer, gradable, is_correct, same_answer
 from itslab.tasks.loaders import BENCHMARKS, DataError, load_benchmark, read_jsonl
-from itslab.tasks.prompts import (STOP, TEMPLATES, PromptTemplate, format_messages, format_prompt,
-                                  with_template)
+from itslab.tasks.prompts import STOP, TEMPLATES, PromptTemplate, format_messages, format_prompt, with_template
 from itslab.types import Problem
 
 NAMES: tuple[str, ...] = tuple(BENCHMARKS) + tuple(synthetic.GENERATORS)
 
 
-def load(name: str, split: str = "test", *, data_dir: str | Path | None = None, limit: int | None = None,
-         template: str | None = None, **synthetic_options: Any) -> list[Problem]:
+def load(
+    name: str,
+    split: str = "test",
+    *,
+    data_dir: str | Path | None = None,
+    limit: int | None = None,
+    template: str | None = None,
+    **synthetic_options: Any,
+) -> list[Problem]:
     """Problems of task `name`: a benchmark (gsm8k, math500, aime24, amc23) or a synthetic task.
 
     Benchmarks read ``data_dir`` or ``ITSLAB_DATA_DIR`` (`itslab.settings.data_dir`), else the hub.
@@ -36,6 +43,26 @@ def load(name: str, split: str = "test", *, data_dir: str | Path | None = None, 
     return load_benchmark(name, split, data_dir=data_dir, limit=limit, template=template)
 
 
-__all__ = ["BENCHMARKS", "DataError", "NAMES", "PromptTemplate", "STOP", "TEMPLATES", "answer_of", "answers_equal",
-           "check_answer", "extract_answer", "format_messages", "format_prompt", "gradable", "is_correct", "load",
-           "load_benchmark", "normalize_answer", "read_jsonl", "same_answer", "synthetic", "with_template"]
+__all__ = [
+    "BENCHMARKS",
+    "DataError",
+    "NAMES",
+    "PromptTemplate",
+    "STOP",
+    "TEMPLATES",
+    "answer_of",
+    "answers_equal",
+    "check_answer",
+    "extract_answer",
+    "format_messages",
+    "format_prompt",
+    "gradable",
+    "is_correct",
+    "load",
+    "load_benchmark",
+    "normalize_answer",
+    "read_jsonl",
+    "same_answer",
+    "synthetic",
+    "with_template",
+]

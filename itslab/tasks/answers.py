@@ -17,6 +17,7 @@ would abort a whole scaling run.
 >>> answers_equal("\\\\frac{1}{2}", "0.5")
 True
 """
+
 from __future__ import annotations
 
 import logging
@@ -80,7 +81,7 @@ def last_boxed(text: str) -> str | None:
         if k < len(text) and text[k] == "{":
             end = match.get(k)
             if end is not None:
-                return text[k + 1:end].strip()
+                return text[k + 1 : end].strip()
         elif m.end() < len(text) and text[m.end()] == " ":
             # "\boxed 5" form, as some models write it
             tok = text[k:].split("$", 1)[0].split()
@@ -110,9 +111,9 @@ def _answer_span(span: str) -> str | None:
     if boxed is not None:
         return boxed
     m = re.search(r"\.(?:\s|$)", span)  # cut at the end of the sentence, not at a decimal point
-    span = span[:m.start()] if m else span
+    span = span[: m.start()] if m else span
     c = _CLAUSE.search(span)
-    s = _strip_wrappers(span[:c.start()] if c else span)
+    s = _strip_wrappers(span[: c.start()] if c else span)
     if not s:
         return None
     words = s.split()
@@ -195,10 +196,26 @@ def _clean_latex(s: str) -> str:
     s = _strip_wrappers(s)
     # a LaTeX row break "\\\\" must survive the "\\ " (spacing) rule below: protect it first
     s = s.replace("\\\\", "\x00")
-    for old, new in (("\\left", ""), ("\\right", ""), ("\\!", ""), ("\\,", " "), ("\\;", " "),
-                     ("\\:", " "), ("\\ ", " "), ("\\displaystyle", ""), ("dfrac", "frac"),
-                     ("tfrac", "frac"), ("^{\\circ}", ""), ("^\\circ", ""), ("\\circ", ""),
-                     ("\\%", ""), ("%", ""), ("\\$", ""), ("$", ""), ("\\dollar", "")):
+    for old, new in (
+        ("\\left", ""),
+        ("\\right", ""),
+        ("\\!", ""),
+        ("\\,", " "),
+        ("\\;", " "),
+        ("\\:", " "),
+        ("\\ ", " "),
+        ("\\displaystyle", ""),
+        ("dfrac", "frac"),
+        ("tfrac", "frac"),
+        ("^{\\circ}", ""),
+        ("^\\circ", ""),
+        ("\\circ", ""),
+        ("\\%", ""),
+        ("%", ""),
+        ("\\$", ""),
+        ("$", ""),
+        ("\\dollar", ""),
+    ):
         s = s.replace(old, new)
     s = s.replace("\x00", "\\\\")
     for _ in range(3):  # unwrap \text{...} (possibly nested once or twice)
@@ -315,9 +332,14 @@ class _SymbolicWorker:
         import subprocess
         import sys
 
-        self._proc = subprocess.Popen([sys.executable, "-c", "from itslab.tasks.answers import serve_symbolic; "
-                                       "serve_symbolic()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=subprocess.DEVNULL, text=True, bufsize=1)
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", "from itslab.tasks.answers import serve_symbolic; serve_symbolic()"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+        )
         self._warm = False
 
     def _stop(self) -> None:

@@ -14,6 +14,7 @@ Strategies (`Result.correct`, the oracle), pools, verifiers and banks all grade 
 answers are the same only when their normalised texts are, because math-verify would call the
 bare target ``13`` equal to the expression ``3+10``.
 """
+
 from __future__ import annotations
 
 from itslab.tasks.answers import answers_equal, extract_answer, normalize_answer

@@ -8,6 +8,7 @@ benchmark that silently loses rows gives wrong accuracies.
 Sources: GSM8K (Cobbe et al. 2021); MATH-500, the subset of MATH (Hendrycks et al. 2021)
 chosen by Lightman et al. 2023 ("Let's Verify Step by Step"); AIME 2024 and AMC 2023 (MAA).
 """
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,7 @@ def _field(row: Mapping[str, Any], names: tuple[str, ...], where: str) -> Any:
         v = row.get(k)
         if v is not None and str(v).strip() != "":
             return v
-    raise DataError(f"{where}: row has no {' or '.join(repr(k) for k in names)} field "
-                    f"(fields present: {sorted(row)})")
+    raise DataError(f"{where}: row has no {' or '.join(repr(k) for k in names)} field (fields present: {sorted(row)})")
 
 
 def _problem_number(url: str) -> int | None:
@@ -66,8 +66,13 @@ def _gsm8k(row: Mapping[str, Any], where: str) -> dict[str, Any]:
         raise DataError(f"{where}: GSM8K 'answer' field has no final '#### N' line")
     steps = gsm8k_steps(rationale)
     # difficulty: number of reasoning steps, the usual proxy for GSM8K difficulty
-    return dict(question=q, answer=normalize_answer(rationale.rsplit("####", 1)[1]), solution=steps,
-                difficulty=max(1, steps.count("\n\n") + 1), subject="arithmetic word problem")
+    return dict(
+        question=q,
+        answer=normalize_answer(rationale.rsplit("####", 1)[1]),
+        solution=steps,
+        difficulty=max(1, steps.count("\n\n") + 1),
+        subject="arithmetic word problem",
+    )
 
 
 def _math500(row: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -77,8 +82,14 @@ def _math500(row: Mapping[str, Any], where: str) -> dict[str, Any]:
         level = int(str(level).replace("Level", "").strip())
     except ValueError:
         raise DataError(f"{where}: MATH 'level' must be 1-5, got {level!r}") from None
-    return dict(question=q, answer=a, solution=row.get("solution", ""), difficulty=level,
-                subject=row.get("subject", ""), unique_id=row.get("unique_id", ""))
+    return dict(
+        question=q,
+        answer=a,
+        solution=row.get("solution", ""),
+        difficulty=level,
+        subject=row.get("subject", ""),
+        unique_id=row.get("unique_id", ""),
+    )
 
 
 def _competition(per_band: int) -> Callable[[Mapping[str, Any], str], dict[str, Any]]:
@@ -87,9 +98,17 @@ def _competition(per_band: int) -> Callable[[Mapping[str, Any], str], dict[str, 
         num = _problem_number(str(row.get("url", "")))
         # difficulty: competition problems get harder with their number; 5 bands like MATH levels
         diff = 5 if num is None else min(5, 1 + (num - 1) // per_band)
-        return dict(question=q, answer=normalize_answer(str(a)), solution=row.get("solution", ""),
-                    difficulty=diff, subject="competition math", problem_number=num,
-                    source_id=row.get("id"), url=row.get("url", ""))
+        return dict(
+            question=q,
+            answer=normalize_answer(str(a)),
+            solution=row.get("solution", ""),
+            difficulty=diff,
+            subject="competition math",
+            problem_number=num,
+            source_id=row.get("id"),
+            url=row.get("url", ""),
+        )
+
     return convert
 
 
@@ -111,8 +130,14 @@ BENCHMARKS: Mapping[str, _Spec] = {
 }
 
 
-def load_benchmark(name: str, split: str = "test", *, data_dir: str | Path | None = None,
-                   limit: int | None = None, template: str | None = None) -> list[Problem]:
+def load_benchmark(
+    name: str,
+    split: str = "test",
+    *,
+    data_dir: str | Path | None = None,
+    limit: int | None = None,
+    template: str | None = None,
+) -> list[Problem]:
     """Problems of benchmark `name` (gsm8k, math500, aime24, amc23), rendered with `template`."""
     spec = BENCHMARKS.get(name)
     if spec is None:
@@ -131,12 +156,24 @@ def load_benchmark(name: str, split: str = "test", *, data_dir: str | Path | Non
     t = get_template(template, name)
     out = []
     for i, (where, row) in enumerate(rows):
-        meta = {"source": name, "split": split, "template": t.name, "answer_format": t.answer_format,
-                **spec.convert(row, where)}
+        meta = {
+            "source": name,
+            "split": split,
+            "template": t.name,
+            "answer_format": t.answer_format,
+            **spec.convert(row, where),
+        }
         answer = meta.pop("answer")
         p = Problem(id=f"{name}/{split}/{i}", prompt="", answer=answer, meta=meta)
-        out.append(Problem(id=p.id, prompt=format_prompt(p, t, data_dir=data_dir),
-                           answer=answer, meta=meta, messages=format_messages(p, t, data_dir=data_dir)))
+        out.append(
+            Problem(
+                id=p.id,
+                prompt=format_prompt(p, t, data_dir=data_dir),
+                answer=answer,
+                meta=meta,
+                messages=format_messages(p, t, data_dir=data_dir),
+            )
+        )
     return out
 
 
@@ -146,15 +183,19 @@ def _hub_rows(name: str, spec: _Spec, split: str, limit: int | None) -> Iterator
     try:
         import datasets
     except ImportError:
-        raise RuntimeError(f"cannot load {name}: ITSLAB_DATA_DIR is not set and the `datasets` package is "
-                           f"not installed. Set ITSLAB_DATA_DIR to a folder holding {name}/{split}.jsonl, "
-                           "or `pip install datasets` on a machine that reaches the Hugging Face hub.") from None
+        raise RuntimeError(
+            f"cannot load {name}: ITSLAB_DATA_DIR is not set and the `datasets` package is "
+            f"not installed. Set ITSLAB_DATA_DIR to a folder holding {name}/{split}.jsonl, "
+            "or `pip install datasets` on a machine that reaches the Hugging Face hub."
+        ) from None
     hub_split = spec.hub_splits[split]
     try:
         ds = datasets.load_dataset(spec.hub_repo, spec.hub_config, split=hub_split)
     except Exception as e:  # network, auth, renamed repo: say what was tried and how to avoid it
-        raise RuntimeError(f"cannot load {name} from the Hugging Face hub ({spec.hub_repo}, split {hub_split!r}): "
-                           f"{type(e).__name__}: {e}. Set ITSLAB_DATA_DIR to use local files instead.") from e
+        raise RuntimeError(
+            f"cannot load {name} from the Hugging Face hub ({spec.hub_repo}, split {hub_split!r}): "
+            f"{type(e).__name__}: {e}. Set ITSLAB_DATA_DIR to use local files instead."
+        ) from e
     for i, row in enumerate(ds):
         if limit is not None and i >= limit:
             return

@@ -14,6 +14,7 @@ their steps are joined with `STEP_DELIMITER` so that the model imitates step-del
 >>> user_content("What is 2 + 3?", t).splitlines()[0]
 'What is 2 + 3?'
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -46,8 +47,9 @@ class PromptTemplate:
 
     def __post_init__(self) -> None:
         if self.answer_format not in ANSWER_INSTRUCTIONS:
-            raise ValueError(f"PromptTemplate.answer_format must be one of {sorted(ANSWER_INSTRUCTIONS)}, "
-                             f"got {self.answer_format!r}")
+            raise ValueError(
+                f"PromptTemplate.answer_format must be one of {sorted(ANSWER_INSTRUCTIONS)}, got {self.answer_format!r}"
+            )
         if self.n_shots < 0:
             raise ValueError(f"PromptTemplate.n_shots must be >= 0, got {self.n_shots}")
 
@@ -59,9 +61,14 @@ TEMPLATES: Mapping[str, PromptTemplate] = {
     "few_shot_boxed": PromptTemplate("few_shot_boxed", "boxed", n_shots=4),
 }
 DEFAULT_TEMPLATE: Mapping[str, str] = {
-    "gsm8k": "zero_shot_hash", "math500": "zero_shot_boxed", "aime24": "zero_shot_boxed",
-    "amc23": "zero_shot_boxed", "arithmetic": "zero_shot_hash", "countdown": "zero_shot_boxed",
-    "game24": "zero_shot_boxed", "graph": "zero_shot_hash",
+    "gsm8k": "zero_shot_hash",
+    "math500": "zero_shot_boxed",
+    "aime24": "zero_shot_boxed",
+    "amc23": "zero_shot_boxed",
+    "arithmetic": "zero_shot_hash",
+    "countdown": "zero_shot_boxed",
+    "game24": "zero_shot_boxed",
+    "graph": "zero_shot_hash",
 }
 
 
@@ -96,9 +103,13 @@ def _question(problem: Problem) -> str:
     return str(problem.meta.get("question", problem.prompt))
 
 
-def format_messages(problem: Problem, template: str | PromptTemplate | None = None, *,
-                    shots: Sequence[Problem] | None = None,
-                    data_dir: str | Path | None = None) -> tuple[dict[str, str], ...]:
+def format_messages(
+    problem: Problem,
+    template: str | PromptTemplate | None = None,
+    *,
+    shots: Sequence[Problem] | None = None,
+    data_dir: str | Path | None = None,
+) -> tuple[dict[str, str], ...]:
     """Chat messages for `problem` under `template`: optional system turn, few-shot pairs, the question."""
     t = get_template(template, str(problem.meta.get("source", "")))
     msgs: list[dict[str, str]] = [{"role": "system", "content": t.system}] if t.system else []
@@ -109,9 +120,14 @@ def format_messages(problem: Problem, template: str | PromptTemplate | None = No
     return tuple(msgs)
 
 
-def format_prompt(problem: Problem, template: str | PromptTemplate | None = None, *,
-                  shots: Sequence[Problem] | None = None, data_dir: str | Path | None = None,
-                  tokenizer: Any = None) -> str:
+def format_prompt(
+    problem: Problem,
+    template: str | PromptTemplate | None = None,
+    *,
+    shots: Sequence[Problem] | None = None,
+    data_dir: str | Path | None = None,
+    tokenizer: Any = None,
+) -> str:
     """Plain-text prefix for `problem`: instruction, few-shot ``Question:/Answer:`` pairs, the question.
 
     The prefix ends with ``"Answer:"`` so a model continues with the solution; use `STOP` as stop
@@ -124,25 +140,36 @@ def format_prompt(problem: Problem, template: str | PromptTemplate | None = None
         msgs = [dict(m) for m in format_messages(problem, t, shots=shots, data_dir=data_dir)]
         return tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
     head = f"{t.instruction} {ANSWER_INSTRUCTIONS[t.answer_format]}\n\n"
-    body = "".join(f"Question: {_question(s).strip()}\nAnswer: {worked_solution(s, t.answer_format)}\n\n\n"
-                   for s in _shots(t, shots, data_dir))
+    body = "".join(
+        f"Question: {_question(s).strip()}\nAnswer: {worked_solution(s, t.answer_format)}\n\n\n"
+        for s in _shots(t, shots, data_dir)
+    )
     return f"{head}{body}Question: {_question(problem).strip()}\nAnswer:"
 
 
-def with_template(problem: Problem, template: str | PromptTemplate | None = None, *,
-                  shots: Sequence[Problem] | None = None, data_dir: str | Path | None = None) -> Problem:
+def with_template(
+    problem: Problem,
+    template: str | PromptTemplate | None = None,
+    *,
+    shots: Sequence[Problem] | None = None,
+    data_dir: str | Path | None = None,
+) -> Problem:
     """A copy of `problem` whose ``prompt`` and ``messages`` are rendered with `template`."""
     t = get_template(template, str(problem.meta.get("source", "")))
     meta = {**problem.meta, "template": t.name, "answer_format": t.answer_format}
-    return dataclasses.replace(problem, prompt=format_prompt(problem, t, shots=shots, data_dir=data_dir),
-                               messages=format_messages(problem, t, shots=shots, data_dir=data_dir), meta=meta)
+    return dataclasses.replace(
+        problem,
+        prompt=format_prompt(problem, t, shots=shots, data_dir=data_dir),
+        messages=format_messages(problem, t, shots=shots, data_dir=data_dir),
+        meta=meta,
+    )
 
 
 def _shots(t: PromptTemplate, shots: Sequence[Problem] | None, data_dir: str | Path | None) -> Sequence[Problem]:
     if t.n_shots == 0:
         return ()
     if shots is not None:
-        return tuple(shots)[:t.n_shots]
+        return tuple(shots)[: t.n_shots]
     return gsm8k_shots(t.n_shots, data_dir=data_dir)
 
 

@@ -11,6 +11,7 @@ step, steps split on `itslab.protocols.STEP_DELIMITER`; `aggregate` folds step s
 
 Heavy modules load on first attribute access, so ``import itslab.verifiers`` stays free of torch.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -39,19 +40,24 @@ _LAZY: dict[str, str] = {
 def _judge(cls_name: str) -> Callable[..., Any]:
     def build(generator: Any, **options: Any) -> Any:
         return getattr(importlib.import_module(_LAZY[cls_name]), cls_name)(generator, **options)
+
     return build
 
 
 def _plain(cls_name: str) -> Callable[..., Any]:
     def build(generator: Any, **options: Any) -> Any:
         return getattr(importlib.import_module(_LAZY[cls_name]), cls_name)(**options)
+
     return build
 
 
 # verifier name (as configs write it) -> factory(generator, **options); "none" builds no verifier
 _REGISTRY: dict[str, Callable[..., Any]] = {
-    "none": lambda generator, **options: None, "exact": _plain("ExactAnswer"), "math": _plain("MathEquivalence"),
-    "noisy": _plain("NoisyVerifier"), "self_evaluation": _judge("SelfEvaluation"),
+    "none": lambda generator, **options: None,
+    "exact": _plain("ExactAnswer"),
+    "math": _plain("MathEquivalence"),
+    "noisy": _plain("NoisyVerifier"),
+    "self_evaluation": _judge("SelfEvaluation"),
     "generative": _judge("GenerativeVerifier"),
 }
 
@@ -83,5 +89,15 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(mod), name)
 
 
-__all__ = ["AGGREGATIONS", "Aggregated", "STEP_DELIMITER", "Verifier", "aggregate", "get", "names", "register",
-           "split_steps", *_LAZY]
+__all__ = [
+    "AGGREGATIONS",
+    "Aggregated",
+    "STEP_DELIMITER",
+    "Verifier",
+    "aggregate",
+    "get",
+    "names",
+    "register",
+    "split_steps",
+    *_LAZY,
+]

@@ -5,6 +5,7 @@ Sequences are right-padded: with a causal model and an attention mask the logits
 tokens do not depend on padding, so a batch scores exactly like one-by-one calls (to float
 rounding), which the tests check.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, Sequence
@@ -25,8 +26,9 @@ def model_device(model: Any) -> torch.device:
         return torch.device("cpu")
 
 
-def load_pretrained(auto_cls: Any, model_id: str, *, device: str | None, dtype: Any, trust_remote_code: bool,
-                    **kwargs: Any) -> tuple[Any, Any]:
+def load_pretrained(
+    auto_cls: Any, model_id: str, *, device: str | None, dtype: Any, trust_remote_code: bool, **kwargs: Any
+) -> tuple[Any, Any]:
     """(model, tokenizer) from the hub or a local folder, moved to `device` (default: itslab.settings.device())."""
     from transformers import AutoTokenizer
 
@@ -37,8 +39,13 @@ def load_pretrained(auto_cls: Any, model_id: str, *, device: str | None, dtype: 
     return model.to(device or config.device()).eval(), tok
 
 
-def run_batches(seqs: Sequence[Sequence[int]], batch_size: int, pad_id: int, device: torch.device,
-                fn: Callable[[torch.Tensor, torch.Tensor], list[Any]]) -> list[Any]:
+def run_batches(
+    seqs: Sequence[Sequence[int]],
+    batch_size: int,
+    pad_id: int,
+    device: torch.device,
+    fn: Callable[[torch.Tensor, torch.Tensor], list[Any]],
+) -> list[Any]:
     """Apply ``fn(input_ids, attention_mask) -> one result per row`` over length-sorted right-padded batches.
 
     Sorting by length keeps padding small; results come back in the input order.
@@ -48,13 +55,13 @@ def run_batches(seqs: Sequence[Sequence[int]], batch_size: int, pad_id: int, dev
     order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
     out: list[Any] = [None] * len(seqs)
     for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
+        idx = order[start : start + batch_size]
         width = max(len(seqs[i]) for i in idx)
         ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
         mask = torch.zeros((len(idx), width), dtype=torch.long)
         for r, i in enumerate(idx):
-            ids[r, :len(seqs[i])] = torch.tensor(list(seqs[i]), dtype=torch.long)
-            mask[r, :len(seqs[i])] = 1
+            ids[r, : len(seqs[i])] = torch.tensor(list(seqs[i]), dtype=torch.long)
+            mask[r, : len(seqs[i])] = 1
         with torch.inference_mode():
             res = fn(ids.to(device), mask.to(device))
         for r, i in enumerate(idx):

@@ -6,6 +6,7 @@ result line ``<nonce> <json>`` to stdout. Standalone on purpose: it imports noth
 so the solution's interpreter holds as little as possible. See `itslab.verifiers.sandbox` for
 what this does and does not protect against.
 """
+
 import json
 import os
 import resource
@@ -36,18 +37,51 @@ def _unshare_network():
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 _BLOCKED = {
-    "socket.__new__", "socket.connect", "socket.bind", "socket.getaddrinfo", "socket.gethostbyname",
-    "socket.gethostbyaddr", "socket.sendto", "os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.exec",
-    "os.system", "os.startfile", "subprocess.Popen", "os.kill", "os.killpg", "signal.pthread_kill",
-    "os.setsid", "os.setpgid", "ctypes.dlsym", "ctypes.call_function", "ctypes.cdata", "gc.get_referrers",
-    "gc.get_objects", "sys._current_frames",
+    "socket.__new__",
+    "socket.connect",
+    "socket.bind",
+    "socket.getaddrinfo",
+    "socket.gethostbyname",
+    "socket.gethostbyaddr",
+    "socket.sendto",
+    "os.fork",
+    "os.forkpty",
+    "os.posix_spawn",
+    "os.spawn",
+    "os.exec",
+    "os.system",
+    "os.startfile",
+    "subprocess.Popen",
+    "os.kill",
+    "os.killpg",
+    "signal.pthread_kill",
+    "os.setsid",
+    "os.setpgid",
+    "ctypes.dlsym",
+    "ctypes.call_function",
+    "ctypes.cdata",
+    "gc.get_referrers",
+    "gc.get_objects",
+    "sys._current_frames",
 }
 # ctypes itself may be imported (numpy does), but looking up foreign functions is refused above
 _BLOCKED_IMPORTS = {"_posixsubprocess", "_multiprocessing", "multiprocessing"}
 _PATH_EVENTS = {  # event -> indices of its path arguments that get written
-    "os.remove": (0,), "os.rmdir": (0,), "os.mkdir": (0,), "os.rename": (0, 1), "os.chmod": (0,),
-    "os.chown": (0,), "os.symlink": (1,), "os.link": (1,), "os.truncate": (0,), "os.utime": (0,),
-    "shutil.rmtree": (0,), "os.mkfifo": (0,), "os.mknod": (0,), "os.chflags": (0,), "os.lchflags": (0,),
+    "os.remove": (0,),
+    "os.rmdir": (0,),
+    "os.mkdir": (0,),
+    "os.rename": (0, 1),
+    "os.chmod": (0,),
+    "os.chown": (0,),
+    "os.symlink": (1,),
+    "os.link": (1,),
+    "os.truncate": (0,),
+    "os.utime": (0,),
+    "shutil.rmtree": (0,),
+    "os.mkfifo": (0,),
+    "os.mknod": (0,),
+    "os.chflags": (0,),
+    "os.lchflags": (0,),
 }
 
 
@@ -82,8 +116,9 @@ def _install_hook(root, violations):
                 deny(f"import {args[0]}")
             elif event == "open" and len(args) >= 3:
                 path, mode, flags = args[0], args[1], args[2]
-                writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or \
-                    (isinstance(flags, int) and flags & _WRITE_FLAGS)
+                writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                    isinstance(flags, int) and flags & _WRITE_FLAGS
+                )
                 if writes and not inside(path):
                     deny(f"writing {path!r} outside the sandbox directory")
             elif event in _PATH_EVENTS:

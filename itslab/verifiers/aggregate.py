@@ -7,6 +7,7 @@
 >>> aggregate([0.9, 0.5, 0.8], how="min")
 0.5
 """
+
 from __future__ import annotations
 
 import math
@@ -48,7 +49,6 @@ class Aggregated:
     def __post_init__(self) -> None:
         if self.how not in AGGREGATIONS:
             raise ValueError(f"Aggregated.how must be one of {AGGREGATIONS}, got {self.how!r}")
-
 
     @property
     def name(self) -> str:

@@ -3,6 +3,7 @@
 Every verifier's `cost(problem, texts)` must equal what `score` spends (docs/architecture.md, "Contracts"),
 so both go through the same counting functions here.
 """
+
 from __future__ import annotations
 
 import math

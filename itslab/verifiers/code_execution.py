@@ -11,6 +11,7 @@ test passes, else 0.0; `check` gives the reason.
 >>> CodeExecution().score(p, ["```python\\ndef sq(x):\\n    return x * x\\n```"])
 [(1.0,)]
 """
+
 from __future__ import annotations
 
 import re

@@ -6,6 +6,7 @@ equivalence through Hugging Face's ``math-verify`` (``\\frac{1}{2}`` = ``0.5``, 
 sets). Both are oracles for problems with a gold answer (and use the task's own checker for
 Countdown / Game of 24). Scores are 1.0 (correct) or 0.0.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

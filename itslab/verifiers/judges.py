@@ -11,6 +11,7 @@
 Both duck-type the generator: anything with the used method (and optionally ``n_params`` for
 FLOPs and ``count_tokens``/``tokenizer`` for token counts) works.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,11 +25,15 @@ from itslab.rng import draw_seed, problem_rng
 from itslab.types import Problem, Request, Usage
 from itslab.verifiers.base import approx_tokens, as_texts
 
-JUDGE_PROMPT = ("Question: {question}\n\nProposed solution: {solution}\n\n"
-                "Is the proposed solution correct? Answer Yes or No.\nAnswer:")
-VERIFY_PROMPT = ("Question: {question}\n\nProposed solution: {solution}\n\n"
-                 "Check the proposed solution step by step. Then, on the last line, write "
-                 "'Verdict: Yes' if it is correct or 'Verdict: No' if it is not.\n\nVerification:")
+JUDGE_PROMPT = (
+    "Question: {question}\n\nProposed solution: {solution}\n\n"
+    "Is the proposed solution correct? Answer Yes or No.\nAnswer:"
+)
+VERIFY_PROMPT = (
+    "Question: {question}\n\nProposed solution: {solution}\n\n"
+    "Check the proposed solution step by step. Then, on the last line, write "
+    "'Verdict: Yes' if it is correct or 'Verdict: No' if it is not.\n\nVerification:"
+)
 _VERDICT = re.compile(r"verdict\s*[:\-]?\s*\**\s*(yes|no)\b", re.IGNORECASE)
 
 
@@ -63,9 +68,15 @@ class SelfEvaluation:
     the two answers. Cost: one call per text reading the judge prompt and both answer tokens.
     """
 
-
-    def __init__(self, generator: Any, *, template: str = JUDGE_PROMPT, yes: str = " Yes", no: str = " No",
-                 name: str = "self_eval") -> None:
+    def __init__(
+        self,
+        generator: Any,
+        *,
+        template: str = JUDGE_PROMPT,
+        yes: str = " Yes",
+        no: str = " No",
+        name: str = "self_eval",
+    ) -> None:
         self.generator, self.template, self.yes, self.no, self.name = generator, template, yes, no, name
 
     def prefix(self, problem: Problem, text: str) -> str:
@@ -76,8 +87,10 @@ class SelfEvaluation:
         """P(Yes) per text, in [0, 1]."""
         f = getattr(self.generator, "logprob_of", None)
         if not callable(f):
-            raise TypeError(f"SelfEvaluation needs a generator with logprob_of(prefix, continuation); "
-                            f"{type(self.generator).__name__} has none")
+            raise TypeError(
+                f"SelfEvaluation needs a generator with logprob_of(prefix, continuation); "
+                f"{type(self.generator).__name__} has none"
+            )
         out = []
         for t in as_texts(texts, f"{self.name}.score"):
             p = self.prefix(problem, t)
@@ -108,10 +121,18 @@ class GenerativeVerifier:
     `score` then reuses them.
     """
 
-
-    def __init__(self, generator: Any, *, k: int = 4, temperature: float = 0.7, max_tokens: int = 256,
-                 seed: int = 0, template: str = VERIFY_PROMPT, cache_size: int = 4096,
-                 name: str | None = None) -> None:
+    def __init__(
+        self,
+        generator: Any,
+        *,
+        k: int = 4,
+        temperature: float = 0.7,
+        max_tokens: int = 256,
+        seed: int = 0,
+        template: str = VERIFY_PROMPT,
+        cache_size: int = 4096,
+        name: str | None = None,
+    ) -> None:
         if k < 1:
             raise ValueError(f"GenerativeVerifier.k must be >= 1, got {k}")
         self.generator, self.k, self.temperature, self.max_tokens = generator, k, temperature, max_tokens
@@ -123,16 +144,24 @@ class GenerativeVerifier:
         keys = [(problem.id, problem.prompt, t) for t in texts]
         todo = list(dict.fromkeys(k for k in keys if k not in self._cache))
         if todo:
-            reqs = [Request(prefix=self.template.format(question=_question(problem), solution=t.strip()),
-                            n=self.k, max_tokens=self.max_tokens, temperature=self.temperature,
-                            seed=draw_seed(problem_rng(self.seed, problem.id, "genverifier", t)))
-                    for _, _, t in todo]
+            reqs = [
+                Request(
+                    prefix=self.template.format(question=_question(problem), solution=t.strip()),
+                    n=self.k,
+                    max_tokens=self.max_tokens,
+                    temperature=self.temperature,
+                    seed=draw_seed(problem_rng(self.seed, problem.id, "genverifier", t)),
+                )
+                for _, _, t in todo
+            ]
             cm = CostModel(verifier_params=float(getattr(self.generator, "n_params", 0.0)))
             for key, comps in zip(todo, self.generator.generate(reqs)):
                 votes = [parse_verdict(c.text) for c in comps]
                 n_read = sum(c.n_prompt_tokens - c.n_cached_tokens + c.n_tokens for c in comps)
-                self._cache[key] = (sum(v is True for v in votes) / len(comps) if comps else 0.0,
-                                    cm.verifier_usage(1, n_read))
+                self._cache[key] = (
+                    sum(v is True for v in votes) / len(comps) if comps else 0.0,
+                    cm.verifier_usage(1, n_read),
+                )
         out = []
         for k in keys:
             self._cache.move_to_end(k)

@@ -17,6 +17,7 @@ hash of those three through `itslab.rng.keyed_uniform` / `keyed_normal`.
   + when the step oracle says the solution is still correct at that step. A step's score depends
   only on the text up to that step, so extending a partial solution never changes earlier scores.
 """
+
 from __future__ import annotations
 
 import math
@@ -69,10 +70,17 @@ class NoisyVerifier:
     FLOPs for the simulated model (``verifier_params``); tokens are estimated from text length.
     """
 
-
-    def __init__(self, oracle: Oracle | None = None, *, tpr: float | None = None, fpr: float | None = None,
-                 auc: float | None = None, seed: int = 0, cost_model: CostModel | None = None,
-                 name: str | None = None) -> None:
+    def __init__(
+        self,
+        oracle: Oracle | None = None,
+        *,
+        tpr: float | None = None,
+        fpr: float | None = None,
+        auc: float | None = None,
+        seed: int = 0,
+        cost_model: CostModel | None = None,
+        name: str | None = None,
+    ) -> None:
         if auc is not None and (tpr is not None or fpr is not None):
             raise ValueError("NoisyVerifier takes either tpr/fpr or auc, not both")
         self.tpr, self.fpr = _prob("tpr", tpr), _prob("fpr", fpr)
@@ -114,11 +122,19 @@ class NoisyProcessVerifier:
     (AUC = Φ(separation / (√2·noise))).
     """
 
-
-    def __init__(self, step_oracle: StepOracle, *, noise: float = 1.0, bias: float = 0.0,
-                 separation: float = 3.0, auc: float | None = None, seed: int = 0,
-                 delimiter: str = STEP_DELIMITER, cost_model: CostModel | None = None,
-                 name: str | None = None) -> None:
+    def __init__(
+        self,
+        step_oracle: StepOracle,
+        *,
+        noise: float = 1.0,
+        bias: float = 0.0,
+        separation: float = 3.0,
+        auc: float | None = None,
+        seed: int = 0,
+        delimiter: str = STEP_DELIMITER,
+        cost_model: CostModel | None = None,
+        name: str | None = None,
+    ) -> None:
         if not callable(step_oracle):
             raise TypeError(f"step_oracle must be callable(problem, text) -> list[bool], got {step_oracle!r}")
         if noise < 0:

@@ -24,6 +24,7 @@ The whole input is tokenized at once (as the models were trained) and each tag i
 through the fast tokenizer's character offsets, so a tag that merges with its neighbour is
 still found; steps are aligned one-to-one with tags, checked on every call.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -67,13 +68,22 @@ class PRMFormat:
 
 FORMATS: dict[str, PRMFormat] = {
     "math_shepherd": PRMFormat("math_shepherd", "lm", step_tag=" ки", step_prefix="Step {i}: ", step_joiner="\n"),
-    "qwen_prm": PRMFormat("qwen_prm", "token_class", step_tag="<extra_0>", label=1, chat=True,
-                          system="Please reason step by step, and put your final answer within \\boxed{}."),
+    "qwen_prm": PRMFormat(
+        "qwen_prm",
+        "token_class",
+        step_tag="<extra_0>",
+        label=1,
+        chat=True,
+        system="Please reason step by step, and put your final answer within \\boxed{}.",
+    ),
     "token_classification": PRMFormat("token_classification", "token_class"),
     "prefix_classification": PRMFormat("prefix_classification", "prefix", step_tag="", step_joiner=STEP_DELIMITER),
 }
-_AUTO = {"lm": "AutoModelForCausalLM", "token_class": "AutoModelForTokenClassification",
-         "prefix": "AutoModelForSequenceClassification"}
+_AUTO = {
+    "lm": "AutoModelForCausalLM",
+    "token_class": "AutoModelForTokenClassification",
+    "prefix": "AutoModelForSequenceClassification",
+}
 
 
 def _question(problem: Problem) -> str:
@@ -84,10 +94,17 @@ def _question(problem: Problem) -> str:
 class ProcessRewardModel:
     """A process verifier backed by a transformers model in one of the `FORMATS` (or a custom `PRMFormat`)."""
 
-
-    def __init__(self, model: Any, tokenizer: Any, *, format: str | PRMFormat = "math_shepherd",
-                 batch_size: int = 8, max_length: int | None = None, delimiter: str = STEP_DELIMITER,
-                 name: str | None = None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        format: str | PRMFormat = "math_shepherd",
+        batch_size: int = 8,
+        max_length: int | None = None,
+        delimiter: str = STEP_DELIMITER,
+        name: str | None = None,
+    ) -> None:
         self.format = FORMATS[format] if isinstance(format, str) and format in FORMATS else format
         if not isinstance(self.format, PRMFormat):
             raise ValueError(f"unknown PRM format {format!r}; valid: {sorted(FORMATS)} or a PRMFormat")
@@ -97,8 +114,16 @@ class ProcessRewardModel:
         self._n_params: int | None = None
 
     @classmethod
-    def from_pretrained(cls, model_id: str, *, format: str | PRMFormat, device: str | None = None,
-                        dtype: Any = "auto", trust_remote_code: bool = False, **kwargs: Any) -> "ProcessRewardModel":
+    def from_pretrained(
+        cls,
+        model_id: str,
+        *,
+        format: str | PRMFormat,
+        device: str | None = None,
+        dtype: Any = "auto",
+        trust_remote_code: bool = False,
+        **kwargs: Any,
+    ) -> "ProcessRewardModel":
         """Load a PRM and its tokenizer; the Auto class follows the format's readout
         (Qwen2.5-Math-PRM needs ``trust_remote_code=True`` and loads through ``AutoModel``)."""
         import transformers
@@ -106,8 +131,11 @@ class ProcessRewardModel:
         from itslab.verifiers._hf import load_pretrained
 
         fmt = FORMATS[format] if isinstance(format, str) else format
-        auto = transformers.AutoModel if trust_remote_code and fmt.readout == "token_class" else \
-            getattr(transformers, _AUTO[fmt.readout])
+        auto = (
+            transformers.AutoModel
+            if trust_remote_code and fmt.readout == "token_class"
+            else getattr(transformers, _AUTO[fmt.readout])
+        )
         model, tok = load_pretrained(auto, model_id, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
         return cls(model, tok, format=fmt, name=f"prm:{model_id}", **kwargs)
 
@@ -124,8 +152,9 @@ class ProcessRewardModel:
     def _head(self, problem: Problem) -> tuple[str, bool]:
         f = self.format
         if f.chat:
-            msgs = ([{"role": "system", "content": f.system}] if f.system else []) + \
-                [{"role": "user", "content": _question(problem)}]
+            msgs = ([{"role": "system", "content": f.system}] if f.system else []) + [
+                {"role": "user", "content": _question(problem)}
+            ]
             head = chat_prefix(self.tokenizer, msgs)
             if head is None:
                 raise ValueError(f"{self.name}: format {f.name!r} needs a tokenizer with a chat template")
@@ -159,7 +188,7 @@ class ProcessRewardModel:
         if self.format.readout == "prefix":
             out = []
             for i in range(len(steps)):
-                ids, _ = self._tokenize(head + self._body(steps[:i + 1], False)[0], chat)
+                ids, _ = self._tokenize(head + self._body(steps[: i + 1], False)[0], chat)
                 ids = self._truncate(ids, [len(ids) - 1], problem)[0]
                 out.append((ids, [len(ids) - 1]))
             return out
@@ -169,8 +198,10 @@ class ProcessRewardModel:
         ids, starts = self._tokenize(head + body, chat)
         pos = [bisect.bisect_right(starts, len(head) + c) - 1 for c in ends]
         if len(set(pos)) != len(steps) or min(pos) < 0:
-            raise ValueError(f"{self.name}: could not align {len(steps)} steps with step tags {self.format.step_tag!r} "
-                             f"in problem {problem.id!r} (token positions {pos})")
+            raise ValueError(
+                f"{self.name}: could not align {len(steps)} steps with step tags {self.format.step_tag!r} "
+                f"in problem {problem.id!r} (token positions {pos})"
+            )
         return [self._truncate(ids, pos, problem)]
 
     def _truncate(self, ids: list[int], pos: list[int], problem: Problem) -> tuple[list[int], list[int]]:
@@ -178,8 +209,9 @@ class ProcessRewardModel:
             return ids, pos
         cut = len(ids) - self.max_length  # drop the start: the question, not the steps being scored
         if min(pos) < cut:
-            raise ValueError(f"{self.name}: solution for {problem.id!r} is longer than "
-                             f"max_length={self.max_length} tokens")
+            raise ValueError(
+                f"{self.name}: solution for {problem.id!r} is longer than max_length={self.max_length} tokens"
+            )
         return ids[cut:], [p - cut for p in pos]
 
     # -- scoring ------------------------------------------------------------------------
@@ -209,8 +241,10 @@ class ProcessRewardModel:
         pair = tok(f"{f.good_token} {f.bad_token}", add_special_tokens=False)["input_ids"]
         if len(pair) == 2:  # as Math-Shepherd's reference code does: encode "+ -" together
             return pair[0], pair[1]
-        return (tok(f.good_token, add_special_tokens=False)["input_ids"][-1],
-                tok(f.bad_token, add_special_tokens=False)["input_ids"][-1])
+        return (
+            tok(f.good_token, add_special_tokens=False)["input_ids"][-1],
+            tok(f.bad_token, add_special_tokens=False)["input_ids"][-1],
+        )
 
     def score(self, problem: Problem, texts: Sequence[str]) -> list[Scores]:
         """One score per step per text (steps split on the delimiter), batched on the model's device."""
@@ -221,8 +255,10 @@ class ProcessRewardModel:
         flat = [x for enc in inputs for x in enc]
         dev, pad = _hf.model_device(self.model), _hf.pad_id(self.tokenizer)
         if self.format.readout == "prefix":
+
             def fn(ids, mask):
                 return _hf.class_scores(_hf.sequence_logits(self.model, ids, mask), self.format.label).tolist()
+
             vals = iter(_hf.run_batches([ids for ids, _ in flat], self.batch_size, pad, dev, fn))
             return [tuple(float(next(vals)) for _ in enc) for enc in inputs]
         rows = _hf.run_batches([ids for ids, _ in flat], self.batch_size, pad, dev, self._token_scores)

@@ -16,6 +16,7 @@ with the tokenizer's chat template when it has one (as reward models are trained
 plain-text prompt followed by the solution. Scoring is batched (length-sorted, right-padded),
 runs on the model's device, and FLOPs (2·params·tokens read) are charged in `Usage`.
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
@@ -49,9 +50,17 @@ class OutcomeRewardModel:
     truncates from the left, keeping the end of the solution where the answer is.
     """
 
-
-    def __init__(self, model: Any, tokenizer: Any, *, batch_size: int = 8, max_length: int | None = None,
-                 label: int | None = None, chat: bool | None = None, name: str | None = None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        batch_size: int = 8,
+        max_length: int | None = None,
+        label: int | None = None,
+        chat: bool | None = None,
+        name: str | None = None,
+    ) -> None:
         self.model, self.tokenizer = model, tokenizer
         self.batch_size, self.max_length, self.label, self.chat = batch_size, max_length, label, chat
         model_id = getattr(getattr(model, "config", None), "_name_or_path", "") or type(model).__name__
@@ -59,15 +68,27 @@ class OutcomeRewardModel:
         self._n_params: int | None = None
 
     @classmethod
-    def from_pretrained(cls, model_id: str, *, device: str | None = None, dtype: Any = "auto",
-                        trust_remote_code: bool = False, **kwargs: Any) -> "OutcomeRewardModel":
+    def from_pretrained(
+        cls,
+        model_id: str,
+        *,
+        device: str | None = None,
+        dtype: Any = "auto",
+        trust_remote_code: bool = False,
+        **kwargs: Any,
+    ) -> "OutcomeRewardModel":
         """Load a sequence-classification reward model and its tokenizer (hub id or local folder)."""
         from transformers import AutoModelForSequenceClassification
 
         from itslab.verifiers._hf import load_pretrained
 
-        model, tok = load_pretrained(AutoModelForSequenceClassification, model_id, device=device, dtype=dtype,
-                                     trust_remote_code=trust_remote_code)
+        model, tok = load_pretrained(
+            AutoModelForSequenceClassification,
+            model_id,
+            device=device,
+            dtype=dtype,
+            trust_remote_code=trust_remote_code,
+        )
         return cls(model, tok, name=f"orm:{model_id}", **kwargs)
 
     @property
@@ -87,7 +108,7 @@ class OutcomeRewardModel:
         prefix = problem.prompt if chat is None else chat
         ids = self.tokenizer(prefix + text, add_special_tokens=chat is None)["input_ids"]
         if self.max_length is not None and len(ids) > self.max_length:
-            ids = ids[-self.max_length:]
+            ids = ids[-self.max_length :]
         if not ids:
             raise ValueError(f"{self.name}: empty input for problem {problem.id!r}")
         return list(ids)

@@ -26,6 +26,7 @@ hook does. Reading files is allowed. This contains accidents and ordinary model 
 loops, fork bombs, huge allocations, stray writes, network calls); for adversarial code, run
 the whole lab in a container or VM (gVisor, firejail, nsjail) as a non-root user.
 """
+
 from __future__ import annotations
 
 import json
@@ -77,13 +78,25 @@ def _signal_reason(rc: int) -> str:
         name = signal.Signals(sig).name
     except ValueError:
         name = str(sig)
-    why = {"SIGXCPU": " (CPU time limit)", "SIGXFSZ": " (file size limit)", "SIGKILL": "",
-           "SIGSEGV": " (crash; often the memory limit)"}.get(name, "")
+    why = {
+        "SIGXCPU": " (CPU time limit)",
+        "SIGXFSZ": " (file size limit)",
+        "SIGKILL": "",
+        "SIGSEGV": " (crash; often the memory limit)",
+    }.get(name, "")
     return f"killed by {name}{why}"
 
 
-def run_python(code: str, tests: str | Sequence[str] = (), *, timeout: float = 5.0, memory_mb: int = 1024,
-               file_mb: int = 16, max_processes: int = 64, output_limit: int = 64_000) -> ExecutionResult:
+def run_python(
+    code: str,
+    tests: str | Sequence[str] = (),
+    *,
+    timeout: float = 5.0,
+    memory_mb: int = 1024,
+    file_mb: int = 16,
+    max_processes: int = 64,
+    output_limit: int = 64_000,
+) -> ExecutionResult:
     """Run `code`, then each test (assert statements), in a confined child process.
 
     A test is a string of Python; a single string is one test. Returns an `ExecutionResult`
@@ -95,17 +108,40 @@ def run_python(code: str, tests: str | Sequence[str] = (), *, timeout: float = 5
         raise ValueError(f"timeout, memory_mb and file_mb must be > 0, got {timeout}, {memory_mb}, {file_mb}")
     tests = [tests] if isinstance(tests, str) else list(tests)
     nonce = secrets.token_hex(16)
-    job = {"code": code, "tests": tests, "nonce": nonce, "memory_bytes": memory_mb << 20,
-           "cpu_seconds": int(timeout) + 2, "file_bytes": file_mb << 20, "max_processes": max_processes}
-    with tempfile.TemporaryDirectory(prefix="itslab-sandbox-") as box, \
-            tempfile.TemporaryDirectory(prefix="itslab-sandbox-io-") as io_dir:
+    job = {
+        "code": code,
+        "tests": tests,
+        "nonce": nonce,
+        "memory_bytes": memory_mb << 20,
+        "cpu_seconds": int(timeout) + 2,
+        "file_bytes": file_mb << 20,
+        "max_processes": max_processes,
+    }
+    with (
+        tempfile.TemporaryDirectory(prefix="itslab-sandbox-") as box,
+        tempfile.TemporaryDirectory(prefix="itslab-sandbox-io-") as io_dir,
+    ):
         out_path, err_path = Path(io_dir, "stdout"), Path(io_dir, "stderr")
-        env = {"PATH": "/usr/bin:/bin", "HOME": box, "TMPDIR": box, "LANG": "C.UTF-8",
-               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": box,
+            "TMPDIR": box,
+            "LANG": "C.UTF-8",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+        }
         t0 = time.monotonic()
         with out_path.open("wb") as out, err_path.open("wb") as err:
-            proc = subprocess.Popen([sys.executable, "-I", "-B", str(_CHILD)], cwd=box, env=env,
-                                    stdin=subprocess.PIPE, stdout=out, stderr=err, start_new_session=True)
+            proc = subprocess.Popen(
+                [sys.executable, "-I", "-B", str(_CHILD)],
+                cwd=box,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+            )
             timed_out = False
             try:
                 proc.communicate(json.dumps(job).encode(), timeout=timeout)
@@ -119,16 +155,20 @@ def run_python(code: str, tests: str | Sequence[str] = (), *, timeout: float = 5
     result = None
     for line in reversed(stdout.splitlines()):
         if line.startswith(nonce + " "):
-            result = json.loads(line[len(nonce) + 1:])
-            stdout = stdout[:stdout.rfind("\n" + line)]
+            result = json.loads(line[len(nonce) + 1 :])
+            stdout = stdout[: stdout.rfind("\n" + line)]
             break
     if timed_out:
         return ExecutionResult(False, f"timeout after {timeout:g}s", stdout, stderr, duration, pid=proc.pid)
     if result is None:
-        reason = _signal_reason(proc.returncode) if proc.returncode < 0 else \
-            f"exited with code {proc.returncode} before the tests finished"
+        reason = (
+            _signal_reason(proc.returncode)
+            if proc.returncode < 0
+            else f"exited with code {proc.returncode} before the tests finished"
+        )
         if "MemoryError" in stderr:
             reason = "memory limit exceeded"
         return ExecutionResult(False, reason, stdout, stderr, duration, pid=proc.pid)
-    return ExecutionResult(result["status"] == "pass", result["reason"], stdout, stderr, duration,
-                           result.get("network", ""), proc.pid)
+    return ExecutionResult(
+        result["status"] == "pass", result["reason"], stdout, stderr, duration, result.get("network", ""), proc.pid
+    )

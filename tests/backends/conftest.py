@@ -1,5 +1,6 @@
 """Fixtures for the serving-backend tests: the embedded model in-process (llama.cpp) and behind a
 real llama.cpp server (``python -m llama_cpp.server`` on 127.0.0.1), started once per module."""
+
 from __future__ import annotations
 
 import pytest
@@ -41,5 +42,6 @@ def http_gen(llama_http_server):
     """An `OpenAIGenerator` on the real llama.cpp server (token counts from its tokenize endpoint)."""
     from itslab.generators.openai_http_retry import RetryPolicy
 
-    return llama_http_server.generator(max_concurrency=2, timeout=60.0,
-                                       retry=RetryPolicy(max_retries=2, base_delay=0.05))
+    return llama_http_server.generator(
+        max_concurrency=2, timeout=60.0, retry=RetryPolicy(max_retries=2, base_delay=0.05)
+    )

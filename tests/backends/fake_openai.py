@@ -4,6 +4,7 @@ produce on demand (a 500 then a 200, a 400, a 429, a reply slower than the clien
 Each POST takes the next action of `script` (the last one repeats): an HTTP status (200 answers
 a valid completions reply), or ``("sleep", seconds)`` before a 200. Requests are recorded.
 """
+
 from __future__ import annotations
 
 import json
@@ -68,11 +69,28 @@ class FakeOpenAI:
         """A completions reply with `n` choices of `self.text`, two tokens each, with logprobs."""
         n = int(body.get("n", 1))
         toks = [self.text[:1], self.text[1:]] + ([body["stop"][0]] if body.get("stop") and self.stop_reason else [])
-        choices = [{"index": i, "text": self.text, "finish_reason": "stop", "stop_reason": self.stop_reason,
-                    "logprobs": {"tokens": toks, "token_logprobs": [-0.5] * len(toks)}} for i in range(n)]
-        return {"id": "cmpl-fake", "object": "text_completion", "model": body.get("model"), "choices": choices,
-                "usage": {"prompt_tokens": 7, "completion_tokens": len(toks) * n, "total_tokens": 7 + len(toks) * n,
-                          "prompt_tokens_details": {"cached_tokens": 3}}}
+        choices = [
+            {
+                "index": i,
+                "text": self.text,
+                "finish_reason": "stop",
+                "stop_reason": self.stop_reason,
+                "logprobs": {"tokens": toks, "token_logprobs": [-0.5] * len(toks)},
+            }
+            for i in range(n)
+        ]
+        return {
+            "id": "cmpl-fake",
+            "object": "text_completion",
+            "model": body.get("model"),
+            "choices": choices,
+            "usage": {
+                "prompt_tokens": 7,
+                "completion_tokens": len(toks) * n,
+                "total_tokens": 7 + len(toks) * n,
+                "prompt_tokens_details": {"cached_tokens": 3},
+            },
+        }
 
     @property
     def base_url(self) -> str:

@@ -5,6 +5,7 @@ a real llama.cpp HTTP server. Checked as on the simulators: the budget is never 
 seed a different one, and inputs are left unchanged. Sizes are small (4 samples, 16-token
 answers, 3 steps of 8 tokens); slow because real models decode every token.
 """
+
 from __future__ import annotations
 
 import copy

@@ -2,6 +2,7 @@
 embedded SmolLM2-135M): samples and accounting, best-of-N and a 3-step particle filter end to
 end, the chat API, an API key, and a server killed mid-run. Slow: each test decodes real tokens
 and the module starts a server (~5 s)."""
+
 from __future__ import annotations
 
 import threading
@@ -45,8 +46,15 @@ def test_best_of_n_end_to_end(http_gen, problems):
     from itslab.verifiers import NoisyVerifier
 
     p = problems[1]
-    r = strategies.get("best_of_n")(p, http_gen, NoisyVerifier(tpr=0.9, fpr=0.1, seed=0), Budget(samples=4),
-                                    problem_rng(0, p.id), n=4, max_tokens=32)
+    r = strategies.get("best_of_n")(
+        p,
+        http_gen,
+        NoisyVerifier(tpr=0.9, fpr=0.1, seed=0),
+        Budget(samples=4),
+        problem_rng(0, p.id),
+        n=4,
+        max_tokens=32,
+    )
     assert len(r.candidates) == 4 and r.usage.samples == 4 and r.usage.verifier_calls == 4
     assert r.usage == sum((s.usage for s in r.trace), start=Usage())
     assert r.usage.prompt_tokens == 4 * http_gen.count_tokens(p.prompt)  # the server read the prompt per sample
@@ -57,8 +65,17 @@ def test_particle_filter_three_steps_end_to_end(http_gen, problems):
 
     p = problems[0]
     prm = NoisyProcessVerifier(lambda q, t: [True] * len(split_steps(t)), noise=1.0, seed=0)
-    r = strategies.get("particle_filter")(p, http_gen, prm, Budget(samples=64), problem_rng(0, p.id),
-                                          n_particles=4, max_steps=3, max_step_tokens=16, max_tokens=64)
+    r = strategies.get("particle_filter")(
+        p,
+        http_gen,
+        prm,
+        Budget(samples=64),
+        problem_rng(0, p.id),
+        n_particles=4,
+        max_steps=3,
+        max_step_tokens=16,
+        max_tokens=64,
+    )
     steps = [s for s in r.trace if s.kind != "verify" and s.usage.samples > 0]
     assert 1 <= len(steps) <= 3 and len(r.candidates) == 4
     assert r.usage == sum((s.usage for s in r.trace), start=Usage())
@@ -83,8 +100,9 @@ def test_api_key_and_server_killed_mid_run(monkeypatch, tmp_path):
         with pytest.raises(BackendError, match="HTTP 401") as e:
             anon.generate([Request("Hi", max_tokens=2)])
         assert e.value.attempts == 1
-        gen = srv.generator(api_key_env="ITSLAB_TEST_SERVER_KEY", max_concurrency=1,
-                            retry=RetryPolicy(max_retries=2, base_delay=0.05))
+        gen = srv.generator(
+            api_key_env="ITSLAB_TEST_SERVER_KEY", max_concurrency=1, retry=RetryPolicy(max_retries=2, base_delay=0.05)
+        )
         with SampleStore(tmp_path / "s.db") as store:
             cached = Cached(gen, store)
             cached.generate([Request("The sky is", n=2, max_tokens=8, seed=0)])

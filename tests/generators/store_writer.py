@@ -7,6 +7,7 @@ transaction, after 30 of its 40 sample rows are inserted but before COMMIT (with
 so those rows have spilled into the WAL file), so the parent can SIGKILL it mid-write.
 Prints ``DONE b <wal bytes>`` after each committed batch and ``COUNTERS calls generated from_store``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,9 @@ PER_BATCH, N_SAMPLES = 5, 8
 
 def batch_requests(problems, b: int) -> list[Request]:
     """The requests of batch b (shared with the test, which regenerates them to compare)."""
-    return [Request(p.prompt, n=N_SAMPLES, seed=b, max_tokens=400) for p in problems[b * PER_BATCH:(b + 1) * PER_BATCH]]
+    return [
+        Request(p.prompt, n=N_SAMPLES, seed=b, max_tokens=400) for p in problems[b * PER_BATCH : (b + 1) * PER_BATCH]
+    ]
 
 
 def wal_size(db: str) -> int:

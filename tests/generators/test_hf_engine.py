@@ -3,6 +3,7 @@
 Model tests run the embedded SmolLM2-135M on CPU (installed into the model cache on first use);
 the sampler and radix-cache tests use synthetic tensors.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -21,8 +22,9 @@ from itslab.types import Request  # noqa: E402
 
 
 def _params(n, t=1.0, p=1.0, k=0, steps=1, seed=0):
-    return RowParams.build([t] * n, [p] * n, [k] * n, [sample_uniforms(seed, j, steps) for j in range(n)],
-                           torch.device("cpu"))
+    return RowParams.build(
+        [t] * n, [p] * n, [k] * n, [sample_uniforms(seed, j, steps) for j in range(n)], torch.device("cpu")
+    )
 
 
 def test_inverse_cdf_sampler_matches_softmax():
@@ -136,9 +138,15 @@ def test_greedy_matches_model_generate_across_padded_batch(gen, prompt):
     outs = gen.generate(reqs, ignore_eos=True)
     for r, cs in zip(reqs, outs):
         x = torch.tensor([gen.encode(r.prefix)])
-        ref = gen.model.generate(x, attention_mask=torch.ones_like(x), do_sample=False, max_new_tokens=8,
-                                 min_new_tokens=8, pad_token_id=gen.tokenizer.eos_token_id)
-        assert list(cs[0].token_ids) == ref[0, x.shape[1]:].tolist()
+        ref = gen.model.generate(
+            x,
+            attention_mask=torch.ones_like(x),
+            do_sample=False,
+            max_new_tokens=8,
+            min_new_tokens=8,
+            pad_token_id=gen.tokenizer.eos_token_id,
+        )
+        assert list(cs[0].token_ids) == ref[0, x.shape[1] :].tolist()
 
 
 @pytest.mark.slow  # ~10 s of batch-1 decoding

@@ -4,19 +4,22 @@ Before `itslab.protocols.prompt_for`, strategies used ``format_prompt`` (else th
 pools used ``chat_prompt`` on the chat messages: `VLLMGenerator`, which had only the second, got
 the raw prompt from strategies and the chat-templated one from pools.
 """
+
 from __future__ import annotations
 
 import pytest
 
 from itslab import Budget, strategies
-from itslab.rng import problem_rng
 from itslab.pools import draw_pool
+from itslab.rng import problem_rng
 from itslab.types import Completion, Problem
 
 
 class _Tok:
     def apply_chat_template(self, messages, tokenize=False, add_generation_prompt=True):
-        return "".join(f"<{m['role']}>{m['content']}" for m in messages) + ("<assistant>" if add_generation_prompt else "")
+        return "".join(f"<{m['role']}>{m['content']}" for m in messages) + (
+            "<assistant>" if add_generation_prompt else ""
+        )
 
     def encode(self, text):
         return list(text.encode())
@@ -81,25 +84,54 @@ def _bank():
 
     from itslab import banks
 
-    df = pd.DataFrame([{c: None for c in banks.COLUMNS} | {"problem_id": "p", "problem_index": 0, "sample_index": 0,
-                                                          "text": "#### 7", "generated_tokens": 1, "prompt_tokens": 1,
-                                                          "finish_reason": "stop", "logprob_mean": 0.0,
-                                                          "self_eval": 0.5, "correct": True}])
-    b = banks.Bank(name="b", frame=df, manifest={}, problem_ids=("p",), correct=df[["correct"]].to_numpy(),
-                   answers=df[["answer"]].to_numpy(), tokens=df[["generated_tokens"]].to_numpy(),
-                   logprob_mean=df[["logprob_mean"]].to_numpy(float), self_eval=df[["self_eval"]].to_numpy(float))
+    df = pd.DataFrame(
+        [
+            {c: None for c in banks.COLUMNS}
+            | {
+                "problem_id": "p",
+                "problem_index": 0,
+                "sample_index": 0,
+                "text": "#### 7",
+                "generated_tokens": 1,
+                "prompt_tokens": 1,
+                "finish_reason": "stop",
+                "logprob_mean": 0.0,
+                "self_eval": 0.5,
+                "correct": True,
+            }
+        ]
+    )
+    b = banks.Bank(
+        name="b",
+        frame=df,
+        manifest={},
+        problem_ids=("p",),
+        correct=df[["correct"]].to_numpy(),
+        answers=df[["answer"]].to_numpy(),
+        tokens=df[["generated_tokens"]].to_numpy(),
+        logprob_mean=df[["logprob_mean"]].to_numpy(float),
+        self_eval=df[["self_eval"]].to_numpy(float),
+    )
     return banks.BankReplay(b)
 
 
-GENERATORS = {"hf": _hf, "llamacpp": _llamacpp, "vllm": _vllm, "http": _http, "simulated": _simulated,
-              "replay": _replay, "bank": _bank}
+GENERATORS = {
+    "hf": _hf,
+    "llamacpp": _llamacpp,
+    "vllm": _vllm,
+    "http": _http,
+    "simulated": _simulated,
+    "replay": _replay,
+    "bank": _bank,
+}
 
 
 @pytest.mark.parametrize("make", list(GENERATORS.values()), ids=list(GENERATORS))
 def test_strategy_and_pool_send_the_same_prefix(make, monkeypatch):
     gen = make()
-    problem = Problem("p", "Question: what is 3 + 4?\nAnswer:", "7",
-                      messages=({"role": "user", "content": "What is 3 + 4?"},))
+    problem = Problem(
+        "p", "Question: what is 3 + 4?\nAnswer:", "7", messages=({"role": "user", "content": "What is 3 + 4?"},)
+    )
     if hasattr(gen, "sample_table"):  # a simulator knows only its own problems, and pools skip generate
         problem = gen.problems[0]
         monkeypatch.setattr(gen, "sample_table", None)

@@ -2,6 +2,7 @@
 
 Statistical tests are seeded; tolerances are ~4 standard errors of the stated estimate.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -12,9 +13,19 @@ import sys
 import numpy as np
 import pytest
 
-from itslab.generators.simulated import (THINK_END, WAIT, SequentialSimGenerator, SimulatedGenerator,
-                                         StepwiseSimGenerator, count_tokens, extract_boxed, hidden_chain,
-                                         make_suite, outcome_oracle, step_oracle)
+from itslab.generators.simulated import (
+    THINK_END,
+    WAIT,
+    SequentialSimGenerator,
+    SimulatedGenerator,
+    StepwiseSimGenerator,
+    count_tokens,
+    extract_boxed,
+    hidden_chain,
+    make_suite,
+    outcome_oracle,
+    step_oracle,
+)
 from itslab.protocols import STEP_DELIMITER, Generator
 from itslab.types import Problem, Request
 
@@ -26,6 +37,7 @@ def _texts(gen, req):
 
 
 # --- SimulatedGenerator: closed forms ---------------------------------------------------------------
+
 
 def test_pass_at_1_matches_beta_mean_and_closed_form():
     a, b, n = 2.0, 3.0, 40
@@ -138,8 +150,10 @@ def test_first_k_of_n_samples_are_identical_for_every_n(kind, stop):
         req = Request(p.prompt, n=9, seed=11, stop=stop, temperature=0.8, max_tokens=BIG)
         full = gen.generate([req])[0]
         for k in (1, 3, 9):
-            assert gen.generate([Request(p.prompt, n=k, seed=11, stop=stop, temperature=0.8,
-                                         max_tokens=BIG)])[0] == full[:k]
+            assert (
+                gen.generate([Request(p.prompt, n=k, seed=11, stop=stop, temperature=0.8, max_tokens=BIG)])[0]
+                == full[:k]
+            )
         assert len({c.text for c in full}) > 1  # the samples do differ
 
 
@@ -171,14 +185,17 @@ def test_same_seed_same_samples_other_seed_other_samples(kind):
 
 
 def test_samples_are_reproducible_across_processes():
-    code = ("import hashlib; from itslab.generators.simulated import make_suite; from itslab.types import Request;"
-            "ps, g = make_suite(3, seed=9, kind='stepwise');"
-            "print(hashlib.sha256(repr([c.text for p in ps for c in g.generate([Request(p.prompt, n=5, seed=2)])[0]])"
-            ".encode()).hexdigest())")
+    code = (
+        "import hashlib; from itslab.generators.simulated import make_suite; from itslab.types import Request;"
+        "ps, g = make_suite(3, seed=9, kind='stepwise');"
+        "print(hashlib.sha256(repr([c.text for p in ps for c in g.generate([Request(p.prompt, n=5, seed=2)])[0]])"
+        ".encode()).hexdigest())"
+    )
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     ps, g = make_suite(3, seed=9, kind="stepwise")
-    here = hashlib.sha256(repr([c.text for p in ps for c in g.generate([Request(p.prompt, n=5, seed=2)])[0]])
-                          .encode()).hexdigest()
+    here = hashlib.sha256(
+        repr([c.text for p in ps for c in g.generate([Request(p.prompt, n=5, seed=2)])[0]]).encode()
+    ).hexdigest()
     assert here == other
 
 
@@ -190,8 +207,9 @@ def test_prompt_wrapped_in_a_template_is_still_found():
     [c] = gen.generate([Request(wrapped, n=1, seed=0, stop=(STEP_DELIMITER,), max_tokens=BIG)])[0]
     assert c.meta["problem_id"] == p.id and len(step_oracle(p, c.text)) == 1 and c.text.startswith("Step 1:")
     problems, seq = make_suite(3, seed=0, kind="sequential")
-    [c] = seq.generate([Request("<|user|>\n" + problems[0].prompt + "<|assistant|>\n", n=1, seed=0,
-                                stop=(THINK_END,), max_tokens=BIG)])[0]
+    [c] = seq.generate(
+        [Request("<|user|>\n" + problems[0].prompt + "<|assistant|>\n", n=1, seed=0, stop=(THINK_END,), max_tokens=BIG)]
+    )[0]
     assert c.text.startswith("Let me think.") and c.text.endswith(THINK_END)
 
 
@@ -211,6 +229,7 @@ def test_bad_inputs_raise_clear_errors():
 
 # --- StepwiseSimGenerator ------------------------------------------------------------------------------
 
+
 def _roll_out(gen, problems, n_particles, seed=0, temperature=1.0):
     """Step-by-step generation, one request per particle per step (what a particle filter does)."""
     prefixes = [p.prompt for p in problems for _ in range(n_particles)]
@@ -219,8 +238,17 @@ def _roll_out(gen, problems, n_particles, seed=0, temperature=1.0):
         live = [i for i, d in enumerate(done) if not d]
         if not live:
             break
-        reqs = [Request(prefixes[i], n=1, seed=seed + 1000 * step + i, stop=(STEP_DELIMITER,),
-                        temperature=temperature, max_tokens=BIG) for i in live]
+        reqs = [
+            Request(
+                prefixes[i],
+                n=1,
+                seed=seed + 1000 * step + i,
+                stop=(STEP_DELIMITER,),
+                temperature=temperature,
+                max_tokens=BIG,
+            )
+            for i in live
+        ]
         for i, [c] in zip(live, gen.generate(reqs)):
             assert c.finish_reason == "stop"
             assert c.text.endswith(STEP_DELIMITER) != c.meta["finished"]
@@ -256,7 +284,7 @@ def test_step_oracle_reads_the_hidden_chain_and_errors_persist_without_recovery(
         for c in cs:
             flags = step_oracle(p, p.prompt + c.text)
             assert flags == step_oracle(p, c.text) and len(flags) == 5
-            assert all(not f for f in flags[flags.index(False):]) if False in flags else True
+            assert all(not f for f in flags[flags.index(False) :]) if False in flags else True
             seen_break |= False in flags
             assert c.meta["sim_correct"] == flags[-1] == outcome_oracle(p, c.text)
     assert seen_break
@@ -272,7 +300,7 @@ def test_stepwise_recovery_and_value_function():
     acc = np.mean([c.meta["sim_correct"] for cs in outs for c in cs])
     assert abs(acc - np.mean([p.meta["p_correct"] for p in problems])) < 0.055  # sd ≈ 0.013
     flags = [step_oracle(p, c.text) for p, cs in zip(problems, outs) for c in cs]
-    assert any(True in f[f.index(False):] for f in flags if False in f)  # a broken chain recovered
+    assert any(True in f[f.index(False) :] for f in flags if False in f)  # a broken chain recovered
 
 
 def test_stepwise_continues_a_step_cut_by_max_tokens_and_stops_when_finished():
@@ -291,6 +319,7 @@ def test_stepwise_continues_a_step_cut_by_max_tokens_and_stops_when_finished():
 def _reference_step_flags(problem, solution):
     # step_oracle's definition, written plainly: split left to right, skip blank chunks
     from itslab.generators.simulated_stepwise import _VALUE
+
     chain, gold, flags, state, k = hidden_chain(problem), str(problem.answer).strip(), [], True, 0
     for chunk in solution.split(STEP_DELIMITER):
         if chunk.strip():
@@ -308,9 +337,19 @@ def test_step_oracle_memoised_by_step_boundary_equals_the_plain_definition():
     rng = np.random.default_rng(0)
     for p in problems:
         chain = hidden_chain(p)
-        pieces = ["\n", "\n\n", "\n\n\n", "\n\n\n\n", " ", "Step 1: word", " so the running value is "
-                  f"{chain[0]}.", " so the running value is 7.", f" so the running value is {chain[1]}.",
-                  f" The answer is \\boxed{{{p.answer}}}.", " The answer is \\boxed{3}."]
+        pieces = [
+            "\n",
+            "\n\n",
+            "\n\n\n",
+            "\n\n\n\n",
+            " ",
+            "Step 1: word",
+            f" so the running value is {chain[0]}.",
+            " so the running value is 7.",
+            f" so the running value is {chain[1]}.",
+            f" The answer is \\boxed{{{p.answer}}}.",
+            " The answer is \\boxed{3}.",
+        ]
         for _ in range(300):
             text = "".join(rng.choice(pieces, size=rng.integers(0, 12)))
             assert step_oracle(p, text) == _reference_step_flags(p, text), repr(text)
@@ -326,10 +365,13 @@ def test_stepwise_token_counts_match_the_tokenizer_in_every_state():
     for p in problems:
         [whole] = gen.generate([Request(p.prompt, n=1, seed=3, max_tokens=BIG)])[0]
         steps = whole.text.split(STEP_DELIMITER)
-        prefixes = [p.prompt, p.prompt + whole.text[:17],
-                    p.prompt + steps[0],  # a whole step without its delimiter
-                    p.prompt + STEP_DELIMITER.join(steps[:2]) + STEP_DELIMITER,
-                    p.prompt + STEP_DELIMITER.join(steps[:-1]) + STEP_DELIMITER + steps[-1].split(" The answer")[0]]
+        prefixes = [
+            p.prompt,
+            p.prompt + whole.text[:17],
+            p.prompt + steps[0],  # a whole step without its delimiter
+            p.prompt + STEP_DELIMITER.join(steps[:2]) + STEP_DELIMITER,
+            p.prompt + STEP_DELIMITER.join(steps[:-1]) + STEP_DELIMITER + steps[-1].split(" The answer")[0],
+        ]
         for prefix in prefixes:
             for stop in [(), (STEP_DELIMITER,)]:
                 for mt in (BIG, 9):
@@ -358,6 +400,7 @@ def test_stepwise_works_on_problems_with_non_integer_answers():
 
 # --- SequentialSimGenerator ----------------------------------------------------------------------------
 
+
 def _budget_force(gen, problems, n, n_waits):
     """s1 budget forcing: stop at </think>, replace it by "Wait" `n_waits` times, then let it answer."""
     prefixes = [p.prompt for p in problems for _ in range(n)]
@@ -366,7 +409,7 @@ def _budget_force(gen, problems, n, n_waits):
         outs = gen.generate(reqs)
         for i, [c] in enumerate(outs):
             assert c.text.endswith(THINK_END) and c.finish_reason == "stop"
-            prefixes[i] += c.text[:-len(THINK_END)] + (WAIT if w < n_waits else THINK_END)
+            prefixes[i] += c.text[: -len(THINK_END)] + (WAIT if w < n_waits else THINK_END)
     final = gen.generate([Request(x, n=1, seed=0, max_tokens=BIG) for x in prefixes])
     return [cs[0] for cs in final], prefixes
 

@@ -1,4 +1,5 @@
 """SampleStore, Cached and ReplayGenerator: exact round trips, resumption, crash safety."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -14,8 +15,8 @@ import pytest
 
 from itslab.generators.replay import ReplayGenerator
 from itslab.generators.simulated import make_suite
-from itslab.protocols import STEP_DELIMITER, Generator
 from itslab.generators.store import Cached, MissingSample, SampleStore, completion_from_json, completion_to_json
+from itslab.protocols import STEP_DELIMITER, Generator
 from itslab.types import Completion, Request
 
 HERE = Path(__file__).resolve().parent
@@ -27,6 +28,7 @@ _spec.loader.exec_module(writer)
 def _plain(c: Completion) -> Completion:
     """The completion without the store's provenance mark."""
     from dataclasses import replace
+
     return replace(c, meta={k: v for k, v in c.meta.items() if k != "from_store"})
 
 
@@ -48,9 +50,17 @@ def store(tmp_path):
 
 
 def test_completion_json_round_trip_is_exact():
-    c = Completion(text="a \\boxed{1}.", n_tokens=3, n_prompt_tokens=7, n_cached_tokens=7, token_ids=(1, 2, 3),
-                   logprobs=(-0.1, -1 / 3, -2e-17), finish_reason="length", seed=5,
-                   meta={"confidence": 0.123456789012345678, "answer": "1", "nested": {"a": [1, 2]}})
+    c = Completion(
+        text="a \\boxed{1}.",
+        n_tokens=3,
+        n_prompt_tokens=7,
+        n_cached_tokens=7,
+        token_ids=(1, 2, 3),
+        logprobs=(-0.1, -1 / 3, -2e-17),
+        finish_reason="length",
+        seed=5,
+        meta={"confidence": 0.123456789012345678, "answer": "1", "nested": {"a": [1, 2]}},
+    )
     back = completion_from_json(completion_to_json(c))
     assert back == c and back.logprobs == c.logprobs
     with pytest.raises(TypeError, match="cannot store a object"):
@@ -78,8 +88,18 @@ def test_cached_reads_what_it_has_and_generates_only_the_missing(store):
     assert [bool(c.meta.get("from_store")) for c in more] == [True] * 4 + [False] * 4
 
 
-@pytest.mark.parametrize("change", [dict(seed=3), dict(temperature=0.7), dict(max_tokens=100), dict(top_p=0.9),
-                                    dict(stop=(STEP_DELIMITER,)), dict(logprobs=True), dict(prefix_suffix=" ")])
+@pytest.mark.parametrize(
+    "change",
+    [
+        dict(seed=3),
+        dict(temperature=0.7),
+        dict(max_tokens=100),
+        dict(top_p=0.9),
+        dict(stop=(STEP_DELIMITER,)),
+        dict(logprobs=True),
+        dict(prefix_suffix=" "),
+    ],
+)
 def test_any_key_change_is_a_miss(store, change):
     problems, sim = make_suite(1, seed=2)
     gen = Cached(sim, store)
@@ -99,8 +119,9 @@ def test_replay_serves_recorded_samples_and_names_what_is_missing(store):
     rep = ReplayGenerator(store, sim.model_id)
     assert isinstance(rep, Generator)
     assert [_plain(c) for c in rep.generate([req])[0]] == recorded
-    assert [_plain(c) for c in rep.generate([Request(problems[0].prompt, n=2, seed=1, stop=(STEP_DELIMITER,))])[0]] \
-        == recorded[:2]
+    assert [
+        _plain(c) for c in rep.generate([Request(problems[0].prompt, n=2, seed=1, stop=(STEP_DELIMITER,))])[0]
+    ] == recorded[:2]
     with pytest.raises(MissingSample, match=r"no recorded sample 3 \(2 of n=5 missing, 3 present\).*seed 1"):
         rep.generate([Request(problems[0].prompt, n=5, seed=1, stop=(STEP_DELIMITER,))])
     with pytest.raises(MissingSample, match="has no samples of this model"):
@@ -136,9 +157,13 @@ def _expected_rows(n_batches):
 
 
 def _run_writer(db, n_batches, *extra):
-    return subprocess.Popen([sys.executable, str(HERE / "store_writer.py"), str(db), str(n_batches), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(HERE.parents[1])})
+    return subprocess.Popen(
+        [sys.executable, str(HERE / "store_writer.py"), str(db), str(n_batches), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(HERE.parents[1])},
+    )
 
 
 def _check_store(db, n_batches_done, expected):
@@ -146,8 +171,9 @@ def _check_store(db, n_batches_done, expected):
         assert s.integrity_check() == "ok"
         rows = {(prefix, seed, idx): c for _, prefix, _, seed, idx, c in s.records()}
         n = s.count()
-        dup = s.connection.execute("SELECT COUNT(*) - COUNT(DISTINCT model_id || prefix_hash || params || seed || '/' "
-                                   "|| idx) FROM samples").fetchone()[0]
+        dup = s.connection.execute(
+            "SELECT COUNT(*) - COUNT(DISTINCT model_id || prefix_hash || params || seed || '/' || idx) FROM samples"
+        ).fetchone()[0]
     assert dup == 0 and n == len(rows)
     want = {k: c for k, c in expected.items() if k[1] < n_batches_done}
     assert set(rows) == set(want)  # nothing lost, nothing from the killed batch half-written

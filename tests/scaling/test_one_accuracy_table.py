@@ -1,6 +1,7 @@
 """One accuracy table and one law bootstrap: the report, `experiments.accuracy_table` and the plots
 agree on accuracy ± SE when there are several seeds (before, `accuracy_table` took the SE over
 problem × seed rows), and `report.fit_laws` is `scaling.bootstrap` with the accuracy bounds."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,9 +21,19 @@ def _frame(seeds=3, problems=30, seed=0):
         for i in range(problems):
             for s in range(seeds):
                 p = 1 - (1 - skill[i]) ** b
-                rows.append({"strategy": "s", "budget": b, "problem_id": f"p{i}", "seed": s,
-                             "correct": bool(rng.random() < p), "generated_tokens": 10 * b, "samples": b,
-                             "verifier_calls": 0, "cached_tokens": 0})
+                rows.append(
+                    {
+                        "strategy": "s",
+                        "budget": b,
+                        "problem_id": f"p{i}",
+                        "seed": s,
+                        "correct": bool(rng.random() < p),
+                        "generated_tokens": 10 * b,
+                        "samples": b,
+                        "verifier_calls": 0,
+                        "cached_tokens": 0,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -48,8 +59,7 @@ def test_fit_laws_is_the_bounded_scaling_bootstrap():
     df = _frame(seeds=1, problems=60)
     got = report.fit_laws(df, n_boot=50, seed=3)["s"]
     y = df.groupby(["problem_id", "budget"])["correct"].mean().unstack("budget").to_numpy(float)
-    bs = bootstrap(report.LAW, [1, 2, 4, 8], y, rng=np.random.default_rng(3), n_boot=50,
-                   bounds=report.ACCURACY_BOUNDS)
+    bs = bootstrap(report.LAW, [1, 2, 4, 8], y, rng=np.random.default_rng(3), n_boot=50, bounds=report.ACCURACY_BOUNDS)
     row = bs.param_ci.set_index("param").loc["c"]
     assert got["ceiling_ci"] == (pytest.approx(row["ci_low"]), pytest.approx(row["ci_high"]))
     assert 0.0 <= bs.fit.as_dict()["c"] <= 1.0

@@ -1,12 +1,20 @@
 """pass@k and best-of-k: brute-force enumeration, Monte Carlo, stability, shapes and errors."""
+
 from itertools import combinations
 from math import comb
 
 import numpy as np
 import pytest
 
-from itslab.scaling import (best_of_k, best_of_k_matrix, counts_from_flags, default_ks, pass_at_k,
-                            pass_at_k_from_counts, pass_at_k_matrix)
+from itslab.scaling import (
+    best_of_k,
+    best_of_k_matrix,
+    counts_from_flags,
+    default_ks,
+    pass_at_k,
+    pass_at_k_from_counts,
+    pass_at_k_matrix,
+)
 
 
 def brute_pass_at_k(flags: np.ndarray, k: int) -> float:

@@ -1,4 +1,5 @@
 """compute_optimal (Snell et al. 2024) and pareto_frontier on hand-built experiment frames."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -6,9 +7,11 @@ import pytest
 from itslab.scaling import compute_optimal, config_accuracy, difficulty_bins, pareto_frontier
 
 BUDGETS = [1, 2, 4, 8, 16]
-ACC = {("best_of_n", "agg=last"): [0.1, 0.2, 0.3, 0.4, 0.5],
-       ("beam_search", "width=4"): [0.3, 0.4, 0.5, 0.55, 0.6],
-       ("beam_search", "width=16"): [0.0, 0.45, 0.45, 0.5, 0.65]}
+ACC = {
+    ("best_of_n", "agg=last"): [0.1, 0.2, 0.3, 0.4, 0.5],
+    ("beam_search", "width=4"): [0.3, 0.4, 0.5, 0.55, 0.6],
+    ("beam_search", "width=16"): [0.0, 0.45, 0.45, 0.5, 0.65],
+}
 
 
 def frame(n_problems: int = 20, seeds=(0, 1)) -> pd.DataFrame:
@@ -18,10 +21,20 @@ def frame(n_problems: int = 20, seeds=(0, 1)) -> pd.DataFrame:
         for budget, acc in zip(BUDGETS, accs):
             for i in range(n_problems):
                 for seed in seeds:
-                    rows.append(dict(problem_id=f"p{i}", strategy=strategy, hyper=hyper, budget=budget, seed=seed,
-                                     correct=i < round(acc * n_problems), answer="x", difficulty=i % 4,
-                                     total_tokens=100 * budget * (2 if strategy == "beam_search" else 1),
-                                     flops=1e9 * budget))
+                    rows.append(
+                        dict(
+                            problem_id=f"p{i}",
+                            strategy=strategy,
+                            hyper=hyper,
+                            budget=budget,
+                            seed=seed,
+                            correct=i < round(acc * n_problems),
+                            answer="x",
+                            difficulty=i % 4,
+                            total_tokens=100 * budget * (2 if strategy == "beam_search" else 1),
+                            flops=1e9 * budget,
+                        )
+                    )
     return pd.DataFrame(rows)
 
 

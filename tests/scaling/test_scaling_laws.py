@@ -1,13 +1,18 @@
 """Scaling-law fits: parameter recovery within standard errors, bootstrap, extrapolation, Beta MLE."""
+
 import numpy as np
 import pytest
 
-from itslab.scaling import (LAWS, bootstrap, extrapolation_check, fit, fit_beta_binomial, get_law,
-                            pass_at_k_matrix)
+from itslab.scaling import LAWS, bootstrap, extrapolation_check, fit, fit_beta_binomial, get_law, pass_at_k_matrix
 
 X = np.unique(np.round(np.logspace(0, 3, 16)))
-TRUTH = {"power_law": (0.5, -0.3), "saturating_power_law": (0.5, 0.5, 0.9), "exp_power_law": (2.0, 0.4),
-         "logistic_log": (0.85, 1.2, 2.0), "beta_difficulty": (0.3, 1.5)}
+TRUTH = {
+    "power_law": (0.5, -0.3),
+    "saturating_power_law": (0.5, 0.5, 0.9),
+    "exp_power_law": (2.0, 0.4),
+    "logistic_log": (0.85, 1.2, 2.0),
+    "beta_difficulty": (0.3, 1.5),
+}
 SIGMA = 0.01
 
 

@@ -1,9 +1,17 @@
 """Inference Scaling fLaws (Stroebl et al. 2024): closed form vs Monte Carlo resample-until-pass."""
+
 import numpy as np
 import pytest
 
-from itslab.scaling import (expected_attempts, expected_utility, optimal_k, resample_until_pass_at_k,
-                            resampling_accuracy, resampling_ceiling, resampling_curve)
+from itslab.scaling import (
+    expected_attempts,
+    expected_utility,
+    optimal_k,
+    resample_until_pass_at_k,
+    resampling_accuracy,
+    resampling_ceiling,
+    resampling_curve,
+)
 
 
 def simulate(p: np.ndarray, tpr: float, fpr: float, k: int, rng: np.random.Generator):
@@ -18,8 +26,10 @@ def simulate(p: np.ndarray, tpr: float, fpr: float, k: int, rng: np.random.Gener
     return chosen_ok, any_pass & ~chosen_ok, attempts
 
 
-@pytest.mark.parametrize("p,tpr,fpr,k", [(0.3, 0.95, 0.1, 1), (0.3, 0.95, 0.1, 5), (0.1, 0.8, 0.05, 20),
-                                         (0.6, 1.0, 0.3, 3), (0.05, 0.9, 0.0, 50)])
+@pytest.mark.parametrize(
+    "p,tpr,fpr,k",
+    [(0.3, 0.95, 0.1, 1), (0.3, 0.95, 0.1, 5), (0.1, 0.8, 0.05, 20), (0.6, 1.0, 0.3, 3), (0.05, 0.9, 0.0, 50)],
+)
 def test_closed_form_matches_monte_carlo_homogeneous(p, tpr, fpr, k):
     rng = np.random.default_rng(0)
     ok, fp, att = simulate(np.full(100_000, p), tpr, fpr, k, rng)  # se <= 0.0016
@@ -46,7 +56,7 @@ def test_ceiling_formula_and_perfect_verifier():
     assert resampling_ceiling(0.3, 1.0, 0.1) == pytest.approx(0.3 / (0.3 + 0.07))
     # perfect verifier: accuracy = pass@k = 1 - (1-p)^k, ceiling 1
     ks = np.array([1, 2, 10])
-    np.testing.assert_allclose(resampling_accuracy(ks, 0.2, 1.0, 0.0), 1 - 0.8 ** ks)
+    np.testing.assert_allclose(resampling_accuracy(ks, 0.2, 1.0, 0.0), 1 - 0.8**ks)
     assert resampling_ceiling(0.2, 1.0, 0.0) == 1.0
     curve = resampling_curve(ks, 0.2, 1.0, 0.0)
     np.testing.assert_allclose(curve["accuracy"] + curve["false_positive"] + curve["abstain"], 1.0)

@@ -1,4 +1,5 @@
 """maj@k and weighted maj@k: exact paths against brute force, Monte Carlo against exact."""
+
 from itertools import combinations
 
 import numpy as np

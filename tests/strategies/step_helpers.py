@@ -1,4 +1,5 @@
 """Shared bits of the step-level strategy tests: a stepwise suite, PRMs, a request-recording generator."""
+
 from __future__ import annotations
 
 from functools import lru_cache

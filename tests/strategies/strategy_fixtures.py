@@ -1,4 +1,5 @@
 """What each registered strategy runs on in the contract tests: problems, generator, verifier, hyper."""
+
 from __future__ import annotations
 
 from functools import lru_cache

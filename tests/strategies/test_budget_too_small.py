@@ -1,14 +1,14 @@
 """A budget that cannot buy one unit of a strategy is an error naming the strategy, the budget and the
 minimum, never a silent accuracy of 0 (before: beam search and particle filtering with their default
 16 beams/particles scored 0.0 at budgets 1–32 samples, spending nothing, and the CLI exited 0)."""
+
 from __future__ import annotations
 
 import pytest
+from strategy_fixtures import setup_for
 
 from itslab import Budget, BudgetTooSmall, experiments, strategies
 from itslab.rng import problem_rng
-
-from strategy_fixtures import setup_for
 
 
 @pytest.mark.parametrize("name", ["beam_search", "dvts", "rebase", "particle_filter", "particle_gibbs"])
@@ -31,6 +31,14 @@ def test_a_sweep_with_a_too_small_budget_fails_loudly():
     with pytest.raises(BudgetTooSmall, match="beam_search"):
         experiments.run(problems[:2], ["beam_search"], [1, 2, 4], [0], gen, ver, progress=False)
     # on the rollouts axis the strategy is sized to the budget: no error, real spending
-    df = experiments.run(problems[:2], [("beam_search", {"max_steps": 4})], [1, 2, 4], [0], gen, ver,
-                         budget_axis="rollouts", progress=False)
+    df = experiments.run(
+        problems[:2],
+        [("beam_search", {"max_steps": 4})],
+        [1, 2, 4],
+        [0],
+        gen,
+        ver,
+        budget_axis="rollouts",
+        progress=False,
+    )
     assert (df["samples"] > 0).all()

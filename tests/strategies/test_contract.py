@@ -1,20 +1,25 @@
 """Contract tests over every registered strategy (docs/architecture.md, "A strategy"), on the simulated generators:
 the budget is never exceeded on any axis, `Usage` equals the sum over the trace, the same seed
 gives an identical `Result`, and inputs are left unchanged."""
+
 from __future__ import annotations
 
 import copy
 
 import pytest
+from strategy_fixtures import STEP_STRATEGIES, setup_for
 
 from itslab import Budget, BudgetTooSmall, strategies
 from itslab.rng import problem_rng
 
-from strategy_fixtures import STEP_STRATEGIES, setup_for
-
 BUDGETS = [
-    Budget(samples=1), Budget(samples=6), Budget(generated_tokens=300), Budget(total_tokens=900),
-    Budget(samples=12, verifier_calls=3), Budget(flops=2e12), Budget(generated_tokens=2000, verifier_tokens=800),
+    Budget(samples=1),
+    Budget(samples=6),
+    Budget(generated_tokens=300),
+    Budget(total_tokens=900),
+    Budget(samples=12, verifier_calls=3),
+    Budget(flops=2e12),
+    Budget(generated_tokens=2000, verifier_tokens=800),
 ]
 
 

@@ -2,6 +2,7 @@
 
 Tolerances: 4 standard errors of the mean over problems (seeded, so the test is deterministic).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -20,14 +21,17 @@ N_PROBLEMS = 300
 
 @pytest.fixture(scope="module")
 def suite():
-    return make_suite(N_PROBLEMS, seed=11, kind="outcome", mean_tokens=20.0, n_distractors=3,
-                      distractor_concentration=0.5)
+    return make_suite(
+        N_PROBLEMS, seed=11, kind="outcome", mean_tokens=20.0, n_distractors=3, distractor_concentration=0.5
+    )
 
 
 def _run(name, problems, gen, ver, n, **kw):
     fn = strategies.get(name)
-    return [fn(p, gen, ver, Budget(samples=n), problem_rng(5, p.id), n=n, temperature=T, max_tokens=200, **kw)
-            for p in problems]
+    return [
+        fn(p, gen, ver, Budget(samples=n), problem_rng(5, p.id), n=n, temperature=T, max_tokens=200, **kw)
+        for p in problems
+    ]
 
 
 def _check(observed: np.ndarray, expected: np.ndarray):
@@ -69,15 +73,17 @@ def _majority_closed_form(probs: np.ndarray, n: int) -> float:
 def test_majority_vote_matches_closed_form(suite, n):
     problems, gen = suite
     res = _run("majority_vote", problems, gen, None, n)
-    expected = np.array([_majority_closed_form(np.array(list(gen.answer_distribution(q, temperature=T).values())), n)
-                         for q in problems])
+    expected = np.array(
+        [_majority_closed_form(np.array(list(gen.answer_distribution(q, temperature=T).values())), n) for q in problems]
+    )
     _check(np.array([r.correct for r in res], float), expected)
 
 
 def test_majority_vote_hurts_with_peaked_distractors():
     # a problem whose mode is a distractor: voting converges to it, so maj@32 < pass@1
-    problems, gen = make_suite(200, seed=3, kind="outcome", a=1.0, b=3.0, mean_tokens=10.0, n_distractors=2,
-                               distractor_concentration=0.05)
+    problems, gen = make_suite(
+        200, seed=3, kind="outcome", a=1.0, b=3.0, mean_tokens=10.0, n_distractors=2, distractor_concentration=0.05
+    )
     hard = [q for q in problems if max(list(gen.answer_distribution(q).values())[1:]) > gen.p_correct(q) + 0.1][:40]
     assert len(hard) >= 20
     res = _run("majority_vote", hard, gen, None, 32)
@@ -92,8 +98,10 @@ def test_weighted_votes_and_resample_until_pass_run(suite):
     wm = _run("weighted_majority_vote", problems[:30], gen, None, 8)
     assert all(c.score is not None and 0 < c.score <= 1 for r in wm for c in r.candidates)
     fn = strategies.get("resample_until_pass")
-    r = [fn(p, gen, ExactAnswer(), Budget(samples=8), problem_rng(5, p.id), temperature=T, max_tokens=200)
-         for p in problems]
+    r = [
+        fn(p, gen, ExactAnswer(), Budget(samples=8), problem_rng(5, p.id), temperature=T, max_tokens=200)
+        for p in problems
+    ]
     p = np.array([gen.p_correct(q, temperature=T) for q in problems])
     _check(np.array([x.correct for x in r], float), 1 - (1 - p) ** 8)
     assert all(x.usage.samples <= 8 and x.usage.samples == x.usage.verifier_calls for x in r)

@@ -1,8 +1,10 @@
 """Beam search, DVTS and REBASE (itslab.strategies.search) on the stepwise simulator, plus the step primitives."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from step_helpers import Recorder, noisy_prm, stepwise_suite
 
 from itslab import Budget
 from itslab.protocols import STEP_DELIMITER
@@ -12,8 +14,6 @@ from itslab.strategies.base import step_finished
 from itslab.trace import Candidate
 from itslab.types import Completion
 
-from step_helpers import Recorder, noisy_prm, stepwise_suite
-
 BIG = Budget(samples=10_000)
 
 
@@ -22,15 +22,18 @@ def _c(text: str, reason: str = "stop") -> Completion:
 
 
 # --- the step-end rule -----------------------------------------------------------------------
-@pytest.mark.parametrize("text,finished", [
-    ("Step 1: add 2 and 3 to get 5.\n\n", False),
-    ("So the answer is \\boxed{5}.", True),
-    ("Then \\boxed{5}\n\n", True),       # a final answer ends it even before the delimiter
-    ("Hence\n#### 12\n\n", True),
-    ("Step 2: the model stopped here", True),   # EOS before the delimiter
-    ("", True),
-    ("\n\n", True),                     # an empty step
-])
+@pytest.mark.parametrize(
+    "text,finished",
+    [
+        ("Step 1: add 2 and 3 to get 5.\n\n", False),
+        ("So the answer is \\boxed{5}.", True),
+        ("Then \\boxed{5}\n\n", True),  # a final answer ends it even before the delimiter
+        ("Hence\n#### 12\n\n", True),
+        ("Step 2: the model stopped here", True),  # EOS before the delimiter
+        ("", True),
+        ("\n\n", True),  # an empty step
+    ],
+)
 def test_step_finished(text, finished):
     assert step_finished(_c(text)) is finished
 
@@ -56,23 +59,29 @@ def test_balanced_widths_known_values_and_sum():
 
 def test_balanced_widths_temperature_limits():
     assert search.balanced_widths([0.2, 0.9, 0.5], 6, 1e-3) == [0, 6, 0]  # T -> 0: all to the best
-    assert search.balanced_widths([0.5, 0.5, 0.5], 6, 0.2) == [2, 2, 2]   # equal rewards: equal widths
-    assert search.balanced_widths([0.2, 0.9, 0.5], 6, 1e3) == [1, 3, 2]   # T -> inf: near-even, ceil to the top
+    assert search.balanced_widths([0.5, 0.5, 0.5], 6, 0.2) == [2, 2, 2]  # equal rewards: equal widths
+    assert search.balanced_widths([0.2, 0.9, 0.5], 6, 1e3) == [1, 3, 2]  # T -> inf: near-even, ceil to the top
 
 
 # --- answer selection ------------------------------------------------------------------------
 def test_select_answer_rules_skip_unfinished():
-    cands = [Candidate("a", "1", 0.9, meta={"finished": True}), Candidate("b", "2", 0.5, meta={"finished": True}),
-             Candidate("c", "2", 0.45, meta={"finished": True}), Candidate("d", None, 0.99, meta={"finished": False})]
+    cands = [
+        Candidate("a", "1", 0.9, meta={"finished": True}),
+        Candidate("b", "2", 0.5, meta={"finished": True}),
+        Candidate("c", "2", 0.45, meta={"finished": True}),
+        Candidate("d", None, 0.99, meta={"finished": False}),
+    ]
     assert steps.select_answer(cands, "best")[0] == "1"
-    assert steps.select_answer(cands, "weighted")[0] == "2"   # 0.95 > 0.9
+    assert steps.select_answer(cands, "weighted")[0] == "2"  # 0.95 > 0.9
     assert steps.select_answer(cands, "majority")[0] == "2"
     assert steps.select_answer(cands[3:], "best")[0] is None
 
 
 # --- the strategies --------------------------------------------------------------------------
-@pytest.mark.parametrize("name,hyper", [("beam_search", {"n": 8, "beam_width": 2}), ("dvts", {"n": 8, "beam_width": 2}),
-                                        ("rebase", {"n": 8})])
+@pytest.mark.parametrize(
+    "name,hyper",
+    [("beam_search", {"n": 8, "beam_width": 2}), ("dvts", {"n": 8, "beam_width": 2}), ("rebase", {"n": 8})],
+)
 def test_perfect_prm_solves_almost_everything(name, hyper):
     """With a noiseless PRM the search steers clear of broken steps: accuracy ≥ 0.9 on 12 problems
     whose pass@1 averages 0.5 (best-of-8 sampling would need luck on the hard ones)."""
@@ -88,10 +97,10 @@ def test_beam_search_one_batched_call_per_depth_with_prefixes():
     rec = Recorder(gen)
     r = search.beam_search(problems[0], rec, noisy_prm(0.5), BIG, problem_rng(0, "b"), n=8, beam_width=2)
     expands = [s for s in r.trace if s.kind == "expand"]
-    assert len(rec.calls) == len(expands)                       # one generate call per depth
+    assert len(rec.calls) == len(expands)  # one generate call per depth
     for call in rec.calls:
-        assert sum(q.n for q in call) == 8                      # n beams every depth (survivors copied)
-        assert len(call) <= 8 // 2 or call is rec.calls[0]      # one request per survivor (n/M of them)
+        assert sum(q.n for q in call) == 8  # n beams every depth (survivors copied)
+        assert len(call) <= 8 // 2 or call is rec.calls[0]  # one request per survivor (n/M of them)
         assert all(q.prefix.startswith(problems[0].prompt) for q in call)
         assert all(q.stop == (STEP_DELIMITER,) for q in call)
     sel = [s.info for s in r.trace if s.kind == "select"]
@@ -102,8 +111,7 @@ def test_beam_search_one_batched_call_per_depth_with_prefixes():
 def test_lookahead_rolls_out_greedily_and_is_charged():
     problems, gen = stepwise_suite()
     rec = Recorder(gen)
-    r = search.beam_search(problems[2], rec, noisy_prm(0.5), BIG, problem_rng(0, "la"), n=4, beam_width=2,
-                           lookahead=2)
+    r = search.beam_search(problems[2], rec, noisy_prm(0.5), BIG, problem_rng(0, "la"), n=4, beam_width=2, lookahead=2)
     la = [s for s in r.trace if s.kind == "lookahead"]
     assert la and all(s.usage.samples > 0 for s in la)
     greedy = [q for call in rec.calls for q in call if q.temperature == 0.0]
@@ -114,7 +122,7 @@ def test_lookahead_rolls_out_greedily_and_is_charged():
 def test_dvts_keeps_subtrees_apart():
     problems, gen = stepwise_suite()
     r = search.dvts(problems[3], gen, noisy_prm(0.5), BIG, problem_rng(0, "d"), n=12, beam_width=3)
-    assert len(r.candidates) == 12                               # each of 4 subtrees' last 3 children
+    assert len(r.candidates) == 12  # each of 4 subtrees' last 3 children
     assert sorted({c.meta["subtree"] for c in r.candidates}) == [0, 1, 2, 3]
     for s in r.trace:
         if s.kind == "expand":
@@ -128,9 +136,9 @@ def test_rebase_total_width_is_fixed():
         if s.kind == "expand":
             assert sum(s.info["widths"]) <= 8 and s.usage.samples == sum(s.info["widths"])
     finished = [c for c in r.candidates if c.meta["finished"]]
-    assert len(finished) == 8                                    # every unit of width ends in one leaf
+    assert len(finished) == 8  # every unit of width ends in one leaf
     widths = [sum(s.info["widths"]) for s in r.trace if s.kind == "expand"]
-    assert widths == sorted(widths, reverse=True)                # finished leaves use width up
+    assert widths == sorted(widths, reverse=True)  # finished leaves use width up
 
 
 @pytest.mark.parametrize("name", ["beam_search", "dvts", "rebase"])
@@ -171,8 +179,9 @@ def test_last_allowed_step_finishes_the_solution():
     """max_steps=2 on a 6-step problem: the second depth writes the rest, so answers exist."""
     problems, gen = stepwise_suite()
     p = next(q for q in problems if q.meta["n_steps"] >= 5)
-    r = search.beam_search(p, gen, noisy_prm(0.5), BIG, problem_rng(0, "m"), n=4, beam_width=2, max_steps=2,
-                           max_tokens=4096)
+    r = search.beam_search(
+        p, gen, noisy_prm(0.5), BIG, problem_rng(0, "m"), n=4, beam_width=2, max_steps=2, max_tokens=4096
+    )
     assert r.answer is not None and all(c.meta["finished"] for c in r.candidates)
     last = [s for s in r.trace if s.kind == "expand"][-1]
     assert last.info["last"] is True

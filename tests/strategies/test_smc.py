@@ -1,19 +1,19 @@
 """Particle filtering and particle Gibbs (itslab.strategies.smc): weights, the init/step API, genealogy,
 batching, finished particles, the reference particle, budgets."""
+
 from __future__ import annotations
 
 import dataclasses
 
 import numpy as np
 import pytest
+from step_helpers import Recorder, noisy_prm, stepwise_suite
 
 from itslab import Budget
 from itslab.protocols import STEP_DELIMITER
 from itslab.rng import problem_rng
 from itslab.strategies import smc
 from itslab.strategies.base import Run
-
-from step_helpers import Recorder, noisy_prm, stepwise_suite
 
 BIG = Budget(samples=10_000)
 
@@ -61,10 +61,10 @@ def test_init_step_api_states_and_genealogy():
         assert sum(info.weights) == pytest.approx(1.0) and 1.0 <= info.ess <= 8.0 + 1e-9
         for i, a in enumerate(info.ancestors):
             parent = prev.particles[a]
-            assert state.particles[i].text.startswith(parent.text)       # descends from its ancestor
-            assert state.particles[i].steps[:len(parent.steps)] == parent.steps
+            assert state.particles[i].text.startswith(parent.text)  # descends from its ancestor
+            assert state.particles[i].steps[: len(parent.steps)] == parent.steps
             if parent.finished:
-                assert state.particles[i] == parent                      # finished copies do not move
+                assert state.particles[i] == parent  # finished copies do not move
         assert np.all(np.isfinite(state.scores)) and sum(state.weights) == pytest.approx(1.0)
     assert all(state.finished) and state.stop_reason == "done"
     res = pf.result(state)
@@ -80,10 +80,10 @@ def test_one_batched_call_per_step_one_request_per_ancestor():
     r = smc.particle_filter(problems[2], rec, noisy_prm(1.0), BIG, problem_rng(0, "b"), n_particles=8)
     prop = [s for s in r.trace if s.kind == "propagate"]
     assert len(rec.calls) == len(prop)
-    assert len(rec.calls[0]) == 1 and rec.calls[0][0].n == 8            # the first step: one prompt, n = 8
+    assert len(rec.calls[0]) == 1 and rec.calls[0][0].n == 8  # the first step: one prompt, n = 8
     for call in rec.calls:
         prefixes = [q.prefix for q in call]
-        assert len(set(prefixes)) == len(prefixes)                       # copies of an ancestor share a request
+        assert len(set(prefixes)) == len(prefixes)  # copies of an ancestor share a request
         assert all(q.stop == (STEP_DELIMITER,) for q in call)
     assert r.usage.samples == sum(q.n for call in rec.calls for q in call)
 
@@ -100,7 +100,7 @@ def test_resample_inactive_false_keeps_finished_particles_in_place():
             if q.finished:
                 assert state.particles[i] == q and info.ancestors[i] == i
             else:
-                assert not prev.particles[info.ancestors[i]].finished     # drawn among the active only
+                assert not prev.particles[info.ancestors[i]].finished  # drawn among the active only
 
 
 def test_samples_equal_active_particles_per_step():
@@ -120,8 +120,12 @@ def test_samples_equal_active_particles_per_step():
 
 def test_perfect_prm_particle_filter_is_accurate():
     problems, gen = stepwise_suite()
-    acc = np.mean([smc.particle_filter(p, gen, noisy_prm(0.0), BIG, problem_rng(0, p.id), n_particles=8).correct
-                   for p in problems])
+    acc = np.mean(
+        [
+            smc.particle_filter(p, gen, noisy_prm(0.0), BIG, problem_rng(0, p.id), n_particles=8).correct
+            for p in problems
+        ]
+    )
     assert acc >= 0.9
 
 
@@ -129,8 +133,17 @@ def test_perfect_prm_particle_filter_is_accurate():
 def test_select_rules_and_schemes_run(select):
     problems, gen = stepwise_suite()
     for scheme in ("multinomial", "stratified", "systematic", "residual"):
-        r = smc.particle_filter(problems[4], gen, noisy_prm(1.0), BIG, problem_rng(0, scheme), n_particles=4,
-                                resampling=scheme, select=select, link="log")
+        r = smc.particle_filter(
+            problems[4],
+            gen,
+            noisy_prm(1.0),
+            BIG,
+            problem_rng(0, scheme),
+            n_particles=4,
+            resampling=scheme,
+            select=select,
+            link="log",
+        )
         assert r.answer is not None and r.hyper["resampling"] == scheme
 
 
@@ -158,7 +171,7 @@ def test_particle_gibbs_retains_the_reference():
     assert len(r.candidates) == 6 and sum(c.meta["reference"] for c in r.candidates) == 1
     assert [s.info["iteration"] for s in r.trace if s.kind == "iteration"] == [0, 1, 2]
     first_smc = [s for s in r.trace if s.kind == "smc"]
-    assert any(len(s.info["ancestors"]) == 5 for s in first_smc)          # later iterations: n - 1 free particles
+    assert any(len(s.info["ancestors"]) == 5 for s in first_smc)  # later iterations: n - 1 free particles
 
 
 def test_particle_gibbs_reference_copies_continue_from_its_prefix():
@@ -177,7 +190,7 @@ def test_particle_gibbs_reference_copies_continue_from_its_prefix():
         s2, info = pf.step(s2, rng)
         for i, a in enumerate(info.ancestors):
             if a == 3:  # drawn from the reference: continues its prefix of the same depth
-                assert s2.particles[i].steps[:prev.step] == ref.steps[:prev.step]
+                assert s2.particles[i].steps[: prev.step] == ref.steps[: prev.step]
 
 
 def test_bad_hyper_raise():

@@ -1,5 +1,6 @@
 """End to end on the embedded model (CPU, slow): particle filtering with the model's own
 self-evaluation as the PRM, on 3 synthetic arithmetic problems, reusing the engine's prefix cache."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,8 +20,17 @@ def test_particle_filter_with_self_evaluation_on_smollm2():
     prm = SelfEvaluation(gen)
     cross_step_hits = 0
     for p in make("arithmetic", 3, difficulty=2, seed=0):
-        r = smc.particle_filter(p, gen, prm, Budget(generated_tokens=2000), problem_rng(0, p.id), n_particles=3,
-                                max_steps=2, max_step_tokens=24, max_tokens=64)
+        r = smc.particle_filter(
+            p,
+            gen,
+            prm,
+            Budget(generated_tokens=2000),
+            problem_rng(0, p.id),
+            n_particles=3,
+            max_steps=2,
+            max_step_tokens=24,
+            max_tokens=64,
+        )
         assert r.problem_id == p.id and len(r.candidates) == 3
         assert r.usage.generated_tokens <= 2000 and r.usage.verifier_calls > 0
         assert r.trace[-1].info["stop"] == "done"

@@ -16,17 +16,17 @@ Claim (a) holds: PF − weighted BoN = +0.100 ± 0.036 at noise 4, at 2% more ge
 Claim (b) does not: beam search drops 0.140, the particle filter 0.247 (difference −0.107 ± 0.037).
 The claim-(b) measurements need 4 more sweeps (~25 s), so they are marked slow.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
 
 import numpy as np
 import pytest
+from step_helpers import noisy_prm, stepwise_suite
 
 from itslab import Budget, strategies
 from itslab.rng import problem_rng
-
-from step_helpers import noisy_prm, stepwise_suite
 
 N_PROBLEMS, SEED = 150, 2024
 LOW, HIGH = 1.0, 4.0
@@ -61,8 +61,10 @@ def test_pf_beats_weighted_best_of_n_at_budget_16_with_a_noisy_prm():
     pf, pf_tok, _ = measure("particle_filter", HIGH)
     wb, wb_tok, _ = measure("weighted_best_of_n", HIGH)
     diff, se = _paired(pf, wb)
-    msg = (f"PF {pf.mean():.3f} ({pf_tok:.0f} gen tokens/problem) vs weighted BoN {wb.mean():.3f} "
-           f"({wb_tok:.0f}); diff {diff:+.3f} ± {se:.3f}")
+    msg = (
+        f"PF {pf.mean():.3f} ({pf_tok:.0f} gen tokens/problem) vs weighted BoN {wb.mean():.3f} "
+        f"({wb_tok:.0f}); diff {diff:+.3f} ± {se:.3f}"
+    )
     assert diff > 2 * se, msg
     # compute is comparable: PF's resampled copies share their prefixes, so it generates about N solutions
     assert abs(pf_tok / wb_tok - 1) < 0.1, msg
@@ -81,14 +83,18 @@ def test_both_degrade_with_noise_and_pf_weights_degenerate():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "Puri et al.'s claim does not hold in our simulator (seed 2024, 150 problems): from noise 1 to 4 beam "
-    "search goes 0.967 -> 0.827 (-0.140), the particle filter 0.993 -> 0.747 (-0.247); difference "
-    "-0.107 ± 0.037. The simulated PRM's errors are independent per step, so rank-based beam pruning (top 4 "
-    "of 16) rarely loses every correct sibling, and a broken beam keeps scoring low later; PF's weights "
-    "softmax(logit r / 1) take the PRM's logit noise at full scale (mean ESS 6.5 -> 2.0 of 16), so "
-    "resampling follows the noise. The paper's setting is systematic PRM error (reward hacking), which "
-    "this PRM does not model."))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "Puri et al.'s claim does not hold in our simulator (seed 2024, 150 problems): from noise 1 to 4 beam "
+        "search goes 0.967 -> 0.827 (-0.140), the particle filter 0.993 -> 0.747 (-0.247); difference "
+        "-0.107 ± 0.037. The simulated PRM's errors are independent per step, so rank-based beam pruning (top 4 "
+        "of 16) rarely loses every correct sibling, and a broken beam keeps scoring low later; PF's weights "
+        "softmax(logit r / 1) take the PRM's logit noise at full scale (mean ESS 6.5 -> 2.0 of 16), so "
+        "resampling follows the noise. The paper's setting is systematic PRM error (reward hacking), which "
+        "this PRM does not model."
+    ),
+)
 def test_beam_search_degrades_faster_than_pf():
     beam_drop = measure("beam_search", LOW)[0] - measure("beam_search", HIGH)[0]
     pf_drop = measure("particle_filter", LOW)[0] - measure("particle_filter", HIGH)[0]

@@ -3,6 +3,7 @@ a threaded sweep hung forever on a power-tower answer; extraction was quadratic 
 ``\\boxed{``; MATH-500 vectors, scientific notation, "3, not 4" and units with powers were graded
 wrong; a pool's maj@k and the majority_vote strategy merged answers differently; pass@k accepted
 non-integer and NaN counts."""
+
 from __future__ import annotations
 
 import threading
@@ -30,8 +31,13 @@ class Fixed:
         self.texts = texts
 
     def generate(self, requests):
-        return [[Completion(self.texts[r.prefix][j % len(self.texts[r.prefix])], n_tokens=3, logprobs=(-0.1,) * 3)
-                 for j in range(r.n)] for r in requests]
+        return [
+            [
+                Completion(self.texts[r.prefix][j % len(self.texts[r.prefix])], n_tokens=3, logprobs=(-0.1,) * 3)
+                for j in range(r.n)
+            ]
+            for r in requests
+        ]
 
 
 def _problems(k):
@@ -58,8 +64,8 @@ def test_threaded_sweep_with_a_pathological_sample_finishes():
     t = time.perf_counter()
     df = experiments.run(problems, ["majority_vote"], [1, 3], [0], gen, None, batch_units=4, progress=False)
     assert time.perf_counter() - t < 60
-    assert df.loc[df.budget == 1, "correct"].tolist() == [False] * 4   # the tower alone is wrong
-    assert df.loc[df.budget == 3, "correct"].tolist() == [True] * 4    # 5 and 10/2 outvote it
+    assert df.loc[df.budget == 1, "correct"].tolist() == [False] * 4  # the tower alone is wrong
+    assert df.loc[df.budget == 3, "correct"].tolist() == [True] * 4  # 5 and 10/2 outvote it
 
 
 def test_symbolic_equivalence_off_the_main_thread_still_works():
@@ -70,8 +76,9 @@ def test_symbolic_equivalence_off_the_main_thread_still_works():
     assert out["eq"] is True
 
 
-@pytest.mark.parametrize("text", ["\\boxed{" * 30000, ("\\boxed{1 " + "{" * 5) * 20000, "{" * 210000,
-                                  "\\boxed" * 30000, "x " * 105000])
+@pytest.mark.parametrize(
+    "text", ["\\boxed{" * 30000, ("\\boxed{1 " + "{" * 5) * 20000, "{" * 210000, "\\boxed" * 30000, "x " * 105000]
+)
 def test_extraction_is_linear_on_degenerate_output(text):
     text = text[:210_000]
     t = time.perf_counter()
@@ -84,27 +91,46 @@ def test_last_boxed_keeps_nested_and_skips_unclosed():
     assert last_boxed("{ \\boxed{a{b}c} }") == "a{b}c"
 
 
-@pytest.mark.parametrize("pred, gold", [
-    ("\\begin{pmatrix}-1/3\\\\2/3\\\\5/3\\end{pmatrix}", "\\begin{pmatrix} -1/3 \\\\ 2/3 \\\\ 5/3 \\end{pmatrix}"),
-    ("\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}", "\\begin{pmatrix}-1&0\\\\0&-1\\end{pmatrix}"),
-    ("1.5e3", "1500"), ("1e-3", "0.001"), ("2.5E2", "250"),
-    ("864", "864 \\mbox{ inches}^2"), ("15", "15\\mbox{ cm}^2"),
-])
+@pytest.mark.parametrize(
+    "pred, gold",
+    [
+        ("\\begin{pmatrix}-1/3\\\\2/3\\\\5/3\\end{pmatrix}", "\\begin{pmatrix} -1/3 \\\\ 2/3 \\\\ 5/3 \\end{pmatrix}"),
+        ("\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}", "\\begin{pmatrix}-1&0\\\\0&-1\\end{pmatrix}"),
+        ("1.5e3", "1500"),
+        ("1e-3", "0.001"),
+        ("2.5E2", "250"),
+        ("864", "864 \\mbox{ inches}^2"),
+        ("15", "15\\mbox{ cm}^2"),
+    ],
+)
 def test_former_false_negatives_are_equal(pred, gold):
     assert answers_equal(pred, gold)
 
 
-@pytest.mark.parametrize("pred, gold", [
-    ("\\begin{pmatrix}-1/3\\\\2/3\\\\5/4\\end{pmatrix}", "\\begin{pmatrix} -1/3 \\\\ 2/3 \\\\ 5/3 \\end{pmatrix}"),
-    ("\\begin{pmatrix} 0 & -1 \\\\ -1 & 0 \\end{pmatrix}", "\\begin{pmatrix}-1&0\\\\0&-1\\end{pmatrix}"),
-    ("1.5e3", "150"), ("1e3", "1001"), ("865", "864 \\mbox{ inches}^2"), ("x^2", "2"), ("5x^2", "5"),
-])
+@pytest.mark.parametrize(
+    "pred, gold",
+    [
+        ("\\begin{pmatrix}-1/3\\\\2/3\\\\5/4\\end{pmatrix}", "\\begin{pmatrix} -1/3 \\\\ 2/3 \\\\ 5/3 \\end{pmatrix}"),
+        ("\\begin{pmatrix} 0 & -1 \\\\ -1 & 0 \\end{pmatrix}", "\\begin{pmatrix}-1&0\\\\0&-1\\end{pmatrix}"),
+        ("1.5e3", "150"),
+        ("1e3", "1001"),
+        ("865", "864 \\mbox{ inches}^2"),
+        ("x^2", "2"),
+        ("5x^2", "5"),
+    ],
+)
 def test_no_false_positives_next_to_them(pred, gold):
     assert not answers_equal(pred, gold)
 
 
-@pytest.mark.parametrize("text, want", [("The answer is 3, not 4.", "3"), ("The answer is 12, because 3*4 = 12.", "12"),
-                                        ("The answer is 1, 2, 3.", "1, 2, 3")])
+@pytest.mark.parametrize(
+    "text, want",
+    [
+        ("The answer is 3, not 4.", "3"),
+        ("The answer is 12, because 3*4 = 12.", "12"),
+        ("The answer is 1, 2, 3.", "1, 2, 3"),
+    ],
+)
 def test_answer_is_stops_at_a_clause(text, want):
     assert extract_answer(text) == want
 

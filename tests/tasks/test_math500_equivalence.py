@@ -1,4 +1,5 @@
 """MathEquivalence agrees with MATH-500 gold on the reference solutions' own boxed answers."""
+
 import os
 from pathlib import Path
 
@@ -27,8 +28,11 @@ def test_math_verify_path_alone_agrees_with_gold():
     from itslab.tasks.answers import _clean_latex, _symbolic_equal, last_boxed
 
     problems = load("math500")
-    failures = [p.id for p in problems
-                if not _symbolic_equal(_clean_latex(last_boxed(p.meta["solution"]) or ""), _clean_latex(p.answer))]
+    failures = [
+        p.id
+        for p in problems
+        if not _symbolic_equal(_clean_latex(last_boxed(p.meta["solution"]) or ""), _clean_latex(p.answer))
+    ]
     rate = 1 - len(failures) / len(problems)
     print(f"MATH-500 math-verify-only agreement: {rate:.4f}; failures: {failures}")
     assert rate >= 0.98, failures

@@ -5,21 +5,26 @@ Before this rule, `Run.finish` and `oracle_pass_at_n` compared the answer with t
 math-verify: on Countdown a bare ``\\boxed{13}`` for numbers (3, 10), target 13 was graded correct
 by `majority_vote` (13 "equals" the gold expression ``3+10``) and wrong by the Countdown checker.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from itslab import Budget, strategies, tasks
-from itslab.rng import problem_rng
 from itslab.pools import draw_pool
+from itslab.rng import problem_rng
 from itslab.types import Completion, Problem
 from itslab.verifiers import ExactAnswer
 
-HYPER = {"beam_search": {"n": 2, "beam_width": 1, "max_steps": 2}, "dvts": {"n": 2, "beam_width": 1, "max_steps": 2},
-         "rebase": {"n": 2, "max_steps": 2}, "particle_filter": {"n_particles": 2, "max_steps": 2},
-         "particle_gibbs": {"n_particles": 2, "n_iterations": 1, "max_steps": 2},
-         "resample_until_pass": {"max_samples": 2}}
+HYPER = {
+    "beam_search": {"n": 2, "beam_width": 1, "max_steps": 2},
+    "dvts": {"n": 2, "beam_width": 1, "max_steps": 2},
+    "rebase": {"n": 2, "max_steps": 2},
+    "particle_filter": {"n_particles": 2, "max_steps": 2},
+    "particle_gibbs": {"n_particles": 2, "n_iterations": 1, "max_steps": 2},
+    "resample_until_pass": {"max_samples": 2},
+}
 
 
 class TableGenerator:
@@ -32,9 +37,20 @@ class TableGenerator:
         self.texts = texts
 
     def generate(self, requests):
-        return [[Completion(self.texts[r.prefix], n_tokens=5, n_prompt_tokens=3, finish_reason="stop", seed=r.seed,
-                            logprobs=(-0.1,) * 5)
-                 for _ in range(r.n)] for r in requests]
+        return [
+            [
+                Completion(
+                    self.texts[r.prefix],
+                    n_tokens=5,
+                    n_prompt_tokens=3,
+                    finish_reason="stop",
+                    seed=r.seed,
+                    logprobs=(-0.1,) * 5,
+                )
+                for _ in range(r.n)
+            ]
+            for r in requests
+        ]
 
 
 class Accepts:
@@ -52,14 +68,24 @@ class Accepts:
 
 
 def countdown_problem() -> Problem:
-    return Problem(id="countdown/x/0", prompt="Use 3 and 10 to make 13.", answer="3+10",
-                   meta={"numbers": (3, 10), "target": 13, "checker": "countdown"})
+    return Problem(
+        id="countdown/x/0",
+        prompt="Use 3 and 10 to make 13.",
+        answer="3+10",
+        meta={"numbers": (3, 10), "target": 13, "checker": "countdown"},
+    )
 
 
 def _run(name: str, problem: Problem, text: str):
     gen = TableGenerator({problem.prompt: text})
-    return strategies.get(name)(problem, gen, Accepts(), Budget(samples=8), problem_rng(0, problem.id),
-                                **HYPER.get(name, {"n": 2, "max_tokens": 64}))
+    return strategies.get(name)(
+        problem,
+        gen,
+        Accepts(),
+        Budget(samples=8),
+        problem_rng(0, problem.id),
+        **HYPER.get(name, {"n": 2, "max_tokens": 64}),
+    )
 
 
 @pytest.mark.parametrize("name", strategies.names())
@@ -80,9 +106,17 @@ def _variants(problem: Problem, rng: np.random.Generator) -> str:
     target = str(problem.meta.get("target", gold))
     choice = int(rng.integers(9))
     wrong = str(int(rng.integers(0, 200)))
-    return [f"\\boxed{{{gold}}}", f"#### {gold}", f"The answer is {gold}.", f"\\boxed{{{wrong}}}",
-            f"\\boxed{{{target}}}", "I do not know.", f"{gold} = {target}", f"\\boxed{{{gold}.0}}",
-            f"so we get {wrong}\n\\boxed{{{gold}}}"][choice]
+    return [
+        f"\\boxed{{{gold}}}",
+        f"#### {gold}",
+        f"The answer is {gold}.",
+        f"\\boxed{{{wrong}}}",
+        f"\\boxed{{{target}}}",
+        "I do not know.",
+        f"{gold} = {target}",
+        f"\\boxed{{{gold}.0}}",
+        f"so we get {wrong}\n\\boxed{{{gold}}}",
+    ][choice]
 
 
 def test_verifier_pool_and_result_agree_on_1000_pairs_from_every_task():

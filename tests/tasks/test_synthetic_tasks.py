@@ -1,4 +1,5 @@
 """Synthetic tasks: seeded, exact, certified, with a working difficulty knob."""
+
 import itertools
 
 import numpy as np
@@ -6,8 +7,16 @@ import pytest
 
 from itslab.protocols import STEP_DELIMITER
 from itslab.tasks import is_correct, synthetic
-from itslab.tasks.synthetic import (check_expression, count_solutions, countdown, game24, graph_navigation, make,
-                                    shortest_distance, solve)
+from itslab.tasks.synthetic import (
+    check_expression,
+    count_solutions,
+    countdown,
+    game24,
+    graph_navigation,
+    make,
+    shortest_distance,
+    solve,
+)
 from itslab.tasks.synthetic.word_problems import arithmetic
 
 
@@ -60,11 +69,22 @@ def test_solver_certifies_and_refutes():
             assert check_expression(e, list(nums), 10)
 
 
-@pytest.mark.parametrize("expr,ok", [
-    ("(8 - 4) * 6", True), ("6*(8-4) = 24", True), ("24 = 6 \\times (8 - 4)", True), ("8*6/2", False),
-    ("(8-4)*6*1", False), ("4*6", False), ("__import__('os')", False), ("(8-4)**6", False), ("6/(8-8)", False),
-    ("", False), ("(" * 500, False),
-])
+@pytest.mark.parametrize(
+    "expr,ok",
+    [
+        ("(8 - 4) * 6", True),
+        ("6*(8-4) = 24", True),
+        ("24 = 6 \\times (8 - 4)", True),
+        ("8*6/2", False),
+        ("(8-4)*6*1", False),
+        ("4*6", False),
+        ("__import__('os')", False),
+        ("(8-4)**6", False),
+        ("6/(8-8)", False),
+        ("", False),
+        ("(" * 500, False),
+    ],
+)
 def test_check_expression(expr, ok):
     assert check_expression(expr, [4, 6, 8], 24) is ok
 

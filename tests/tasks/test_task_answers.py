@@ -1,4 +1,5 @@
 """Answer extraction, normalisation and equivalence (itslab.tasks.answers)."""
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -68,10 +69,21 @@ def test_table_is_large_enough():
 
 
 NORMALIZE = [
-    ("1,000", "1000"), ("27.0", "27"), ("025", "25"), ("+3", "3"), ("-0", "0"), (".5", "0.5"),
-    ("0.50", "0.5"), ("\\frac{4}{2}", "2"), ("6/8", "3/4"), ("\\$18", "18"), ("18 dollars", "18"),
-    ("\\text{Evelyn}", "Evelyn"), ("\\left( 3, \\frac{\\pi}{2} \\right)", "(3,\\frac{\\pi}{2})"),
-    ("x=5", "5"), ("1/0", "1/0"),
+    ("1,000", "1000"),
+    ("27.0", "27"),
+    ("025", "25"),
+    ("+3", "3"),
+    ("-0", "0"),
+    (".5", "0.5"),
+    ("0.50", "0.5"),
+    ("\\frac{4}{2}", "2"),
+    ("6/8", "3/4"),
+    ("\\$18", "18"),
+    ("18 dollars", "18"),
+    ("\\text{Evelyn}", "Evelyn"),
+    ("\\left( 3, \\frac{\\pi}{2} \\right)", "(3,\\frac{\\pi}{2})"),
+    ("x=5", "5"),
+    ("1/0", "1/0"),
 ]
 
 
@@ -81,11 +93,22 @@ def test_normalize(raw, expected):
 
 
 EQUAL = [
-    ("\\frac{1}{2}", "0.5", True), ("0.5", "1/2", True), ("\\dfrac{6}{8}", "\\frac{3}{4}", True),
-    ("1,000", "1000", True), ("27.0", "27", True), ("(1,2)", "\\left(1, 2\\right)", True),
-    ("[0,1)", "[0, 1)", True), ("\\{1,2\\}", "\\{2,1\\}", True), ("\\sqrt{2}/2", "\\frac{\\sqrt2}{2}", True),
-    ("\\pi r^2", "r^2\\pi", True), ("evelyn", "\\text{Evelyn}", True), ("3", "4", False),
-    ("\\frac{1}{3}", "0.5", False), ("x+1", "x+2", False), (None, "3", False), ("3", None, False),
+    ("\\frac{1}{2}", "0.5", True),
+    ("0.5", "1/2", True),
+    ("\\dfrac{6}{8}", "\\frac{3}{4}", True),
+    ("1,000", "1000", True),
+    ("27.0", "27", True),
+    ("(1,2)", "\\left(1, 2\\right)", True),
+    ("[0,1)", "[0, 1)", True),
+    ("\\{1,2\\}", "\\{2,1\\}", True),
+    ("\\sqrt{2}/2", "\\frac{\\sqrt2}{2}", True),
+    ("\\pi r^2", "r^2\\pi", True),
+    ("evelyn", "\\text{Evelyn}", True),
+    ("3", "4", False),
+    ("\\frac{1}{3}", "0.5", False),
+    ("x+1", "x+2", False),
+    (None, "3", False),
+    ("3", None, False),
 ]
 
 

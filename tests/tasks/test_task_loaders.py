@@ -1,4 +1,5 @@
 """Benchmark loaders on the shared data, on malformed files, and the hub fallback (faked)."""
+
 import os
 import sys
 import types
@@ -76,7 +77,7 @@ def test_gsm8k_without_final_line_is_reported(tmp_path):
 
 
 def test_non_object_row(tmp_path):
-    root = _write(tmp_path, "amc23", ['[1, 2]'])
+    root = _write(tmp_path, "amc23", ["[1, 2]"])
     with pytest.raises(DataError, match=r":1: expected a JSON object"):
         load("amc23", data_dir=root)
 

@@ -1,4 +1,5 @@
 """Prompt templates: plain prefixes, chat messages, few-shot from GSM8K train."""
+
 import os
 from pathlib import Path
 
@@ -12,8 +13,12 @@ from itslab.types import Problem
 DATA = os.environ.get("ITSLAB_DATA_DIR")
 needs_data = pytest.mark.skipif(not DATA or not Path(DATA, "gsm8k").is_dir(), reason="no ITSLAB_DATA_DIR")
 
-P = Problem(id="toy/0", prompt="", answer="7", meta={"question": "Tom has 3 apples and buys 4 more. How many?",
-                                                      "solution": "3 + 4 = 7", "source": "arithmetic"})
+P = Problem(
+    id="toy/0",
+    prompt="",
+    answer="7",
+    meta={"question": "Tom has 3 apples and buys 4 more. How many?", "solution": "3 + 4 = 7", "source": "arithmetic"},
+)
 
 
 def test_zero_shot_prompt_and_messages():

@@ -1,4 +1,5 @@
 """SelfEvaluation and GenerativeVerifier with small fake generators (duck-typed)."""
+
 import math
 
 import numpy as np
@@ -45,7 +46,7 @@ def test_self_evaluation_accepts_per_token_lists():
         def logprob_of(self, prefix, continuation):
             return [super().logprob_of(prefix, continuation), 0.0]
 
-    (a,), = SelfEvaluation(ListLogprobs()).score(P, ["4"])
+    ((a,),) = SelfEvaluation(ListLogprobs()).score(P, ["4"])
     assert a == pytest.approx(0.8 / 0.9)
 
 
@@ -68,9 +69,18 @@ class FakeSampler:
             self.requests.append(r)
             rng = np.random.default_rng(r.seed)
             p = 0.9 if "Proposed solution: 4" in r.prefix else 0.2
-            out.append([Completion(text=f"checking...\nVerdict: {'Yes' if rng.random() < p else 'No'}", n_tokens=7,
-                                   n_prompt_tokens=20, n_cached_tokens=20 if j else 0, seed=r.seed)
-                        for j in range(r.n)])
+            out.append(
+                [
+                    Completion(
+                        text=f"checking...\nVerdict: {'Yes' if rng.random() < p else 'No'}",
+                        n_tokens=7,
+                        n_prompt_tokens=20,
+                        n_cached_tokens=20 if j else 0,
+                        seed=r.seed,
+                    )
+                    for j in range(r.n)
+                ]
+            )
         return out
 
 
@@ -95,7 +105,15 @@ def test_generative_verifier_cost_equals_spend_and_is_memoised():
     assert (u.verifier_calls, u.verifier_tokens, u.verifier_flops) == (2, 2 * per_text, 2 * 10.0 * 2 * per_text)
 
 
-@pytest.mark.parametrize("text,verdict", [("Verdict: Yes", True), ("verdict: no.", False), ("**Verdict:** Yes", True),
-                                          ("Verdict: No\nWait. Verdict: Yes", True), ("I think yes", None)])
+@pytest.mark.parametrize(
+    "text,verdict",
+    [
+        ("Verdict: Yes", True),
+        ("verdict: no.", False),
+        ("**Verdict:** Yes", True),
+        ("Verdict: No\nWait. Verdict: Yes", True),
+        ("I think yes", None),
+    ],
+)
 def test_parse_verdict(text, verdict):
     assert parse_verdict(text) is verdict

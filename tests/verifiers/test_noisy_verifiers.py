@@ -1,4 +1,5 @@
 """NoisyVerifier hits its TPR/FPR and AUC; the simulated PRM is deterministic, prefix-stable and calibrated."""
+
 import numpy as np
 import pytest
 
@@ -104,7 +105,9 @@ def test_prm_step_auc_and_bias():
     optimistic = NoisyProcessVerifier(fake_step_oracle, noise=1.0, bias=2.0, seed=6)
     assert np.mean([s[0] for s in optimistic.score(P, bad)]) > np.mean(neg) + 0.2
     noiseless = NoisyProcessVerifier(fake_step_oracle, noise=0.0, separation=4.0)
-    assert noiseless.score(P, ["ok\n\nbad"]) == [(pytest.approx(1 / (1 + np.exp(-2))), pytest.approx(1 / (1 + np.exp(2))))]
+    assert noiseless.score(P, ["ok\n\nbad"]) == [
+        (pytest.approx(1 / (1 + np.exp(-2))), pytest.approx(1 / (1 + np.exp(2))))
+    ]
 
 
 def test_prm_rejects_bad_arguments():

@@ -3,6 +3,7 @@
 Checks shapes (one score per text / per step), step alignment with the separator tokens,
 batch-vs-one-by-one equality (within 1e-4), and FLOPs accounting.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -14,8 +15,7 @@ from itslab.types import Problem  # noqa: E402
 from itslab.verifiers import OutcomeRewardModel, ProcessRewardModel  # noqa: E402
 from itslab.verifiers.prm import FORMATS, PRMFormat  # noqa: E402
 
-P = Problem(id="toy/rm", prompt="what is two plus three ?", answer="5",
-            meta={"question": "what is two plus three ?"})
+P = Problem(id="toy/rm", prompt="what is two plus three ?", answer="5", meta={"question": "what is two plus three ?"})
 TEXTS = [
     "two plus three is five",
     "we add two and three\n\nso it is 5\n\nthe answer is 5",
@@ -28,8 +28,17 @@ N_STEPS = [1, 3, 2, 4, 1]
 
 def _cfg(cls, vocab, **kw):
     torch.manual_seed(0)  # test-only: the tiny model's random init
-    return cls(vocab_size=vocab, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-               num_key_value_heads=2, max_position_embeddings=256, pad_token_id=0, **kw)
+    return cls(
+        vocab_size=vocab,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        pad_token_id=0,
+        **kw,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +48,16 @@ def llama_lm(tiny_tokenizer):
 
 @pytest.fixture(scope="module")
 def llama_cls(tiny_tokenizer):
-    return transformers.LlamaForSequenceClassification(_cfg(transformers.LlamaConfig, len(tiny_tokenizer),
-                                                            num_labels=1)).eval()
+    return transformers.LlamaForSequenceClassification(
+        _cfg(transformers.LlamaConfig, len(tiny_tokenizer), num_labels=1)
+    ).eval()
 
 
 @pytest.fixture(scope="module")
 def qwen_tok_cls(tiny_tokenizer):
-    return transformers.Qwen2ForTokenClassification(_cfg(transformers.Qwen2Config, len(tiny_tokenizer),
-                                                         num_labels=2)).eval()
+    return transformers.Qwen2ForTokenClassification(
+        _cfg(transformers.Qwen2Config, len(tiny_tokenizer), num_labels=2)
+    ).eval()
 
 
 def _batch_equals_single(v, texts):
@@ -83,14 +94,17 @@ def test_orm_uses_the_chat_template(llama_cls, tiny_tokenizer):
     ids = chat.encode(P, "5")
     assert tiny_tokenizer.decode(ids).startswith("[ user ]")
     assert chat.encode(P, "5") != plain.encode(P, "5")
-    assert OutcomeRewardModel(llama_cls, tiny_tokenizer, max_length=4).encode(P, "the answer is 5") == plain.encode(P, "the answer is 5")[-4:]
+    assert (
+        OutcomeRewardModel(llama_cls, tiny_tokenizer, max_length=4).encode(P, "the answer is 5")
+        == plain.encode(P, "the answer is 5")[-4:]
+    )
 
 
 def test_math_shepherd_alignment_and_batching(llama_lm, tiny_tokenizer):
     prm = ProcessRewardModel(llama_lm, tiny_tokenizer, format="math_shepherd", batch_size=2)
     scores = _batch_equals_single(prm, TEXTS)
     assert [len(s) for s in scores] == N_STEPS and all(0 < x < 1 for s in scores for x in s)
-    (ids, pos), = prm.encode(P, TEXTS[1])
+    ((ids, pos),) = prm.encode(P, TEXTS[1])
     tag = tiny_tokenizer.convert_tokens_to_ids("ки")
     assert [i for i, t in enumerate(ids) if t == tag] == pos  # read exactly at the step tags
     # the reference readout: softmax over ('+', '-') logits of the full LM at each tag
@@ -105,7 +119,7 @@ def test_qwen_prm_format_alignment_and_batching(qwen_tok_cls, tiny_tokenizer):
     prm = ProcessRewardModel(qwen_tok_cls, tiny_tokenizer, format="qwen_prm", batch_size=4)
     scores = _batch_equals_single(prm, TEXTS)
     assert [len(s) for s in scores] == N_STEPS
-    (ids, pos), = prm.encode(P, TEXTS[3])
+    ((ids, pos),) = prm.encode(P, TEXTS[3])
     sep = tiny_tokenizer.convert_tokens_to_ids("<extra_0>")
     assert [i for i, t in enumerate(ids) if t == sep] == pos
     text = tiny_tokenizer.decode(ids)

@@ -1,4 +1,5 @@
 """The code sandbox: each hostile program fails cleanly within its limit and leaves no process behind."""
+
 import os
 import sys
 import time
@@ -44,13 +45,18 @@ def _children() -> set[int]:
 HOSTILE = {
     "infinite loop": ("while True:\n    pass\n", "timeout"),
     "fork bomb": ("import os\nwhile True:\n    os.fork()\n", "forbidden: os.fork"),
-    "fork bomb that swallows errors": ("import os\nwhile True:\n    try:\n        os.fork()\n    except Exception:\n        pass\n",
-                                       "timeout"),
+    "fork bomb that swallows errors": (
+        "import os\nwhile True:\n    try:\n        os.fork()\n    except Exception:\n        pass\n",
+        "timeout",
+    ),
     "subprocess": ("import subprocess\nsubprocess.run(['sleep', '100'])\n", "forbidden"),
     "10 GB allocation": ("x = bytearray(10 * 1024 ** 3)\n", "memory limit exceeded"),
     "socket": ("import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=1)\n", "forbidden: socket"),
     "write outside the temp dir": ("open('/tmp/itslab-sandbox-escape.txt', 'w').write('x')\n", "forbidden: writing"),
-    "relative write after chdir": ("import os\nos.chdir('/tmp')\nopen('itslab-sandbox-escape.txt', 'a')\n", "forbidden: writing"),
+    "relative write after chdir": (
+        "import os\nos.chdir('/tmp')\nopen('itslab-sandbox-escape.txt', 'a')\n",
+        "forbidden: writing",
+    ),
     "remove a system file": ("import os\nos.remove('/etc/hostname')\n", "forbidden: os.remove"),
     "exit before the tests": ("import os\nos._exit(0)\n", "before the tests finished"),
 }

@@ -1,4 +1,5 @@
 """Rule-based verifiers, aggregation, step splitting; every verifier's cost equals what score spends."""
+
 import pytest
 
 from itslab.budget import CostModel
@@ -44,9 +45,11 @@ def test_split_steps():
 
 
 def test_aggregated_wraps_a_process_verifier():
-    prm = NoisyProcessVerifier(lambda p, t: [True, False], noise=0.0, separation=4.0, cost_model=CostModel(verifier_params=10))
+    prm = NoisyProcessVerifier(
+        lambda p, t: [True, False], noise=0.0, separation=4.0, cost_model=CostModel(verifier_params=10)
+    )
     orm = Aggregated(prm, how="min")
-    (s,), = orm.score(P, ["x\n\ny"])
+    ((s,),) = orm.score(P, ["x\n\ny"])
     assert s == pytest.approx(min(prm.score(P, ["x\n\ny"])[0]))
     assert orm.cost(P, ["x\n\ny"]) == prm.cost(P, ["x\n\ny"]) and orm.name.endswith("[min]")
     with pytest.raises(ValueError):

@@ -1,4 +1,5 @@
 """Package-level contracts for tasks and verifiers: light imports, protocol conformance, determinism."""
+
 import subprocess
 import sys
 
@@ -6,13 +7,22 @@ import pytest
 
 from itslab.protocols import Verifier
 from itslab.types import Problem
-from itslab.verifiers import (CodeExecution, ExactAnswer, GenerativeVerifier, MathEquivalence,
-                              NoisyProcessVerifier, NoisyVerifier, SelfEvaluation)
+from itslab.verifiers import (
+    CodeExecution,
+    ExactAnswer,
+    GenerativeVerifier,
+    MathEquivalence,
+    NoisyProcessVerifier,
+    NoisyVerifier,
+    SelfEvaluation,
+)
 
 
 def test_imports_stay_light():
-    code = ("import sys, itslab.tasks, itslab.verifiers; "
-            "print([m for m in ('torch', 'transformers', 'sympy', 'math_verify', 'datasets') if m in sys.modules])")
+    code = (
+        "import sys, itslab.tasks, itslab.verifiers; "
+        "print([m for m in ('torch', 'transformers', 'sympy', 'math_verify', 'datasets') if m in sys.modules])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]", f"import itslab.tasks / itslab.verifiers pulled in {out}"
 
@@ -27,17 +37,34 @@ class _Gen:
         return [[] for _ in requests]
 
 
-@pytest.mark.parametrize("v", [
-    ExactAnswer(), MathEquivalence(), NoisyVerifier(tpr=0.9, fpr=0.1), NoisyVerifier(auc=0.7),
-    NoisyProcessVerifier(lambda p, t: [True]), SelfEvaluation(_Gen()), GenerativeVerifier(_Gen()), CodeExecution(),
-], ids=lambda v: type(v).__name__)
+@pytest.mark.parametrize(
+    "v",
+    [
+        ExactAnswer(),
+        MathEquivalence(),
+        NoisyVerifier(tpr=0.9, fpr=0.1),
+        NoisyVerifier(auc=0.7),
+        NoisyProcessVerifier(lambda p, t: [True]),
+        SelfEvaluation(_Gen()),
+        GenerativeVerifier(_Gen()),
+        CodeExecution(),
+    ],
+    ids=lambda v: type(v).__name__,
+)
 def test_satisfies_the_protocol(v):
     assert isinstance(v, Verifier) and isinstance(v.name, str)
 
 
-@pytest.mark.parametrize("v", [ExactAnswer(), MathEquivalence(), NoisyVerifier(auc=0.8, seed=3),
-                               NoisyProcessVerifier(lambda p, t: [True] * len(t.split("\n\n")), seed=3)],
-                         ids=lambda v: type(v).__name__)
+@pytest.mark.parametrize(
+    "v",
+    [
+        ExactAnswer(),
+        MathEquivalence(),
+        NoisyVerifier(auc=0.8, seed=3),
+        NoisyProcessVerifier(lambda p, t: [True] * len(t.split("\n\n")), seed=3),
+    ],
+    ids=lambda v: type(v).__name__,
+)
 def test_scores_and_cost_are_deterministic(v):
     p = Problem(id="toy/c", prompt="2 + 2?", answer="4")
     texts = ["#### 4", "a\n\nb\n\n#### 5", ""]

@@ -12,6 +12,7 @@ Every generator takes ``(n, *, difficulty, rng)``; `make` builds from a name and
 >>> [p.prompt for p in a] == [p.prompt for p in b]
 True
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -23,7 +24,10 @@ from itslab.tasks.synthetic.word_problems import arithmetic
 from itslab.types import Problem
 
 GENERATORS: dict[str, Callable[..., list[Problem]]] = {
-    "arithmetic": arithmetic, "countdown": countdown, "game24": game24, "graph": graph_navigation,
+    "arithmetic": arithmetic,
+    "countdown": countdown,
+    "game24": game24,
+    "graph": graph_navigation,
 }
 
 
@@ -38,5 +42,15 @@ def make(name: str, n: int, *, difficulty: int = 1, seed: int = 0, **options: An
     return gen(n, difficulty=difficulty, rng=rng, **options)
 
 
-__all__ = ["GENERATORS", "arithmetic", "check_expression", "count_solutions", "countdown", "game24",
-           "graph_navigation", "make", "shortest_distance", "solve"]
+__all__ = [
+    "GENERATORS",
+    "arithmetic",
+    "check_expression",
+    "count_solutions",
+    "countdown",
+    "game24",
+    "graph_navigation",
+    "make",
+    "shortest_distance",
+    "solve",
+]

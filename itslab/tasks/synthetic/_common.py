@@ -1,4 +1,5 @@
 """Shared helpers for the synthetic task generators: stable ids and Problem construction."""
+
 from __future__ import annotations
 
 import hashlib
@@ -22,13 +23,29 @@ def check_n(n: int) -> int:
     return n
 
 
-def make_problem(task: str, index: int, difficulty: int, question: str, answer: str, solution: str,
-                 meta: Mapping[str, Any], template: str | None = None) -> Problem:
+def make_problem(
+    task: str,
+    index: int,
+    difficulty: int,
+    question: str,
+    answer: str,
+    solution: str,
+    meta: Mapping[str, Any],
+    template: str | None = None,
+) -> Problem:
     """A synthetic `Problem`; its id carries a content hash so problems from different seeds never collide."""
     h = hashlib.blake2b(question.encode("utf-8"), digest_size=4).hexdigest()
     t = get_template(template, task)
-    full = {"source": task, "split": "synthetic", "difficulty": difficulty, "subject": task,
-            "question": question, "solution": solution, "template": t.name,
-            "answer_format": t.answer_format, **meta}
+    full = {
+        "source": task,
+        "split": "synthetic",
+        "difficulty": difficulty,
+        "subject": task,
+        "question": question,
+        "solution": solution,
+        "template": t.name,
+        "answer_format": t.answer_format,
+        **meta,
+    }
     p = Problem(id=f"{task}/d{difficulty}/{index}-{h}", prompt="", answer=answer, meta=full)
     return Problem(id=p.id, prompt=format_prompt(p, t), answer=answer, meta=full, messages=format_messages(p, t))

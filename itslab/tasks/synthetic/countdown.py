@@ -13,6 +13,7 @@ the Game of 24 bands instances by how many derivations reach 24 (1 = many, 5 = v
 >>> check_expression("(8 - 4) * 6", [4, 6, 8], 24)
 True
 """
+
 from __future__ import annotations
 
 import ast
@@ -46,7 +47,7 @@ def _search(items: tuple[tuple[Fraction, str], ...], target: Fraction) -> str | 
         return items[0][1] if items[0][0] == target else None
     for i in range(len(items)):
         for j in range(i + 1, len(items)):
-            rest = items[:i] + items[i + 1:j] + items[j + 1:]
+            rest = items[:i] + items[i + 1 : j] + items[j + 1 :]
             (a, ea), (b, eb) = items[i], items[j]
             for v, op, swap in _combine(a, b):
                 found = _search(rest + ((v, f"({eb}{op}{ea})" if swap else f"({ea}{op}{eb})"),), target)
@@ -83,7 +84,7 @@ def _count(values: tuple[float, ...], target: float) -> int:
     total = 0
     for i in range(len(values)):
         for j in range(i + 1, len(values)):
-            rest = values[:i] + values[i + 1:j] + values[j + 1:]
+            rest = values[:i] + values[i + 1 : j] + values[j + 1 :]
             a, b = values[i], values[j]
             outs = [a + b, a * b, a - b, b - a] + ([a / b] if b else []) + ([b / a] if a else [])
             for v in outs:
@@ -169,8 +170,10 @@ def candidate_expressions(problem: Problem, text: str) -> list[str | None]:
 
 def _question(numbers: Sequence[int], target: int) -> str:
     nums = ", ".join(str(x) for x in numbers[:-1]) + f" and {numbers[-1]}"
-    return (f"Use the numbers {nums}, each exactly once, with +, -, * and / (and parentheses) "
-            f"to make {target}. Give the expression as your answer.")
+    return (
+        f"Use the numbers {nums}, each exactly once, with +, -, * and / (and parentheses) "
+        f"to make {target}. Give the expression as your answer."
+    )
 
 
 def _problem(task: str, i: int, difficulty: int, numbers: list[int], target: int, template: str | None) -> Problem:
@@ -178,13 +181,26 @@ def _problem(task: str, i: int, difficulty: int, numbers: list[int], target: int
     if expr is None or not check_expression(expr, numbers, target):  # the certificate
         raise AssertionError(f"uncertified instance {numbers} -> {target}")
     solution = f"{expr} = {target}"
-    return make_problem(task, i, difficulty, _question(numbers, target), expr, solution,
-                        {"numbers": tuple(numbers), "target": target, "checker": "countdown",
-                         "n_derivations": count_solutions(numbers, target)}, template)
+    return make_problem(
+        task,
+        i,
+        difficulty,
+        _question(numbers, target),
+        expr,
+        solution,
+        {
+            "numbers": tuple(numbers),
+            "target": target,
+            "checker": "countdown",
+            "n_derivations": count_solutions(numbers, target),
+        },
+        template,
+    )
 
 
-def countdown(n: int, *, difficulty: int = 1, rng: np.random.Generator, max_target: int = 100,
-              template: str | None = None) -> list[Problem]:
+def countdown(
+    n: int, *, difficulty: int = 1, rng: np.random.Generator, max_target: int = 100, template: str | None = None
+) -> list[Problem]:
     """`n` Countdown instances with ``difficulty + 1`` numbers (difficulty 1-4).
 
     Targets are drawn from the values reachable with all the numbers, so every instance is solvable.
@@ -195,8 +211,11 @@ def countdown(n: int, *, difficulty: int = 1, rng: np.random.Generator, max_targ
     out = []
     while len(out) < n:
         numbers = sorted(int(x) for x in rng.integers(1, hi + 1, size=difficulty + 1))
-        targets = sorted(int(v) for v in _reachable(tuple(numbers))
-                         if v.denominator == 1 and 1 <= v <= max_target and int(v) not in numbers)
+        targets = sorted(
+            int(v)
+            for v in _reachable(tuple(numbers))
+            if v.denominator == 1 and 1 <= v <= max_target and int(v) not in numbers
+        )
         if targets:
             target = targets[int(rng.integers(len(targets)))]
             out.append(_problem("countdown", len(out), difficulty, numbers, target, template))
@@ -208,8 +227,9 @@ def countdown(n: int, *, difficulty: int = 1, rng: np.random.Generator, max_targ
 GAME24_BANDS: tuple[tuple[int, int], ...] = ((35, 10**9), (17, 34), (10, 16), (6, 9), (1, 5))
 
 
-def game24(n: int, *, difficulty: int = 3, rng: np.random.Generator, template: str | None = None,
-           max_tries: int = 100_000) -> list[Problem]:
+def game24(
+    n: int, *, difficulty: int = 3, rng: np.random.Generator, template: str | None = None, max_tries: int = 100_000
+) -> list[Problem]:
     """`n` solvable Game-of-24 instances (four numbers in 1-13) in the derivation-count band `difficulty` (1-5)."""
     check_n(n)
     check_difficulty(difficulty, 1, 5)

@@ -11,6 +11,7 @@ route and the answer stays exactly the planted route's length (checked by Dijkst
 >>> p.meta["path_hops"], int(p.answer) == shortest_distance(p.meta["edges"], p.meta["start"], p.meta["goal"])
 (2, True)
 """
+
 from __future__ import annotations
 
 import heapq
@@ -64,9 +65,9 @@ def _graph(difficulty: int, rng: np.random.Generator) -> tuple[list[Edge], list[
     n_nodes = min(26, 2 * difficulty + 2)
     labels = list(string.ascii_uppercase[:n_nodes])
     order = [labels[i] for i in rng.permutation(n_nodes)]
-    path = order[:difficulty + 1]
+    path = order[: difficulty + 1]
     edges: list[Edge] = [(path[i], path[i + 1], int(rng.integers(1, 10))) for i in range(difficulty)]
-    for v in order[difficulty + 1:]:  # attach every other town to the map
+    for v in order[difficulty + 1 :]:  # attach every other town to the map
         u = order[int(rng.integers(0, order.index(v)))]
         edges.append((u, v, int(rng.integers(1, 10))))
     for _ in range(difficulty + 1):  # distractor roads, each longer than the detour it replaces
@@ -79,8 +80,9 @@ def _graph(difficulty: int, rng: np.random.Generator) -> tuple[list[Edge], list[
     return [edges[i] for i in order_e], path
 
 
-def graph_navigation(n: int, *, difficulty: int = 1, rng: np.random.Generator,
-                     template: str | None = None) -> list[Problem]:
+def graph_navigation(
+    n: int, *, difficulty: int = 1, rng: np.random.Generator, template: str | None = None
+) -> list[Problem]:
     """`n` shortest-route problems whose optimal route has `difficulty` roads (1-12)."""
     check_n(n)
     check_difficulty(difficulty, 1, 12)
@@ -94,12 +96,30 @@ def graph_navigation(n: int, *, difficulty: int = 1, rng: np.random.Generator,
         if shortest_distance(edges, start, goal) != total:  # the certificate
             raise AssertionError(f"planted route {path} is not shortest in {edges}")
         roads = "; ".join(f"{u}-{v}: {c} km" for u, v, c in edges)
-        question = (f"Roads connect towns as follows (lengths in km): {roads}. Roads can be used in both "
-                    f"directions. What is the length in km of the shortest route from {start} to {goal}?")
+        question = (
+            f"Roads connect towns as follows (lengths in km): {roads}. Roads can be used in both "
+            f"directions. What is the length in km of the shortest route from {start} to {goal}?"
+        )
         steps = [f"Go from {path[j]} to {path[j + 1]}: {legs[j]} km." for j in range(difficulty)]
         sums = f"{' + '.join(str(c) for c in legs)} = " if difficulty > 1 else ""
         steps.append(f"Total: {sums}{total} km.")
-        out.append(make_problem("graph", i, difficulty, question, str(total), STEP_DELIMITER.join(steps),
-                                {"edges": tuple(edges), "start": start, "goal": goal, "path": tuple(path),
-                                 "path_hops": difficulty, "checker": "exact"}, template))
+        out.append(
+            make_problem(
+                "graph",
+                i,
+                difficulty,
+                question,
+                str(total),
+                STEP_DELIMITER.join(steps),
+                {
+                    "edges": tuple(edges),
+                    "start": start,
+                    "goal": goal,
+                    "path": tuple(path),
+                    "path_hops": difficulty,
+                    "checker": "exact",
+                },
+                template,
+            )
+        )
     return out

@@ -58,7 +58,7 @@ def test_run_writes_the_run_directory_with_engine_throughput(tmp_path, capsys):
         ),
         ({"verifier": {"name": "oracle"}}, "verifier.name: 'oracle' is not one of"),
         ({"strategies": [{"name": "bestofn"}]}, "strategies[0].name: 'bestofn' is not a strategy; valid:"),
-        ({"budgets": [0, 2]}, "budgets: needs a non-empty list of positive numbers"),
+        ({"budgets": [0, 2]}, "budgets: needs a non-empty list of distinct positive numbers"),
         ({"batch_units": 0}, "batch_units: needs a positive integer"),
         ({"budget_axis": "tokens"}, "budget_axis: 'tokens' is not one of"),
     ],

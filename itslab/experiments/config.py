@@ -135,9 +135,12 @@ def parse(data: Mapping[str, Any], *, source: str = "<dict>") -> RunConfig:
         specs.append(dict(s))
     budgets = data["budgets"]
     _need(
-        isinstance(budgets, list) and budgets and all(isinstance(b, (int, float)) and b > 0 for b in budgets),
+        isinstance(budgets, list)
+        and budgets
+        and all(isinstance(b, (int, float)) and not isinstance(b, bool) and b > 0 for b in budgets)
+        and len(set(budgets)) == len(budgets),
         f"{source}: budgets",
-        f"needs a non-empty list of positive numbers, got {budgets!r}",
+        f"needs a non-empty list of distinct positive numbers, got {budgets!r}",
     )
     axis = data.get("budget_axis", "samples")
     _need(
@@ -147,9 +150,12 @@ def parse(data: Mapping[str, Any], *, source: str = "<dict>") -> RunConfig:
     )
     seeds = data.get("seeds", [0])
     _need(
-        isinstance(seeds, list) and seeds and all(isinstance(s, int) for s in seeds),
+        isinstance(seeds, list)
+        and seeds
+        and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+        and len(set(seeds)) == len(seeds),
         f"{source}: seeds",
-        f"needs a non-empty list of integers, got {seeds!r}",
+        f"needs a non-empty list of distinct non-negative integers, got {seeds!r}",
     )
     batch_units = data.get("batch_units", 1)
     _need(

@@ -60,6 +60,12 @@ def run(
     seeds = list(seeds)
     if not problems or not specs or not budgets or not seeds:
         raise ValueError("run needs at least one problem, strategy, budget and seed")
+    # duplicates would give duplicate rows that silently weigh twice in every table
+    for what, keys in (("strategies", [s.key for s in specs]), ("budgets", [repr(b) for b in budgets]),
+                       ("seeds", [int(s) for s in seeds]), ("problem ids", [p.id for p in problems])):
+        dup = sorted({str(k) for k in keys if keys.count(k) > 1})
+        if dup:
+            raise ValueError(f"run: duplicated {what}: {', '.join(dup[:5])}")
     if isinstance(batch_units, bool) or int(batch_units) != batch_units or batch_units < 1:
         raise ValueError(f"batch_units must be a positive integer, got {batch_units!r}")
     if executor == "ray":

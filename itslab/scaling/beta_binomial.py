@@ -13,7 +13,7 @@ difficulty (small a) is what makes coverage follow a power law in k (Schaeffer e
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0); p = rng.beta(0.5, 2.0, 4000)
->>> r = fit_beta_binomial(rng.binomial(100, p), 100); [round(v, 1) for v in r.params]
+>>> r = fit_beta_binomial(100, rng.binomial(100, p)); [round(v, 1) for v in r.params]
 [0.5, 2.0]
 """
 
@@ -67,15 +67,23 @@ def beta_binomial_loglik(a: float, b: float, successes: np.ndarray, n: np.ndarra
     return float(np.sum(lchoose + betaln(c + a, n - c + b) - betaln(a, b)))
 
 
-def fit_beta_binomial(successes: np.ndarray, n: np.ndarray | int) -> FitResult:
-    """MLE of the Beta difficulty model from per-problem success counts (beta-binomial likelihood).
+def fit_beta_binomial(n: np.ndarray | int, c: np.ndarray) -> FitResult:
+    """MLE of the Beta difficulty model from `c` correct of `n` samples per problem (beta-binomial likelihood).
+
+    Arguments in the order of `pass_at_k_matrix(n, c)`. The old order ``(successes, n)`` with a
+    scalar `n` second is still read, with a DeprecationWarning, for one release.
 
     Returns a `FitResult` of the ``beta_difficulty`` law (``predict(k)`` is the implied pass@k
     curve), with ``method="beta_binomial_mle"``, ``n`` = number of problems and ``rss`` = the
     negative log-likelihood at the optimum, less the constant sum of log C(n_i, c_i) (see
     `beta_binomial_loglik` for the full value).
     """
-    c = np.atleast_1d(np.asarray(successes))
+    if np.ndim(n) == 1 and np.ndim(c) == 0:
+        import warnings
+
+        warnings.warn("fit_beta_binomial(successes, n) is now fit_beta_binomial(n, c)", DeprecationWarning, stacklevel=2)
+        n, c = c, n
+    c = np.atleast_1d(np.asarray(c))
     n_arr = np.broadcast_to(np.asarray(n), c.shape)
     if c.ndim != 1 or len(c) < 2:
         raise ValueError(f"fit_beta_binomial: need a 1-D array of >= 2 counts, got shape {c.shape}")

@@ -38,8 +38,11 @@ def load(
     if name in synthetic.GENERATORS:
         n = 100 if limit is None else limit
         return synthetic.make(name, n, template=template, **synthetic_options)
+    if name not in BENCHMARKS:
+        raise ValueError(f"unknown task {name!r}; valid: {', '.join(NAMES)}")
     if synthetic_options:
-        raise TypeError(f"load({name!r}) got unexpected options {sorted(synthetic_options)}")
+        raise TypeError(f"load({name!r}): a benchmark takes no options {sorted(synthetic_options)} "
+                        "(difficulty and seed are for synthetic tasks)")
     return load_benchmark(name, split, data_dir=data_dir, limit=limit, template=template)
 
 

@@ -103,19 +103,19 @@ def test_beta_binomial_mle_recovers_parameters_within_3_se():
     hits = 0
     for seed in range(20):
         rng = np.random.default_rng(100 + seed)
-        r = fit_beta_binomial(simulated_pool_counts(rng, n_problems=500, n=50), 50)
+        r = fit_beta_binomial(50, simulated_pool_counts(rng, n_problems=500, n=50))
         hits += bool(np.all(np.abs(np.subtract(r.params, (0.4, 3.0))) <= 3 * np.asarray(r.se)))
         assert r.method == "beta_binomial_mle"
     assert hits >= 18
     with pytest.raises(ValueError, match="not identified"):
-        fit_beta_binomial(np.zeros(5, dtype=int), 10)
+        fit_beta_binomial(10, np.zeros(5, dtype=int))
     with pytest.raises(ValueError, match="problem 1 has 11 successes"):
-        fit_beta_binomial(np.array([1, 11]), 10)
+        fit_beta_binomial(10, np.array([1, 11]))
 
 
 def test_beta_binomial_fit_predicts_the_pass_at_k_curve():
     rng = np.random.default_rng(7)
     counts = simulated_pool_counts(rng, n_problems=3000, n=200)
-    r = fit_beta_binomial(counts, 200)
+    r = fit_beta_binomial(200, counts)
     ks = np.array([1, 10, 100])
     np.testing.assert_allclose(r.predict(ks), pass_at_k_matrix(200, counts, ks).mean(axis=0), atol=0.02)

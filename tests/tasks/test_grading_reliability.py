@@ -155,3 +155,30 @@ def test_budget_takes_numpy_integers_and_refuses_booleans():
     assert [b.samples for b in budgets] == [1, 2, 4, 8] and type(budgets[-1].samples) is int
     with pytest.raises(ValueError, match="Budget.samples"):
         Budget(samples=True)
+
+
+def test_fit_beta_binomial_takes_n_then_c_and_reads_the_old_order_with_a_warning():
+    from itslab.scaling import fit_beta_binomial
+
+    rng = np.random.default_rng(0)
+    c = rng.binomial(50, rng.beta(2, 5, 300))
+    new = fit_beta_binomial(50, c)
+    with pytest.warns(DeprecationWarning, match="now fit_beta_binomial"):
+        old = fit_beta_binomial(c, 50)
+    assert new.params == old.params
+
+
+def test_duplicates_in_a_sweep_are_refused():
+    problems = _problems(2)
+    gen = Fixed({p.prompt: ["\\boxed{5}"] for p in problems})
+    for kw in ({"strategies": ["majority_vote", "majority_vote"]}, {"budgets": [1, 1]}, {"seeds": [0, 0]}):
+        args = {"strategies": ["majority_vote"], "budgets": [1], "seeds": [0], **kw}
+        with pytest.raises(ValueError, match="duplicated"):
+            experiments.run(problems, args["strategies"], args["budgets"], args["seeds"], gen, None, progress=False)
+
+
+def test_unknown_task_with_options_is_named_as_unknown():
+    from itslab import tasks
+
+    with pytest.raises(ValueError, match="unknown task 'arithmatic'"):
+        tasks.load("arithmatic", difficulty=2)

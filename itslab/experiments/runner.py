@@ -61,8 +61,12 @@ def run(
     if not problems or not specs or not budgets or not seeds:
         raise ValueError("run needs at least one problem, strategy, budget and seed")
     # duplicates would give duplicate rows that silently weigh twice in every table
-    for what, keys in (("strategies", [s.key for s in specs]), ("budgets", [repr(b) for b in budgets]),
-                       ("seeds", [int(s) for s in seeds]), ("problem ids", [p.id for p in problems])):
+    for what, keys in (
+        ("strategies", [s.key for s in specs]),
+        ("budgets", [repr(b) for b in budgets]),
+        ("seeds", [int(s) for s in seeds]),
+        ("problem ids", [p.id for p in problems]),
+    ):
         dup = sorted({str(k) for k in keys if keys.count(k) > 1})
         if dup:
             raise ValueError(f"run: duplicated {what}: {', '.join(dup[:5])}")

@@ -81,7 +81,9 @@ def fit_beta_binomial(n: np.ndarray | int, c: np.ndarray) -> FitResult:
     if np.ndim(n) == 1 and np.ndim(c) == 0:
         import warnings
 
-        warnings.warn("fit_beta_binomial(successes, n) is now fit_beta_binomial(n, c)", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "fit_beta_binomial(successes, n) is now fit_beta_binomial(n, c)", DeprecationWarning, stacklevel=2
+        )
         n, c = c, n
     c = np.atleast_1d(np.asarray(c))
     n_arr = np.broadcast_to(np.asarray(n), c.shape)

@@ -41,8 +41,10 @@ def load(
     if name not in BENCHMARKS:
         raise ValueError(f"unknown task {name!r}; valid: {', '.join(NAMES)}")
     if synthetic_options:
-        raise TypeError(f"load({name!r}): a benchmark takes no options {sorted(synthetic_options)} "
-                        "(difficulty and seed are for synthetic tasks)")
+        raise TypeError(
+            f"load({name!r}): a benchmark takes no options {sorted(synthetic_options)} "
+            "(difficulty and seed are for synthetic tasks)"
+        )
     return load_benchmark(name, split, data_dir=data_dir, limit=limit, template=template)
 
 

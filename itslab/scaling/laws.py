@@ -193,7 +193,8 @@ class FitResult:
 
     `cond` is the condition number of `cov`; large values (> 1e10) mean the parameters are
     poorly identified by the data (e.g. a ceiling not yet approached). `method` is "least_squares"
-    or "beta_binomial_mle".
+    or "beta_binomial_mle". `at_bound` names the parameters the fit left on a bound: their SE is
+    NaN (the curvature there says nothing about their uncertainty) and `message` says so.
     """
 
     law: Law
@@ -207,6 +208,7 @@ class FitResult:
     success: bool
     method: str = "least_squares"
     message: str = ""
+    at_bound: tuple[str, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -312,6 +314,17 @@ def fit(
     if not keep.all():
         cov = np.full((n_par, n_par), np.inf)
     se = np.sqrt(np.clip(np.diag(cov), 0, None))
+    # on a bound = within 1e-6 of it (relative to its size): the solver stops just inside, never on it
+    near = [1e-6 * max(1.0, abs(b)) if np.isfinite(b) else 0.0 for b in (*lo, *hi)]
+    stuck = [
+        i
+        for i in range(n_par)
+        if (np.isfinite(lo[i]) and params[i] - lo[i] <= near[i])
+        or (np.isfinite(hi[i]) and hi[i] - params[i] <= near[n_par + i])
+    ]
+    se[stuck] = np.nan
+    at_bound = tuple(law.param_names[i] for i in stuck)
+    message = str(sol.message) + (f"; at a bound: {', '.join(at_bound)}" if at_bound else "")
     return FitResult(
         law=law,
         params=tuple(float(v) for v in params),
@@ -322,7 +335,8 @@ def fit(
         n=len(x),
         x_range=(float(x.min()), float(x.max())),
         success=bool(sol.success),
-        message=str(sol.message),
+        message=message,
+        at_bound=at_bound,
     )
 
 

@@ -63,3 +63,18 @@ def test_fit_laws_is_the_bounded_scaling_bootstrap():
     row = bs.param_ci.set_index("param").loc["c"]
     assert got["ceiling_ci"] == (pytest.approx(row["ci_low"]), pytest.approx(row["ci_high"]))
     assert 0.0 <= bs.fit.as_dict()["c"] <= 1.0
+
+
+def test_a_parameter_stuck_at_a_bound_is_flagged_not_given_se_zero():
+    from itslab.scaling import fit
+
+    ks = np.array([1, 2, 4, 8, 16, 32], dtype=float)
+    flat = np.full(len(ks), 0.3)  # no growth: the amplitude a sits on its lower bound 0
+    f = fit(report.LAW, ks, flat, bounds=report.ACCURACY_BOUNDS)
+    assert f.success and f.at_bound == ("a",) and np.isnan(f.se[0]) and "at a bound: a" in f.message
+    over = np.minimum(1.0, 1.2 - 0.5 * ks**-0.3)  # a ceiling above 1 in the data: c is held at its bound 1
+    h = fit(report.LAW, ks, over, bounds=report.ACCURACY_BOUNDS)
+    assert h.at_bound == ("c",) and np.isnan(h.se[2])
+    rising = 0.9 - 0.5 * ks**-0.5
+    g = fit(report.LAW, ks, rising, bounds=report.ACCURACY_BOUNDS)
+    assert g.at_bound == () and all(np.isfinite(g.se))

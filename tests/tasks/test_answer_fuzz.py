@@ -1,6 +1,7 @@
 """Fuzzing extraction and equivalence on model-like output (nested braces, huge exponents, unicode
 minus, long junk): they never raise and each call is bounded in time. A few hundred examples run in
 `make test`; ``-m slow`` runs 10^4."""
+
 from __future__ import annotations
 
 import time
@@ -11,11 +12,42 @@ from hypothesis import strategies as st
 
 from itslab.tasks.answers import answers_equal, extract_answer, normalize_answer
 
-PIECES = st.sampled_from(["\\boxed{", "}", "{", "\\frac{1}{2}", "9^{9^{9}}", "10^{1000}", "1.5e3", "−3", "-", "####",
-                          "The answer is ", "$", "\\\\", "\\begin{pmatrix}", "\\end{pmatrix}", " ", "\n", "x", "0.5",
-                          "\\sqrt{2}", "2**9999", "1e999", "ﬁ", "\\text{ cm}", ",", "."])
-TEXTS = st.one_of(st.lists(PIECES, max_size=60).map("".join), st.text(max_size=200),
-                  st.integers(1, 30_000).map(lambda n: "\\boxed{" * n), st.integers(1, 50_000).map(lambda n: "9" * n))
+PIECES = st.sampled_from(
+    [
+        "\\boxed{",
+        "}",
+        "{",
+        "\\frac{1}{2}",
+        "9^{9^{9}}",
+        "10^{1000}",
+        "1.5e3",
+        "−3",
+        "-",
+        "####",
+        "The answer is ",
+        "$",
+        "\\\\",
+        "\\begin{pmatrix}",
+        "\\end{pmatrix}",
+        " ",
+        "\n",
+        "x",
+        "0.5",
+        "\\sqrt{2}",
+        "2**9999",
+        "1e999",
+        "ﬁ",
+        "\\text{ cm}",
+        ",",
+        ".",
+    ]
+)
+TEXTS = st.one_of(
+    st.lists(PIECES, max_size=60).map("".join),
+    st.text(max_size=200),
+    st.integers(1, 30_000).map(lambda n: "\\boxed{" * n),
+    st.integers(1, 50_000).map(lambda n: "9" * n),
+)
 
 
 def _bounded(fn, *args, limit=2.0):

@@ -201,16 +201,9 @@ def parse_spec(data: Mapping[str, Any], *, source: str = "<dict>") -> BankSpec:
 
 def read_spec(path: str | Path) -> BankSpec:
     """Read and validate a YAML bank spec."""
-    import yaml
+    from itslab.experiments.config import read_yaml
 
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"bank spec {p} not found")
-    try:
-        data = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as e:
-        raise BankError(f"{p}: not valid YAML: {e}") from None
-    return parse_spec(data, source=str(p))
+    return parse_spec(read_yaml(path, "bank spec"), source=str(path))
 
 
 # --- recording ---------------------------------------------------------------------------------

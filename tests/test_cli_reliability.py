@@ -108,3 +108,17 @@ def test_a_store_failure_is_one_line(tmp_path, capsys):
     assert cli.main(["run", str(cfg), "--out", str(tmp_path / "o"), "--store", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "bad.db" in err
+
+
+def test_binary_config_and_corrupt_manifest_name_the_file(tmp_path, capsys):
+    bad = tmp_path / "binary.yaml"
+    bad.write_bytes(b"\xff\xfe\x00\x01" * 50)
+    assert cli.main(["run", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "binary.yaml" in err and "not a text file" in err and len(err.splitlines()) == 1
+    cfg = _write(tmp_path, "m.yaml", "t")
+    assert cli.main(["run", str(cfg), "--out", str(tmp_path / "o")]) == 0
+    (tmp_path / "o/manifest.json").write_text("{broken")
+    assert cli.main(["report", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "manifest.json" in err and len(err.splitlines()) == 1

@@ -178,18 +178,24 @@ def parse(data: Mapping[str, Any], *, source: str = "<dict>") -> RunConfig:
     )
 
 
-def load(path: str | Path) -> RunConfig:
-    """Read and validate a YAML config file."""
+def read_yaml(path: str | Path, what: str = "config file") -> Any:
+    """The data in a YAML file; a one-line error naming the file when it is missing, binary or not YAML."""
     import yaml
 
     p = Path(path)
     if not p.is_file():
-        raise FileNotFoundError(f"config file {p} not found")
+        raise FileNotFoundError(f"{what} {p} not found")
     try:
-        data = yaml.safe_load(p.read_text())
+        return yaml.safe_load(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not a text file (a YAML {what} is expected)") from None
     except yaml.YAMLError as e:
-        raise ConfigError(f"{p}: not valid YAML: {e}") from None
-    return parse(data, source=str(p))
+        raise ConfigError(f"{p}: not valid YAML: {' '.join(str(e).split())}") from None
+
+
+def load(path: str | Path) -> RunConfig:
+    """Read and validate a YAML config file."""
+    return parse(read_yaml(path), source=str(path))
 
 
 def build_problems(cfg: RunConfig) -> list:

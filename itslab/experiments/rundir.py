@@ -143,4 +143,12 @@ def load(run_dir: str | Path) -> tuple[Any, dict[str, Any]]:
     for name in ("results.parquet", "manifest.json"):
         if not (d / name).is_file():
             raise FileNotFoundError(f"{d / name} not found: is {d} a run directory written by `itslab run`?")
-    return pd.read_parquet(d / "results.parquet"), json.loads((d / "manifest.json").read_text())
+    try:
+        man = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f"{d / 'manifest.json'}: not a readable manifest ({type(e).__name__})") from None
+    try:
+        df = pd.read_parquet(d / "results.parquet")
+    except Exception as e:  # noqa: BLE001 - pyarrow raises several types for a damaged file
+        raise ValueError(f"{d / 'results.parquet'}: not a readable Parquet file ({type(e).__name__})") from None
+    return df, man

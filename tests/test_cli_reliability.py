@@ -122,3 +122,29 @@ def test_binary_config_and_corrupt_manifest_name_the_file(tmp_path, capsys):
     assert cli.main(["report", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert "manifest.json" in err and len(err.splitlines()) == 1
+
+
+def test_a_sweep_writes_partial_results_as_it_goes(tmp_path, monkeypatch):
+    from itslab.experiments import config as configs
+    from itslab.experiments.rundir import PartialResults
+
+    seen = []
+    cfg = configs.parse(
+        {
+            "task": {"name": "arithmetic", "limit": 4, "difficulty": 1},
+            "model": {"backend": "simulated"},
+            "strategies": ["majority_vote"],
+            "budgets": [1, 2],
+        }
+    )
+    real_add = PartialResults.add
+
+    def add(self, rows):  # write on every unit, and look at the file each time
+        self.every_s = 0.0
+        real_add(self, rows)
+        seen.append(len(__import__("pandas").read_parquet(self.path)))
+
+    monkeypatch.setattr(PartialResults, "add", add)
+    d = configs.run_config(cfg, out=str(tmp_path / "r"), progress=False)
+    assert seen == [2, 4, 6, 8]  # 2 budgets per unit, written after each of the 4 units
+    assert (d / "results.parquet").is_file() and not (d / PartialResults.NAME).exists()

@@ -254,6 +254,7 @@ def run_config(cfg: RunConfig, *, out: str | None = None, store: Any = None, pro
     ver = build_verifier(cfg, gen)
     loaded = time.time()
     counted = EngineCounter(gen)
+    partial = rundir.PartialResults(out_dir)
     specs = [StrategySpec(s["name"], dict(s.get("hyper", {})), s.get("label")) for s in cfg.strategies]
     df = run(
         problems,
@@ -266,6 +267,7 @@ def run_config(cfg: RunConfig, *, out: str | None = None, store: Any = None, pro
         budget_axis=cfg.budget_axis,
         progress=progress,
         batch_units=cfg.batch_units,
+        on_rows=partial.add,
     )
     sweep_s = time.time() - loaded
     # throughput from what the engine generated (nested budgets share samples; rows would double count)
@@ -285,5 +287,6 @@ def run_config(cfg: RunConfig, *, out: str | None = None, store: Any = None, pro
         },
     )
     d = rundir.save(df, out_dir, man)
+    partial.discard()
     write_report(d, title=cfg.title)
     return d

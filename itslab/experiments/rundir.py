@@ -126,6 +126,38 @@ def claim(out_dir: str | Path, config: Mapping[str, Any]) -> Path:
     return out
 
 
+class PartialResults:
+    """Rows of a sweep written as it goes: ``results.partial.parquet`` in the run directory, rewritten
+    atomically at most every `every_s` seconds, so a sweep that dies leaves what it finished
+    (resume it with the same ``--store``: the finished units' samples are read back, not regenerated).
+    `save` writes the final results; `discard` then removes the partial file."""
+
+    NAME = "results.partial.parquet"
+
+    def __init__(self, out_dir: str | Path, every_s: float = 30.0) -> None:
+        self.path, self.every_s = Path(out_dir) / self.NAME, float(every_s)
+        self.rows: list[dict[str, Any]] = []
+        self._last = time.monotonic()
+
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        """Take one finished unit's rows; write the file when `every_s` has passed since the last write."""
+        self.rows.extend(rows)
+        if time.monotonic() - self._last >= self.every_s:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every row so far (atomically)."""
+        import pandas as pd
+
+        df = pd.DataFrame(self.rows)
+        _atomic_write(self.path, lambda p: df.to_parquet(p, index=False))
+        self._last = time.monotonic()
+
+    def discard(self) -> None:
+        """Remove the partial file (the final results are written)."""
+        self.path.unlink(missing_ok=True)
+
+
 def save(df: Any, out_dir: str | Path, man: Mapping[str, Any]) -> Path:
     """Write ``results.parquet`` and ``manifest.json`` into `out_dir` (created); returns the directory."""
     out = Path(out_dir)

@@ -13,7 +13,8 @@ and a finished one re-runs from the store.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections import Counter
+from typing import Any, Callable, Iterable, Sequence
 
 from itslab.budget import Budget
 from itslab.experiments.grid import Rollouts, as_budgets, as_specs
@@ -38,6 +39,7 @@ def run(
     batch_units: int = 1,
     ray_address: str | None = None,
     ray_workers: int | None = None,
+    on_rows: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> "Any":
     """Run every (problem, strategy, budget, seed) and return a tidy DataFrame, one row each.
 
@@ -53,6 +55,8 @@ def run(
     `executor="ray"` shards (problem, seed) units over a Ray cluster (extra ``ray``), one
     generator per worker: pass `generator` (and `verifier`) as instances to ship, or as zero-arg
     factories (a verifier factory may take the worker's generator) to build them on each worker.
+    `on_rows(rows)` (local executor) receives each finished (problem, seed) unit's rows as the sweep
+    goes, e.g. to write partial results (`itslab run` does).
     """
     import pandas as pd
 
@@ -67,7 +71,7 @@ def run(
         ("seeds", [int(s) for s in seeds]),
         ("problem ids", [p.id for p in problems]),
     ):
-        dup = sorted({str(k) for k in keys if keys.count(k) > 1})
+        dup = sorted(str(k) for k, c in Counter(keys).items() if c > 1)
         if dup:
             raise ValueError(f"run: duplicated {what}: {', '.join(dup[:5])}")
     if isinstance(batch_units, bool) or int(batch_units) != batch_units or batch_units < 1:
@@ -92,7 +96,15 @@ def run(
         units = [(p, s) for p in problems for s in seeds]
         with rare_full_collections():
             rows, results = _run_units(
-                units, specs, budgets, generator, verifier, store=store, progress=progress, batch_units=int(batch_units)
+                units,
+                specs,
+                budgets,
+                generator,
+                verifier,
+                store=store,
+                progress=progress,
+                batch_units=int(batch_units),
+                on_rows=on_rows,
             )
     else:
         raise ValueError(f"executor must be 'local' or 'ray', got {executor!r}")

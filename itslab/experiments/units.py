@@ -99,8 +99,10 @@ def _run_units(
     store: Any = None,
     progress: bool = False,
     batch_units: int = 1,
+    on_rows: Any = None,
 ) -> tuple[list[dict], list[Result]]:
-    """Rows and results of every (problem, seed) unit, in unit order (the executors' common core)."""
+    """Rows and results of every (problem, seed) unit, in unit order (the executors' common core);
+    `on_rows(rows)` is called with each unit's rows as it finishes."""
     from itslab import strategies as registry
 
     gen = generator
@@ -130,15 +132,18 @@ def _run_units(
             for i, (p, seed) in enumerate(units):
                 rows, res, calls = _unit(p, seed, specs, order, fns, gen, verifier, tick)
                 out[i], stats["calls"] = (rows, res), stats["calls"] + calls
+                if on_rows is not None:
+                    on_rows(rows)
         else:
-            _run_threads(units, out, stats, min(batch_units, len(units)), specs, order, fns, gen, verifier, tick)
+            k = min(batch_units, len(units))
+            _run_threads(units, out, stats, k, specs, order, fns, gen, verifier, tick, on_rows)
     finally:
         if bar is not None:
             bar.close()
     return [r for o in out for r in o[0]], [r for o in out for r in o[1]]
 
 
-def _run_threads(units, out, stats, k, specs, order, fns, gen, verifier, tick) -> None:
+def _run_threads(units, out, stats, k, specs, order, fns, gen, verifier, tick, on_rows=None) -> None:
     """Run units in `k` threads whose generator calls are merged into one batch per round."""
     from itslab.experiments.batching import Coalescer
 
@@ -155,6 +160,8 @@ def _run_threads(units, out, stats, k, specs, order, fns, gen, verifier, tick) -
                 rows, res, calls = _unit(p, seed, specs, order, fns, shared, verifier, tick)
                 with lock:
                     out[i], stats["calls"] = (rows, res), stats["calls"] + calls
+                    if on_rows is not None:
+                        on_rows(rows)
         except BaseException as e:  # stop the others taking new units; re-raised below
             with lock:
                 errors.append(e)

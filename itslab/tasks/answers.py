@@ -327,6 +327,7 @@ class _SymbolicWorker:
         self._lock = threading.Lock()
         self._proc: Any = None
         self._warm = False
+        self._registered = False
 
     def _start(self) -> None:
         import subprocess
@@ -341,6 +342,15 @@ class _SymbolicWorker:
             bufsize=1,
         )
         self._warm = False
+        if not self._registered:  # end the worker with the interpreter (no stray process, no warning)
+            import atexit
+
+            atexit.register(self._stop_locked)
+            self._registered = True
+
+    def _stop_locked(self) -> None:
+        with self._lock:
+            self._stop()
 
     def _stop(self) -> None:
         if self._proc is not None:

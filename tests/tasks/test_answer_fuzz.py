@@ -1,6 +1,7 @@
 """Fuzzing extraction and equivalence on model-like output (nested braces, huge exponents, unicode
-minus, long junk): they never raise and each call is bounded in time. A few hundred examples run in
-`make test`; ``-m slow`` runs 10^4."""
+minus, long junk): they never raise, and no call hangs (a loose per-call bound, far above the
+milliseconds they take, that only a hang or a quadratic blow-up would cross). A few hundred examples
+run in `make test`; ``-m slow`` runs 10^4."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ TEXTS = st.one_of(
 )
 
 
-def _bounded(fn, *args, limit=2.0):
+def _bounded(fn, *args, limit=20.0):
     t = time.perf_counter()
     out = fn(*args)
     assert time.perf_counter() - t < limit, f"{fn.__name__} took too long on {[a[:60] for a in args]}"
@@ -62,7 +63,7 @@ def _check(text: str, other: str) -> None:
     assert a is None or isinstance(a, str)
     assert isinstance(_bounded(normalize_answer, text[:5000]), str)
     if a is not None:
-        assert isinstance(_bounded(answers_equal, a[:5000], other[:200], limit=12.0), bool)
+        assert isinstance(_bounded(answers_equal, a[:5000], other[:200], limit=60.0), bool)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

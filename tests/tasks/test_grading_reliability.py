@@ -7,7 +7,6 @@ non-integer and NaN counts."""
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -48,22 +47,18 @@ def test_power_tower_answer_graded_wrong_quickly_off_the_main_thread():
     out = {}
 
     def grade():
-        t = time.perf_counter()
         out["eq"] = answers_equal("9^{9^{9^{9}}}", "5")
-        out["s"] = time.perf_counter() - t
 
     th = threading.Thread(target=grade, daemon=True)
     th.start()
     th.join(30)
-    assert not th.is_alive() and out["eq"] is False and out["s"] < 5
+    assert not th.is_alive() and out["eq"] is False
 
 
 def test_threaded_sweep_with_a_pathological_sample_finishes():
     problems = _problems(4)
     gen = Fixed({p.prompt: [TOWER, "\\boxed{5}", "\\boxed{\\frac{10}{2}}"] for p in problems})
-    t = time.perf_counter()
     df = experiments.run(problems, ["majority_vote"], [1, 3], [0], gen, None, batch_units=4, progress=False)
-    assert time.perf_counter() - t < 60
     assert df.loc[df.budget == 1, "correct"].tolist() == [False] * 4  # the tower alone is wrong
     assert df.loc[df.budget == 3, "correct"].tolist() == [True] * 4  # 5 and 10/2 outvote it
 
@@ -76,14 +71,18 @@ def test_symbolic_equivalence_off_the_main_thread_still_works():
     assert out["eq"] is True
 
 
-@pytest.mark.parametrize(
-    "text", ["\\boxed{" * 30000, ("\\boxed{1 " + "{" * 5) * 20000, "{" * 210000, "\\boxed" * 30000, "x " * 105000]
-)
-def test_extraction_is_linear_on_degenerate_output(text):
-    text = text[:210_000]
-    t = time.perf_counter()
-    extract_answer(text)
-    assert time.perf_counter() - t < 0.5  # quadratic took > 60 s on 210k characters
+@pytest.mark.parametrize("text", ["\\boxed{" * 30000, ("\\boxed{1 " + "{" * 5) * 20000, "\\boxed" * 30000])
+def test_extraction_matches_braces_once_per_text(text, monkeypatch):
+    # linear by construction: one brace-matching pass per text, however many unclosed \boxed{ it has
+    # (the old code rescanned to the end for each one: 19 s for 70k characters). The time on 210k
+    # characters is measured by benchmarks/bench_answers.py, not asserted here.
+    from itslab.tasks import answers
+
+    calls = []
+    real = answers._closing_braces
+    monkeypatch.setattr(answers, "_closing_braces", lambda t: calls.append(len(t)) or real(t))
+    extract_answer(text[:210_000])
+    assert len(calls) <= 1
 
 
 def test_last_boxed_keeps_nested_and_skips_unclosed():

@@ -46,6 +46,7 @@ demo: $(STAMP) models
 lint: $(STAMP)
 	$(PY) -m ruff check itslab tests benchmarks
 	$(PY) -m ruff format --check itslab tests benchmarks
+	$(PY) -m mypy itslab
 
 test: $(STAMP) models lint
 	$(PY) -m pytest

@@ -125,7 +125,7 @@ class BankSpec:
         return d
 
 
-def _need(cond: bool, where: str, msg: str) -> None:
+def _need(cond: Any, where: str, msg: str) -> None:
     if not cond:
         raise BankError(f"{where}: {msg}")
 

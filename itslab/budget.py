@@ -84,12 +84,13 @@ class Budget:
         """A budget limiting one named axis: ``Budget.on("generated_tokens", 2048)``."""
         if axis not in BUDGET_AXES:
             raise ValueError(f"unknown budget axis {axis!r}; valid: {sorted(BUDGET_AXES)}")
-        return cls(**{axis: value})
+        limit: dict[str, Any] = {axis: value}
+        return cls(**limit)
 
     @property
     def limits(self) -> Mapping[str, float]:
         """The axes that are limited, with their limits."""
-        return MappingProxyType(self._limits)
+        return MappingProxyType(self._limits)  # type: ignore[attr-defined]  # set in __post_init__, not a field
 
     def exceeded_by(self, usage: Usage) -> list[str]:
         """Names of the axes on which `usage` is over this budget (empty when within)."""

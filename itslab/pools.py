@@ -221,7 +221,7 @@ def _pool_from_tables(
         tokens = t["n_body_tokens"] + extra
         cut = tokens > req.max_tokens  # generate() would stop these at max_tokens, before the answer line
         cols["correct"].append(t["correct"] & ~cut)
-        cols["answers"].append(np.where(cut, None, t["answer"]).astype(object))
+        cols["answers"].append(np.asarray(np.where(cut, None, t["answer"]), dtype=object))
         cols["tokens"].append(np.minimum(tokens, req.max_tokens))
         cols["confidence"].append(np.asarray(t["confidence"], dtype=float))
     return Pool(

@@ -176,7 +176,10 @@ def scaling_explorer(
         ax.set_title(", ".join(f"{k}={v}" for k, v in {"budget": budget, **vals}.items()))
         return fig, ax
 
-    sliders = {"budget": budgets, **{c: (sorted(df[c].unique()) if v is None else v) for c, v in columns.items()}}
+    sliders: dict[str, Any] = {
+        "budget": budgets,
+        **{c: (sorted(df[c].unique()) if v is None else v) for c, v in columns.items()},
+    }
     return slider_plot(df, plot, slice_fn=slice_fn, **sliders)
 
 

@@ -28,7 +28,10 @@ class _Slot:
     __slots__ = ("requests", "out", "err", "done")
 
     def __init__(self, requests: list[Request]) -> None:
-        self.requests, self.out, self.err, self.done = requests, None, None, False
+        self.requests = requests
+        self.out: list[list[Completion]] | None = None
+        self.err: BaseException | None = None
+        self.done = False
 
 
 class Coalescer(GeneratorWrapper):
@@ -73,6 +76,7 @@ class Coalescer(GeneratorWrapper):
                     self._cv.wait()
         if slot.err is not None:
             raise slot.err
+        assert slot.out is not None  # done without an error means the batch filled it
         return slot.out
 
     def _run(self, batch: list[_Slot]) -> None:

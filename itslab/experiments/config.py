@@ -74,7 +74,7 @@ class RunConfig:
         }
 
 
-def _need(cond: bool, where: str, msg: str) -> None:
+def _need(cond: Any, where: str, msg: str) -> None:
     if not cond:
         raise ConfigError(f"{where}: {msg}")
 

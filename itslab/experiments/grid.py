@@ -71,7 +71,7 @@ class Rollouts:
         return Budget(samples=int(self.n) * info.samples_per_rollout(hyper)), hyper
 
 
-def as_budgets(budgets: Iterable[Budget | Rollouts | int], axis: str = "samples") -> list[Budget | Rollouts]:
+def as_budgets(budgets: Iterable[Budget | Rollouts | int | float], axis: str = "samples") -> list[Budget | Rollouts]:
     """Budgets as `Budget`s (or `Rollouts`); a bare number is a limit on `axis` (``samples`` unless
     told otherwise; ``axis="rollouts"`` makes it a `Rollouts`)."""
     if axis == "rollouts":

@@ -26,7 +26,7 @@ from itslab.types import Problem
 def run(
     problems: Sequence[Problem],
     strategies: Any,
-    budgets: Iterable[Budget | Rollouts | int],
+    budgets: Iterable[Budget | Rollouts | int | float],
     seeds: Iterable[int],
     generator: Generator,
     verifier: Verifier | None = None,

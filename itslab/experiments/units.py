@@ -23,7 +23,7 @@ from itslab.trace import Result
 from itslab.types import Problem
 
 
-def _row(res: Result, problem: Problem, spec: StrategySpec, budget: Budget, seed: int) -> dict[str, Any]:
+def _row(res: Result, problem: Problem, spec: StrategySpec, budget: Budget | Rollouts, seed: int) -> dict[str, Any]:
     axis, value = budget_value(budget)
     row: dict[str, Any] = {
         "problem_id": problem.id,
@@ -140,7 +140,9 @@ def _run_units(
     finally:
         if bar is not None:
             bar.close()
-    return [r for o in out for r in o[0]], [r for o in out for r in o[1]]
+    done = [o for o in out if o is not None]
+    assert len(done) == len(out)  # every unit ran (an error would have been raised above)
+    return [r for o in done for r in o[0]], [r for o in done for r in o[1]]
 
 
 def _run_threads(units, out, stats, k, specs, order, fns, gen, verifier, tick, on_rows=None) -> None:
@@ -148,7 +150,8 @@ def _run_threads(units, out, stats, k, specs, order, fns, gen, verifier, tick, o
     from itslab.experiments.batching import Coalescer
 
     shared = Coalescer(gen, k)
-    queue, lock, errors = list(enumerate(units))[::-1], threading.Lock(), []
+    queue, lock = list(enumerate(units))[::-1], threading.Lock()
+    errors: list[BaseException] = []
 
     def worker() -> None:
         try:

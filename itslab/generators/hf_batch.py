@@ -12,7 +12,7 @@ Needs transformers' layered cache API (`transformers.cache_utils.DynamicLayer`, 
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 from transformers.cache_utils import DynamicCache, DynamicLayer
@@ -28,15 +28,17 @@ class SlabLayer(DynamicLayer):
         self.device = kbuf.device
         self._sync()
 
-    def _sync(self) -> None:
-        self.keys = self.kbuf[:, :, : self.length]
-        self.values = self.vbuf[:, :, : self.length]
+    def _sync(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Point `keys`/`values` at the filled part of the buffers; return those views."""
+        keys, values = self.kbuf[:, :, : self.length], self.vbuf[:, :, : self.length]
+        self.keys, self.values = keys, values
+        return keys, values
 
     def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
         """Nothing to do: the buffers exist from construction."""
 
     def update(
-        self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs
+        self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any, **kwargs: Any
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Write the new tokens' keys/values in place and return views of everything so far."""
         end = self.length + key_states.shape[-2]
@@ -45,8 +47,7 @@ class SlabLayer(DynamicLayer):
         self.kbuf[:, :, self.length : end] = key_states
         self.vbuf[:, :, self.length : end] = value_states
         self.length = end
-        self._sync()
-        return self.keys, self.values
+        return self._sync()
 
     def grow(self, capacity: int) -> None:
         """Reallocate the buffers with room for `capacity` positions (rarely needed)."""
@@ -130,7 +131,7 @@ class BatchKV:
         self.mask[:, self.length] = 1
         return self.mask[:, :n]
 
-    def row_slicer(self, r: int):
+    def row_slicer(self, r: int) -> Callable[[int, int], torch.Tensor]:
         """``slicer(a, b)`` over row r's own token positions (for `RadixKVCache.insert`)."""
         off = int(self.offset[r])
 
@@ -148,7 +149,7 @@ class BatchKV:
         self.mask, self.offset = self.mask[idx], self.offset[idx]
 
 
-def cache_supported(model) -> bool:
+def cache_supported(model: Any) -> bool:
     """True when every attention layer of `model` uses a plain full-attention `DynamicLayer`.
 
     Sliding-window and linear-attention (hybrid) models keep other cache layouts, which the

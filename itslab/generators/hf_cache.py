@@ -24,7 +24,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import torch
 
@@ -98,14 +98,17 @@ class RadixKVCache:
         """
         self._lookups += 1
         limit = len(ids) if limit is None else min(limit, len(ids))
-        node, pos, pieces, now = self._root, 0, [], next(self._clock)
+        node, pos, now = self._root, 0, next(self._clock)
+        pieces: list[torch.Tensor] = []
         while pos < limit:
             child = node.children.get(ids[pos])
             if child is None:
                 break
             c = _common_length(child.edge, ids[pos:limit])
             child.last_use = now
-            pieces.append(child.kv if c == len(child.edge) else child.kv[:, :, :, :c])
+            kv = child.kv
+            assert kv is not None  # only the root has no KV, and it is never a child
+            pieces.append(kv if c == len(child.edge) else kv[:, :, :, :c])
             pos += c
             if c < len(child.edge):
                 break
@@ -139,9 +142,11 @@ class RadixKVCache:
 
     def _split(self, node: _Node, c: int) -> _Node:
         """Cut `node`'s edge after `c` tokens; return the new upper node (each half owns its memory)."""
-        head = _Node(edge=node.edge[:c], kv=node.kv[:, :, :, :c].clone(), parent=node.parent, last_use=node.last_use)
-        node.parent.children[head.edge[0]] = head
-        node.edge, node.kv, node.parent = node.edge[c:], node.kv[:, :, :, c:].clone(), head
+        kv, parent = node.kv, node.parent
+        assert kv is not None and parent is not None  # never the root: it has no edge to cut
+        head = _Node(edge=node.edge[:c], kv=kv[:, :, :, :c].clone(), parent=parent, last_use=node.last_use)
+        parent.children[head.edge[0]] = head
+        node.edge, node.kv, node.parent = node.edge[c:], kv[:, :, :, c:].clone(), head
         head.children[node.edge[0]] = node
         return head
 
@@ -154,6 +159,7 @@ class RadixKVCache:
         while self._nbytes > self.max_bytes and heap:
             _, _, leaf = heapq.heappop(heap)
             parent = leaf.parent
+            assert parent is not None  # leaves are never the root
             del parent.children[leaf.edge[0]]
             self._nbytes -= leaf.nbytes
             self._n_tokens -= len(leaf.edge)
@@ -162,7 +168,8 @@ class RadixKVCache:
                 heapq.heappush(heap, (parent.last_use, id(parent), parent))
 
     def _leaves(self) -> list[_Node]:
-        out, stack = [], [self._root]
+        out: list[_Node] = []
+        stack = [self._root]
         while stack:
             n = stack.pop()
             if n.children:
@@ -196,7 +203,7 @@ class RadixKVCache:
             self._evicted,
         )
 
-    def _iter_nodes(self):
+    def _iter_nodes(self) -> Iterator[_Node]:
         stack = list(self._root.children.values())
         while stack:
             n = stack.pop()

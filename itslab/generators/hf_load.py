@@ -85,7 +85,8 @@ def load_pretrained(
     with quiet_progress():
         tokenizer = AutoTokenizer.from_pretrained(source, **kw)
         model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **kw)
-    return model.to(device).eval(), tokenizer
+    # transformers decorates PreTrainedModel.to with functools.wraps, whose typeshed `_Wrapped` does not bind self
+    return model.to(device).eval(), tokenizer  # type: ignore[arg-type]
 
 
 def forward_keywords(model: Any) -> tuple[str, bool]:

@@ -106,6 +106,6 @@ def sample_next(logits: torch.Tensor, p: RowParams, step: torch.Tensor) -> tuple
         # v < total strictly, so searchsorted lands on a token with non-zero probability
         v = torch.minimum(u * total, total * (1 - 1e-6))
         drawn = torch.searchsorted(cdf, v[:, None], right=True).squeeze(1).clamp_(max=logits.shape[-1] - 1)
-        tok = torch.where(greedy, tok, drawn) if any_greedy else drawn
+        tok = torch.where(greedy, tok, drawn) if tok is not None else drawn  # tok is set iff any_greedy
     raw = logits.gather(1, tok[:, None]).squeeze(1) - torch.logsumexp(logits, dim=-1)
     return tok, raw

@@ -262,7 +262,7 @@ class SimBase:
 
     def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
         """Sample ``request.n`` continuations of each request's prefix (the `Generator` protocol)."""
-        out = []
+        out: list[list[Completion]] = []
         for req in requests:
             if req.n == 0:
                 out.append([])
@@ -297,7 +297,7 @@ class SimBase:
         out = []
         for j, (text, meta) in enumerate(zip(texts, metas)):
             text, reason, n = apply_limits(text, req.max_tokens, req.stop, None if counts is None else counts[j])
-            lp = None
+            lp: Any = None
             if req.logprobs:
                 # the sample's log-confidence spread evenly over its tokens: the sum is the signal
                 lp = [math.log(meta["confidence"]) / max(n, 1)] * n if n else []

@@ -25,7 +25,7 @@ and the distractors as in `simulated_core`.
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -186,7 +186,9 @@ class SequentialSimGenerator(SimBase):
         # cut inside one of our segments: only finish its sentence (other text, e.g. a chat
         # template's assistant header, is context and gets a whole segment)
         partial = _OPEN_FIRST in last_seg or _OPEN_WAIT.strip(",. ") in last_seg
-        texts, counts, tails = [], [], {}
+        texts: list[str] = []
+        counts: list[int] = []
+        tails: dict[Any, tuple[str, int]] = {}
         n_open = 0 if partial else count_tokens(opener)
         for j in range(n):
             tail = tails.get(ans[j])

@@ -196,7 +196,7 @@ class SampleStore:
         return {"path": self.path, "timeout": self.timeout}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["path"], timeout=state["timeout"])
+        SampleStore.__init__(self, state["path"], timeout=state["timeout"])
 
     @property
     def connection(self) -> sqlite3.Connection:

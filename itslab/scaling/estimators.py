@@ -171,7 +171,7 @@ def _tie_mean(sorted_scores: np.ndarray, sorted_y: np.ndarray) -> np.ndarray:
 
 
 def best_of_k_matrix(
-    scores: np.ndarray, correct: np.ndarray, ks: Sequence[int] | None = None, *, tie: str = "random"
+    scores: np.ndarray, correct: np.ndarray, ks: Sequence[int] | np.ndarray | None = None, *, tie: str = "random"
 ) -> np.ndarray:
     """Per-problem exact expected best-of-k accuracy over random size-k subsets, [problems, len(ks)].
 

@@ -82,7 +82,7 @@ def percentile_ci(replicates: np.ndarray, ci: float = 0.95) -> tuple[np.ndarray,
 
 def curve_frame(
     values: np.ndarray,
-    ks: Sequence[int],
+    ks: Sequence[int] | np.ndarray,
     metric: str,
     *,
     mc_var: np.ndarray | None = None,

@@ -94,7 +94,7 @@ def resampling_ceiling(p, tpr: float, fpr: float, *, weights: Sequence[float] | 
 
 
 def resampling_curve(
-    ks: Sequence[float], p, tpr: float, fpr: float, *, weights: Sequence[float] | None = None
+    ks: Sequence[float] | np.ndarray, p, tpr: float, fpr: float, *, weights: Sequence[float] | None = None
 ) -> pd.DataFrame:
     """Tidy curve over `ks`: k, accuracy, false_positive, abstain, expected_attempts, ceiling."""
     ks = np.asarray(ks, dtype=np.float64)

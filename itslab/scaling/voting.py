@@ -138,7 +138,7 @@ def _vote_matrix(
     answers: np.ndarray,
     correct: np.ndarray,
     weights: np.ndarray | None,
-    ks: Sequence[int] | None,
+    ks: Sequence[int] | np.ndarray | None,
     *,
     method: str,
     n_mc: int,
@@ -180,7 +180,7 @@ def _vote_matrix(
 def majority_at_k_matrix(
     answers: np.ndarray,
     correct: np.ndarray,
-    ks: Sequence[int] | None = None,
+    ks: Sequence[int] | np.ndarray | None = None,
     *,
     weights: np.ndarray | None = None,
     method: str = "auto",

@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-Scheme = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+Scheme = Callable[[np.ndarray, np.random.Generator, "int | None"], np.ndarray]
 
 
 def _check(w: np.ndarray) -> np.ndarray:

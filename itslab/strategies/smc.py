@@ -463,4 +463,5 @@ def particle_gibbs(
             best = state
         if state.stop_reason != "done":
             break
+    assert best is not None  # the loop runs at least once
     return pf.result(best)

@@ -155,7 +155,11 @@ def candidate(
 
 
 def select_answer(
-    cands: Sequence[Candidate], rule: str, weights: Sequence[float] | None = None, *, problem: Problem | None = None
+    cands: Sequence[Candidate],
+    rule: str,
+    weights: Sequence[float] | np.ndarray | None = None,
+    *,
+    problem: Problem | None = None,
 ) -> tuple[str | None, dict[str, Any]]:
     """The final answer among finished, scored candidates by `rule`.
 
@@ -169,13 +173,14 @@ def select_answer(
         for i, c in enumerate(cands)
         if c.meta.get("finished")
         and c.answer is not None
-        and (rule == "majority" or (w[i] is not None and math.isfinite(w[i])))
+        and (rule == "majority" or (w[i] is not None and math.isfinite(float(w[i] or 0.0))))
     ]
     if not idx:
         return None, {"rule": rule, "n_finished": 0}
     if rule == "best":
-        best = max(idx, key=lambda i: (w[i], -i))
+        best = max(idx, key=lambda i: (float(w[i] or 0.0), -i))  # idx holds only finite scores here
         return cands[best].answer, {"rule": rule, "n_finished": len(idx), "best_index": best, "best_score": w[best]}
     ones = [1.0] * len(idx)
-    answer, info = _vote([cands[i].answer for i in idx], ones if rule == "majority" else [w[i] for i in idx], problem)
+    weights = ones if rule == "majority" else [float(w[i] or 0.0) for i in idx]
+    answer, info = _vote([cands[i].answer for i in idx], weights, problem)
     return answer, {"rule": rule, "n_finished": len(idx), **info}

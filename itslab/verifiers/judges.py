@@ -91,7 +91,7 @@ class SelfEvaluation:
                 f"SelfEvaluation needs a generator with logprob_of(prefix, continuation); "
                 f"{type(self.generator).__name__} has none"
             )
-        out = []
+        out: list[Scores] = []
         for t in as_texts(texts, f"{self.name}.score"):
             p = self.prefix(problem, t)
             d = _logprob(f(p, self.yes)) - _logprob(f(p, self.no))

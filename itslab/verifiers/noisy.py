@@ -97,6 +97,7 @@ class NoisyVerifier:
     def _score1(self, problem: Problem, text: str) -> float:
         correct = bool(self.oracle(problem, text))
         if self.dprime is None:
+            assert self.tpr is not None and self.fpr is not None  # the constructor sets both, or dprime
             u = keyed_uniform(self.seed, problem.id, "noisy-outcome", text)
             return 1.0 if u < (self.tpr if correct else self.fpr) else 0.0
         z = keyed_normal(self.seed, problem.id, "noisy-outcome", text) + (self.dprime if correct else 0.0)

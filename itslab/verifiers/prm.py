@@ -105,9 +105,10 @@ class ProcessRewardModel:
         delimiter: str = STEP_DELIMITER,
         name: str | None = None,
     ) -> None:
-        self.format = FORMATS[format] if isinstance(format, str) and format in FORMATS else format
-        if not isinstance(self.format, PRMFormat):
+        fmt = FORMATS[format] if isinstance(format, str) and format in FORMATS else format
+        if not isinstance(fmt, PRMFormat):
             raise ValueError(f"unknown PRM format {format!r}; valid: {sorted(FORMATS)} or a PRMFormat")
+        self.format: PRMFormat = fmt
         self.model, self.tokenizer = model, tokenizer
         self.batch_size, self.max_length, self.delimiter = batch_size, max_length, delimiter
         self.name = name or f"prm:{self.format.name}"

@@ -208,7 +208,7 @@ def countdown(
     check_n(n)
     check_difficulty(difficulty, 1, 4)
     hi = 10 if difficulty <= 2 else 25
-    out = []
+    out: list[Problem] = []
     while len(out) < n:
         numbers = sorted(int(x) for x in rng.integers(1, hi + 1, size=difficulty + 1))
         targets = sorted(
@@ -234,7 +234,7 @@ def game24(
     check_n(n)
     check_difficulty(difficulty, 1, 5)
     lo, hi = GAME24_BANDS[difficulty - 1]
-    out = []
+    out: list[Problem] = []
     for _ in range(max_tries):
         if len(out) >= n:
             break

@@ -318,7 +318,7 @@ def record(
     from itslab.protocols import prompt_for
 
     out = bank_dir(spec.name, root)
-    (out / PARTS).mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     spec_file = out / SPEC_FILE
     if spec_file.is_file():
         old = json.loads(spec_file.read_text())
@@ -332,6 +332,10 @@ def record(
         raise BankError(f"{out}: holds a finished bank without {SPEC_FILE}; refusing to mix")
     else:
         _write_json(spec.as_dict(), spec_file)
+    if (out / BANK_FILE).is_file() and (out / MANIFEST).is_file():
+        # finished: parts restored from git (or left over) must not re-join it with replayed timings
+        return out
+    (out / PARTS).mkdir(exist_ok=True)
     cfg = configs.parse(
         {"task": spec.task, "model": spec.model, "strategies": ["majority_vote"], "budgets": [1]}, source=spec.source
     )
@@ -378,9 +382,11 @@ def record(
                 )
                 for (_, p), sd in zip(batch, seeds)
             ]
-            t0 = time.perf_counter()
+            replayed, t0 = getattr(gen, "n_from_store", 0), time.perf_counter()
             comps = gen.generate(reqs)
             wall = time.perf_counter() - t0
+            if getattr(gen, "n_from_store", 0) != replayed:
+                wall = math.nan  # some samples came from the store: this call did not time their generation
             scores, t1 = None, time.perf_counter()
             if judge is not None:
                 scores = [
@@ -421,8 +427,10 @@ def finalize(folder: Path, spec: BankSpec, *, command: str, source: Mapping[str,
     df = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
     df = df.sort_values(["problem_index", "sample_index"], kind="stable").reset_index(drop=True)
     _write_parquet(df, folder / BANK_FILE)
-    gen_time = float(df.groupby(["problem_index"])["wall_time_s"].sum().sum())
+    timed = df["wall_time_s"].notna()
+    gen_time = float(df.loc[timed, "wall_time_s"].sum())
     tokens = int(df["generated_tokens"].sum())
+    timed_tokens = int(df.loc[timed, "generated_tokens"].sum())
     man = {
         "name": spec.name,
         "title": spec.title,
@@ -434,8 +442,10 @@ def finalize(folder: Path, spec: BankSpec, *, command: str, source: Mapping[str,
         "samples_per_problem": int(df.groupby("problem_id").size().min()),
         "samples": len(df),
         "generated_tokens": tokens,
+        # samples replayed from the store after an interruption carry no timing: rates use the timed ones
+        "timed_samples": int(timed.sum()),
         "generation_wall_s": round(gen_time, 3),
-        "engine_tokens_per_s": round(tokens / gen_time, 3) if gen_time > 0 else None,
+        "engine_tokens_per_s": round(timed_tokens / gen_time, 3) if gen_time > 0 else None,
         "self_evaluation_wall_s": (round(float(df["self_eval_time_s"].sum()), 3) if spec.self_evaluation else None),
         "cut_off_fraction": round(float((df["finish_reason"] == "length").mean()), 5),
         "pass_at_1": round(float(df["correct"].mean()), 5),

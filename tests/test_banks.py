@@ -54,6 +54,32 @@ def test_a_stopped_recording_resumes_to_the_same_bank(tmp_path):
     assert fa[cols].equals(fb[cols])
 
 
+def test_a_finished_bank_is_not_rejoined_from_restored_parts(tmp_path):
+    folder = _record(tmp_path)
+    before = (folder / banks.BANK_FILE).read_bytes(), (folder / banks.MANIFEST).read_bytes()
+    # parts checked out again from git beside the finished bank: recording again must leave it alone
+    (folder / banks.PARTS).mkdir()
+    (folder / banks.PARTS / "part-0000.parquet").write_bytes(b"restored")
+    banks.record(banks.parse_spec(SPEC), root=tmp_path, progress=False)
+    assert ((folder / banks.BANK_FILE).read_bytes(), (folder / banks.MANIFEST).read_bytes()) == before
+
+
+def test_samples_replayed_from_the_store_carry_no_timing(tmp_path):
+    spec = banks.parse_spec(SPEC)
+    store = tmp_path / "store.db"
+    banks.record(spec, root=tmp_path / "a", store=store, progress=False, limit_chunks=2)
+    # the recorder was killed after chunk 1 reached the store but before its part was written
+    os.remove(tmp_path / "a" / "toy" / banks.PARTS / "part-0001.parquet")
+    banks.record(spec, root=tmp_path / "a", store=store, progress=False)
+    b = banks.load("toy", tmp_path / "a")
+    untimed = b.frame.loc[b.frame["wall_time_s"].isna(), "problem_index"]
+    assert sorted(set(untimed)) == [2, 3]
+    assert b.manifest["timed_samples"] == 12 and b.manifest["samples"] == 20
+    timed = b.frame["wall_time_s"].notna()
+    rate = b.frame.loc[timed, "generated_tokens"].sum() / b.frame.loc[timed, "wall_time_s"].sum()
+    assert b.manifest["engine_tokens_per_s"] == pytest.approx(rate, rel=1e-3)
+
+
 def test_a_bank_folder_with_another_spec_is_refused(tmp_path):
     banks.record(banks.parse_spec(SPEC), root=tmp_path, progress=False, limit_chunks=1)
     with pytest.raises(banks.BankError, match="another spec"):

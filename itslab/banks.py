@@ -517,6 +517,59 @@ def list_banks(root: str | Path | None = None) -> list[dict[str, Any]]:
     return out
 
 
+def summary(name: str, root: str | Path | None = None, ks: Sequence[int] = (1, 4, 32)) -> Any:
+    """Pass@k (coverage, Brown et al. 2024, arXiv:2407.21787), maj@k (Wang et al. 2023,
+    arXiv:2203.11171) and best-of-k by mean token logprob and by self-evaluation (where recorded) of
+    bank `name`, each with its standard error over problems; one row per (metric, k)."""
+    import pandas as pd
+
+    from itslab.scaling import best_of_k, majority_at_k, pass_at_k
+
+    b = load(name, root)
+    ks = [k for k in ks if k <= b.n]
+    parts = [pass_at_k(b.correct, ks), majority_at_k(b.answers, b.correct, ks, rng=np.random.default_rng(0))]
+    parts.append(best_of_k(b.logprob_mean, b.correct, ks).assign(metric="bon@k (logprob)"))
+    if np.isfinite(b.self_eval).all():
+        parts.append(best_of_k(b.self_eval, b.correct, ks).assign(metric="bon@k (self-eval)"))
+    spec = b.manifest.get("spec", {})
+    frame = pd.concat([p[["metric", "k", "value", "se"]] for p in parts], ignore_index=True)
+    return frame.assign(
+        bank=name,
+        model=spec.get("model", {}).get("name"),
+        task=spec.get("task", {}).get("name"),
+        temperature=spec.get("sampling", {}).get("temperature"),
+        problems=len(b.problem_ids),
+        samples=b.n,
+    )
+
+
+def summary_table(root: str | Path | None = None, ks: Sequence[int] = (1, 4, 32)) -> str:
+    """A Markdown table of `summary` for every finished bank under `root` (value ± SE, in %)."""
+    rows = []
+    for entry in list_banks(root):
+        s = summary(entry["name"], root, ks)
+        cells = {
+            f"{r.metric.replace('@k', f'@{r.k}')}": f"{100 * r.value:.1f} ± {100 * r.se:.1f}" for r in s.itertuples()
+        }
+        first = s.iloc[0]
+        rows.append(
+            {
+                "bank": entry["name"],
+                "model": first["model"],
+                "task": first["task"],
+                "T": first["temperature"],
+                "problems × samples": f"{first['problems']} × {first['samples']}",
+                **cells,
+            }
+        )
+    if not rows:
+        return "(no finished banks)"
+    cols = list(dict.fromkeys(c for r in rows for c in r))
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(str(r.get(c, "–")) for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
+
+
 def load(name: str, root: str | Path | None = None) -> Bank:
     """Bank `name` (a folder under `root`, default the shipped ``data/banks``), sha256-verified."""
     import pandas as pd

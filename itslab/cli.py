@@ -77,6 +77,9 @@ def _cmd_bank(args: argparse.Namespace) -> int:
                 f"{'ok' if b['verified'] else 'MISMATCH'}"
             )
         return 0 if all(b["verified"] for b in rows) else 1
+    if args.action == "table":
+        print(banks.summary_table(args.root))
+        return 0
     if not args.spec:
         raise ValueError("itslab bank record needs a SPEC (a YAML bank spec)")
     spec = banks.read_spec(args.spec)
@@ -107,8 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="write scaling.png and report.md for a run directory")
     rp.add_argument("run_dir")
     rp.set_defaults(fn=_cmd_report)
-    b = sub.add_parser("bank", help="record a sample bank from a spec, or list the banks with their sha256")
-    b.add_argument("action", choices=["record", "list"])
+    b = sub.add_parser(
+        "bank", help="record a sample bank from a spec, list the banks with their sha256, or print their results table"
+    )
+    b.add_argument("action", choices=["record", "list", "table"])
     b.add_argument("spec", nargs="?", help="YAML bank spec (for record)")
     b.add_argument("--root", default=None, help="banks folder (default: data/banks of the checkout)")
     b.add_argument("--store", default=None, help="SQLite sample store caching samples of unfinished parts")

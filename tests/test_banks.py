@@ -180,3 +180,24 @@ def test_every_shipped_bank_verifies_and_regrades(entry):
     regraded = [tasks.check_answer(problems[r.problem_id], r.answer) for r in df.itertuples()]
     assert regraded == df["correct"].tolist()
     assert (df["finish_reason"] == "length").mean() < 0.05
+
+
+def test_the_readme_table_is_the_command_output():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    table = readme.split("<!-- bank-table:start -->\n", 1)[1].split("\n<!-- bank-table:end -->", 1)[0]
+    assert table == banks.summary_table(), "README's bank table is stale: paste `itslab bank table` between its markers"
+
+
+def test_summary_rows_agree_with_the_arrays(tmp_path):
+    _record(tmp_path)
+    b = banks.load("toy", tmp_path)
+    s = banks.summary("toy", tmp_path, ks=(1, 4, 64)).set_index(["metric", "k"])
+    assert sorted(set(s.index.get_level_values("k"))) == [1, 4]  # k beyond the bank's n is dropped
+    assert s.loc[("pass@k", 1), "value"] == pytest.approx(b.correct.mean())
+    assert s.loc[("pass@k", 4), "value"] == pytest.approx(b.correct.any(axis=1).mean())
+    assert s.loc[("maj@k", 1), "value"] == pytest.approx(b.correct.mean())
+    assert "bon@k (self-eval)" not in s.index.get_level_values("metric")  # not recorded in this bank
+    table = banks.summary_table(tmp_path)
+    assert table.count("\n") == 2 and "| toy |" in table

@@ -8,6 +8,7 @@
 - `law_uncertainty`  bootstrap of law fits, extrapolation checks
 - `beta_binomial`    maximum-likelihood Beta difficulty from per-problem counts
 - `frontiers`   compute-optimal selection (Snell et al. 2024) and Pareto frontiers on any cost axis
+- `discrimination`  ROC AUC of verifier scores with a problem-bootstrap interval
 - `verifier_limits`  resample-until-pass with an imperfect verifier (Stroebl et al. 2024)
 
 Pure numpy/scipy/pandas: importing this package never imports torch.
@@ -16,6 +17,7 @@ Pure numpy/scipy/pandas: importing this package never imports torch.
 from __future__ import annotations
 
 from itslab.scaling.beta_binomial import beta_binomial_loglik, fit_beta_binomial
+from itslab.scaling.discrimination import AUCInterval, roc_auc, roc_auc_interval
 from itslab.scaling.estimators import (
     best_of_k,
     best_of_k_matrix,
@@ -41,6 +43,9 @@ from itslab.scaling.verifier_limits import (
 from itslab.scaling.voting import encode_answers, majority_at_k, majority_at_k_matrix, weighted_majority_at_k
 
 __all__ = [
+    "AUCInterval",
+    "roc_auc",
+    "roc_auc_interval",
     "LAWS",
     "Extrapolation",
     "FitResult",

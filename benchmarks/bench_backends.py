@@ -15,7 +15,7 @@ Rows (tokens/s, and the ratio against the named baseline):
 3. the transformers engine (`HFGenerator`, batched, prefix-cached) — baseline of row 1;
 4. HTTP (`OpenAIGenerator`, one request per sample) against a local server that batches
    concurrent requests — llama.cpp's ``llama-server --parallel 4`` (on Q8_0 and on F16 weights
-   by default; built on first use by `itslab.generators.servers.build_llama_server`) or vLLM's OpenAI
+   by default; built on first use by `itslab.generators.http.servers.build_llama_server`) or vLLM's OpenAI
    server (``--server vllm``) — at concurrency 1 and 4; target: concurrency 4 >= 1.8x
    concurrency 1. F16 decodes one stream slowest and batches best, so its ratio is the highest
    while its concurrency-4 throughput is not: read the ratios with the tokens/s beside them.
@@ -109,7 +109,7 @@ def bench_hf(prompt: str, n: int, tokens: int) -> list[tuple[str, str, int, floa
 
 def start_server(kind: str, weights: str, args: argparse.Namespace):
     """A started batching server: llama-server with 4 slots on `weights`, or vLLM's OpenAI server."""
-    from itslab.generators import servers
+    from itslab.generators.http import servers
 
     if kind == "vllm":
         from itslab import models
@@ -183,7 +183,7 @@ def main() -> None:
 
     import torch
 
-    from itslab.generators.llamacpp_model import default_threads
+    from itslab.generators.llamacpp.model import default_threads
 
     print(
         f"\n{args.samples} samples x {args.tokens} tokens of one {n_prompt}-token prompt, SmolLM2-135M "

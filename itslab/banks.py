@@ -1,29 +1,12 @@
 """Sample banks: real generations recorded once with the project's runner, shipped in ``data/banks/``.
 
-A bank is what repeated sampling (Brown et al. 2024, "Large Language Monkeys", arXiv:2407.21787)
-needs from a real model: for each of P problems, n samples drawn at one sampling setting, with
-their extracted answers, grades, token counts, mean token log-probabilities and, where
-recorded, the model's own P("Yes") self-evaluation (Kadavath et al. 2022, arXiv:2207.05221).
-Rows name problems by benchmark index (``problem_id``), never by question text.
-
-- `record(spec)` draws the samples with any backend (llama.cpp on a CPU, vLLM or transformers on
-  a GPU) chunk by chunk; each finished chunk is written as ``parts/part-NNNN.parquet`` atomically,
-  so a stopped recording resumes at the next unfinished chunk, and finished parts can be
-  committed as they come. `finalize` joins the parts into ``bank.parquet`` (zstd) and writes
-  ``manifest.json`` (command, spec, commit, engine tok/s, totals, sha256).
-- `load(name)` returns a `Bank`: the tidy frame plus the [P, n] arrays the estimators take.
-- `replay(name)` returns a `BankReplay` generator that serves the recorded samples to any strategy
-  that needs only whole samples, and `BankScores` serves the recorded self-evaluation scores.
-
-The spec is YAML (see ``data/banks/specs/``)::
-
-    name: gsm8k-qwen05-t0.8
-    task: {name: gsm8k, limit: 100}
-    model: {backend: llamacpp, name: qwen2.5-coder-0.5b, options: {n_ctx: 32768}}
-    sampling: {n: 32, temperature: 0.8, max_tokens: 1024}
-    seed: 0
-    self_evaluation: true
-    chunk: 4
+A bank holds what repeated sampling (Brown et al. 2024, arXiv:2407.21787) needs from a real model:
+n samples per problem at one sampling setting, with answers, grades, token counts, mean token
+log-probabilities and, where recorded, the model's P("Yes") self-evaluation (Kadavath et al. 2022,
+arXiv:2207.05221). Rows name problems by ``Problem.id``, never by question text. `record` writes
+each chunk of problems as its own Parquet part, so a stopped recording resumes at the next missing
+one; `load` returns a `Bank`, `replay` a generator serving its samples. Specs are YAML
+(``data/banks/specs/``); columns in ``data/banks/README.md``; recording details in docs/methods.md.
 """
 
 from __future__ import annotations
@@ -731,6 +714,23 @@ class BankScores:
         from itslab.types import Usage
 
         return Usage(verifier_calls=len(texts))
+
+
+def problems(name: str, root: str | Path | None = None) -> list[Problem]:
+    """The problems bank `name` was recorded on (rebuilt from its spec's task; the bank holds no text)."""
+    from itslab.experiments import config as configs
+
+    b = load(name, root)
+    spec = b.manifest.get("spec", {})
+    cfg = configs.parse(
+        {"task": spec["task"], "model": spec["model"], "strategies": ["majority_vote"], "budgets": [1]},
+        source=f"bank {name}",
+    )
+    by_id = {p.id: p for p in configs.build_problems(cfg)}
+    missing = [pid for pid in b.problem_ids if pid not in by_id]
+    if missing:
+        raise BankError(f"bank {name!r}: its task no longer yields problems {missing[:3]} (task data changed?)")
+    return [by_id[pid] for pid in b.problem_ids]
 
 
 def replay(name: str, root: str | Path | None = None) -> BankReplay:

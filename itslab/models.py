@@ -215,7 +215,7 @@ def _convert(s: ModelSpec, gguf: Path, dest: Path) -> None:
     """De-quantise `gguf` with transformers and save a bfloat16 safetensors folder at `dest`, atomically."""
     import torch
 
-    from itslab.generators.hf_load import load_pretrained
+    from itslab.generators.hf.load import load_pretrained
 
     model, tok = load_pretrained(
         gguf, gguf_file=None, device=torch.device("cpu"), dtype=torch.float32, local_files_only=True

@@ -1,20 +1,10 @@
-"""Repeated-sampling pools: n samples per problem from any generator, as arrays.
+"""Repeated-sampling pools: n samples per problem from any generator, as [P, n] arrays.
 
-The analyses of repeated sampling — coverage (pass@k, Chen et al. 2021; Brown et al. 2024,
-"Large Language Monkeys"), majority vote (Wang et al. 2023), best-of-N with a verifier (Cobbe et
-al. 2021) — all start from the same object: a pool of n samples per problem, reduced to arrays of
-correctness, extracted answers, confidences and token counts. `draw_pool` builds it from any
-`Generator`, with a fast path for the simulators (their `sample_table`, no texts built), and the
-`itslab.scaling` estimators turn it into curves for every k ≤ n at once.
-
-Samples of one problem come from one request whose seed depends only on (seed, problem id), so
-sample j is the same for every pool size n > j (`Pool.head(k)` equals a pool drawn with n = k).
-`draw_pools` draws one pool per sampling setting (a temperature sweep) in shared batches.
-
-Around pools: `score_pool` / `raw_scores` + `fold_scores` (verifier scores, step scores folded),
-`shift_skill` (the same simulated problems for a stronger or weaker model), and checks against
-the simulators' closed forms: `exact_pass_at_k`, `majority_limit` (maj@∞) and
-`monte_carlo_pass_at_k` (brute force over subsets).
+Coverage (pass@k; Chen et al. 2021, arXiv:2107.03374; Brown et al. 2024, arXiv:2407.21787),
+majority vote (Wang et al. 2023, arXiv:2203.11171) and best-of-N (Cobbe et al. 2021,
+arXiv:2110.14168) all start from a `Pool`; `itslab.scaling` turns it into curves for every k ≤ n.
+A problem's samples come from one request seeded by (seed, problem id) alone, so sample j is the
+same for every n > j:
 
 >>> from itslab.generators.simulated import make_suite
 >>> problems, gen = make_suite(3, seed=0)

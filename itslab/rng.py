@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from statistics import NormalDist
-from typing import Union
+from typing import Any, Union
 
 import numpy as np
 
@@ -52,6 +52,33 @@ def problem_rng(seed: int, problem_id: str, *extra: str) -> np.random.Generator:
 def draw_seed(rng: np.random.Generator) -> int:
     """An integer seed for a backend request, drawn from `rng` (backends take ints, not Generators)."""
     return int(rng.integers(0, 2**31 - 1))
+
+
+def sample_uniforms(seed: int, j: int, n_steps: int) -> np.ndarray:
+    """The uniforms that drive sample `j` of a request with `seed`, one per generated token.
+
+    Every sampling backend draws token t of sample j with the t-th of these, so a sample depends
+    only on (seed, j), never on the batch it runs in, and the first k of n samples are the same
+    for every n >= k.
+    """
+    if seed < 0:
+        raise ValueError(f"Request.seed must be >= 0, got {seed}")
+    return np.random.default_rng(np.random.SeedSequence([int(seed), int(j)])).random(n_steps)
+
+
+def inverse_cdf(cdf: np.ndarray, u: float | np.ndarray) -> Any:
+    """Inverse-CDF draws: for each uniform in `u`, the first index whose cumulative weight exceeds
+    ``u * cdf[-1]`` (`cdf` need not end at 1). An int for a scalar `u`, an index array otherwise.
+
+    The target is kept strictly below the total, so a draw never lands on a zero-weight category
+    at the end, even for u = 1 or when ``u * total`` rounds up to the total.
+
+    >>> int(inverse_cdf(np.cumsum([0.5, 0.3, 0.2]), 0.6)), int(inverse_cdf(np.cumsum([0.5, 0.5, 0.0]), 1.0))
+    (1, 1)
+    """
+    total = cdf[-1]
+    v = np.minimum(np.asarray(u, dtype=np.float64) * total, total * (1 - 1e-12))
+    return np.minimum(np.searchsorted(cdf, v, side="right"), len(cdf) - 1)
 
 
 _STD_NORMAL = NormalDist()

@@ -201,3 +201,8 @@ def test_summary_rows_agree_with_the_arrays(tmp_path):
     assert "bon@k (self-eval)" not in s.index.get_level_values("metric")  # not recorded in this bank
     table = banks.summary_table(tmp_path)
     assert table.count("\n") == 2 and "| toy |" in table
+
+
+def test_problems_rebuilds_the_recorded_problems(tmp_path):
+    _record(tmp_path)
+    assert [p.id for p in banks.problems("toy", tmp_path)] == list(banks.load("toy", tmp_path).problem_ids)

@@ -1,6 +1,8 @@
 """Generator backends behind one contract (`itslab.protocols.Generator`).
 
-Backends are imported lazily: ``from itslab.generators import HFGenerator`` loads torch only then.
+One sub-package per backend (`simulated`, `hf`, `llamacpp`, `http`, `vllm`), the sample store and
+replay beside them, and what every backend shares in `common`. Backends are imported lazily:
+``from itslab.generators import HFGenerator`` loads torch only then.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ _LAZY: dict[str, str] = {
     "SampleStore": "itslab.generators.store",
     "HFGenerator": "itslab.generators.hf",
     "LlamaCppGenerator": "itslab.generators.llamacpp",
-    "OpenAIGenerator": "itslab.generators.openai_http",
-    "BackendError": "itslab.generators.openai_http_retry",
-    "RetryPolicy": "itslab.generators.openai_http_retry",
-    "VLLMGenerator": "itslab.generators.vllm_backend",
+    "OpenAIGenerator": "itslab.generators.http",
+    "BackendError": "itslab.generators.http",
+    "RetryPolicy": "itslab.generators.http",
+    "VLLMGenerator": "itslab.generators.vllm",
 }
 
 

@@ -6,7 +6,8 @@ the model, prefix, parameters, seed and index, rather than silently generating s
 
 >>> import tempfile, os
 >>> from itslab.generators.simulated import make_suite
->>> from itslab.generators.store import Cached, SampleStore
+>>> from itslab.generators.common import empty_completions, validate_requests
+from itslab.generators.store import Cached, SampleStore
 >>> problems, sim = make_suite(1, seed=0)
 >>> store = SampleStore(os.path.join(tempfile.mkdtemp(), "bank.db"))
 >>> rec = Cached(sim, store).generate([Request(problems[0].prompt, n=2, seed=3)])[0]
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from itslab.generators.common import empty_completions, validate_requests
 from itslab.generators.store import MissingSample, SampleStore, params_key, prefix_hash
 from itslab.types import Completion, Request
 
@@ -35,10 +37,15 @@ class ReplayGenerator:
         self.n_calls = 0
 
     def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
-        """The recorded samples ``0..n-1`` of each request; `MissingSample` if any is absent."""
+        """The recorded samples ``0..n-1`` of each request; `MissingSample` if any is absent (a ``max_tokens == 0``
+        request gets the shared empty samples)."""
+        validate_requests(requests)
         self.n_calls += 1
         out = []
         for r in requests:
+            if r.max_tokens == 0:  # nothing was generated, so nothing needs to have been recorded
+                out.append(empty_completions(r))
+                continue
             got = self.store.get(self.model_id, r)
             missing = [j for j in range(r.n) if j not in got]
             if missing:

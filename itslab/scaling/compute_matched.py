@@ -1,28 +1,10 @@
 """Solve or verify at matched compute: self-consistency against generative verification.
 
-Singhi et al. 2025 ("When To Solve, When To Verify: Compute-Optimal Problem Solving and
-Generative Verification for LLM Reasoning", arXiv 2504.01005) compare, at equal inference
-compute, self-consistency (SC: S solutions, majority vote; Wang et al. 2023) with a generative
-reward model (GenRM: S solutions, V verification chains-of-thought each, pick the solution with
-the most "Yes" verdicts; Zhang et al. 2024). With a verification λ times as long as a solution,
-the compute in units of one solution is
-
-    C(S, V) = S · (1 + λ·V)            (SC: V = 0)
-
-so GenRM's extra verifications are paid for by fewer solutions.
-
-Verdicts here come from a Beta-binomial verifier: each solution has a latent acceptance
-probability q ~ Beta(κ·tpr, κ·(1 − tpr)) if it is correct and Beta(κ·fpr, κ·(1 − fpr)) if not;
-its V verdicts are Bernoulli(q). One verdict has the given TPR/FPR; averaging V verdicts
-estimates q, so more verifications help — up to the limit set by how well q separates right
-from wrong (small κ: verdicts on one solution agree, extra ones add little). Verdict j of a
-solution is the same for every V > j, so one array yields every V.
-
->>> import numpy as np
->>> c = np.array([[True, False, False]])
->>> v = generative_verdicts(c, 4, tpr=1.0, fpr=0.0, rng=np.random.default_rng(0))
->>> v.shape, bool(v[0, 0].all()), bool(v[0, 1:].any())
-((1, 3, 4), True, False)
+Singhi et al. 2025, "When To Solve, When To Verify" (arXiv:2504.01005): at equal compute
+C(S, V) = S·(1 + λ·V) in units of one solution (a verification is λ solutions long), compare
+self-consistency (S solutions, majority vote; Wang et al. 2023, arXiv:2203.11171) with GenRM
+(S solutions, V verification chains each, most "Yes" verdicts wins; Zhang et al. 2024,
+arXiv:2408.15240). Verdicts come from a simulated verifier, `generative_verdicts`.
 """
 
 from __future__ import annotations
@@ -45,10 +27,19 @@ def generative_verdicts(
     concentration: float = np.inf,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Yes/No verdicts [P, S, V] of a simulated generative verifier on each solution (see module doc).
+    """Yes/No verdicts [P, S, V] of a simulated (Beta-binomial) generative verifier on each solution.
 
-    `concentration` κ > 0 sets how strongly the verdicts on one solution agree (inf: independent
-    verdicts with rates exactly tpr/fpr).
+    A solution's latent acceptance probability is q ~ Beta(κ·tpr, κ·(1 − tpr)) if it is correct,
+    Beta(κ·fpr, κ·(1 − fpr)) if not, and its V verdicts are Bernoulli(q): one verdict has the given
+    TPR/FPR, and more verdicts help only as far as q separates right from wrong. `concentration` κ > 0
+    sets how strongly the verdicts on one solution agree (inf: independent verdicts with rates
+    exactly tpr/fpr). Verdict j is the same for every V > j, so one array serves every V.
+
+    >>> import numpy as np
+    >>> c = np.array([[True, False, False]])
+    >>> v = generative_verdicts(c, 4, tpr=1.0, fpr=0.0, rng=np.random.default_rng(0))
+    >>> v.shape, bool(v[0, 0].all()), bool(v[0, 1:].any())
+    ((1, 3, 4), True, False)
     """
     correct = np.asarray(correct, dtype=bool)
     if correct.ndim != 2:

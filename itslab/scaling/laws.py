@@ -1,19 +1,10 @@
-"""Scaling-law forms and their least-squares fits with standard errors.
+"""Scaling-law forms (`LAWS`) and their least-squares fits with standard errors.
 
-Forms (x is the budget — samples k, tokens or FLOPs; all need x > 0):
-
-- ``power_law``             y = a · x^b                                   (Kaplan et al. 2020)
-- ``saturating_power_law``  y = c − a · x^(−b)                            (Hestness et al. 2017)
-- ``exp_power_law``         y = exp(−a · x^(−b)), i.e. −log y = a · x^(−b) (Brown et al. 2024,
-                            "Large Language Monkeys", coverage vs samples)
-- ``logistic_log``          y = c / (1 + exp(−s · (log x − m)))           (accuracy vs log compute)
-- ``beta_difficulty``       y = 1 − B(a, b + x) / B(a, b)                 (pass@k when per-problem
-                            success p ~ Beta(a, b): E[1 − (1 − p)^k]; Schaeffer et al. 2025,
-                            "How Do Large Language Monkeys Get Their Power (Laws)?")
-
-`fit` runs `scipy.optimize.least_squares` inside bounds from a data-driven start and returns a
-frozen `FitResult` with parameter standard errors (from the Jacobian at the optimum, as
-`curve_fit` does) and the condition number of the covariance.
+Forms of y against a budget x > 0 (samples, tokens or FLOPs): `power_law`, `saturating_power_law`,
+`exp_power_law` (coverage), `logistic_log` and `beta_difficulty` (pass@k under Beta-distributed
+difficulty); each function's docstring gives its formula and source. `fit` runs bounded
+`scipy.optimize.least_squares` from a data-driven start; standard errors come from the Jacobian
+at the optimum (as `curve_fit`'s do), with the condition number of the covariance.
 
 >>> import numpy as np
 >>> x = np.array([1, 2, 4, 8, 16, 32.]); y = np.exp(-1.5 * x ** -0.6)
@@ -67,7 +58,7 @@ def _best(law_fn: Callable[..., np.ndarray], x: np.ndarray, y: np.ndarray, cands
 
 
 def power_law(x: np.ndarray, a: float, b: float) -> np.ndarray:
-    """y = a · x^b (Kaplan et al. 2020, "Scaling Laws for Neural Language Models")."""
+    """y = a · x^b (Kaplan et al. 2020, "Scaling Laws for Neural Language Models", arXiv:2001.08361)."""
     return a * np.power(x, b)
 
 
@@ -78,7 +69,7 @@ def _start_power(x, y):
 
 def saturating_power_law(x: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
     """y = c − a · x^(−b), approaching the ceiling c (Hestness et al. 2017, "Deep Learning Scaling is
-    Predictable")."""
+    Predictable, Empirically", arXiv:1712.00409)."""
     return c - a * np.power(x, -b)
 
 
@@ -93,7 +84,8 @@ def _start_saturating(x, y):
 
 
 def exp_power_law(x: np.ndarray, a: float, b: float) -> np.ndarray:
-    """coverage = exp(−a · x^(−b)) (Brown et al. 2024, "Large Language Monkeys", Eq. 2)."""
+    """coverage = exp(−a · x^(−b)), i.e. −log coverage = a · x^(−b), against samples x (Brown et al. 2024,
+    "Large Language Monkeys", arXiv:2407.21787, Eq. 2)."""
     return np.exp(-a * np.power(x, -b))
 
 
@@ -121,7 +113,8 @@ def _start_logistic(x, y):
 
 
 def beta_difficulty(x: np.ndarray, a: float, b: float) -> np.ndarray:
-    """pass@k = 1 − B(a, b + k)/B(a, b): E[1 − (1 − p)^k] for p ~ Beta(a, b)."""
+    """pass@k = 1 − B(a, b + k)/B(a, b): E[1 − (1 − p)^k] for p ~ Beta(a, b) (Schaeffer et al. 2025,
+    "How Do Large Language Monkeys Get Their Power (Laws)?", arXiv:2502.17578)."""
     return -np.expm1(betaln(a, b + x) - betaln(a, b))
 
 

@@ -1,24 +1,11 @@
-"""Limits of resampling with an imperfect verifier (Stroebl, Kapoor & Narayanan 2024,
-"Inference Scaling fLaws: The Limits of LLM Resampling with Imperfect Verifiers", arXiv 2411.17501).
+"""Limits of resampling with an imperfect verifier (Stroebl, Kapoor & Narayanan 2024, "Inference
+Scaling fLaws", arXiv:2411.17501).
 
-Resample-until-pass: draw up to k samples, return the first one the verifier accepts, abstain if
-none passes. Per attempt on a problem with single-sample accuracy p, a verifier with true
-positive rate TPR (the paper's completeness) and false positive rate FPR (1 − soundness):
-
-    accept & correct   q_tp = p · TPR
-    accept & wrong     q_fp = (1 − p) · FPR       (a "fluke")
-    reject             β    = 1 − q_tp − q_fp
-
-so with E_k = sum_{j<k} β^j = (1 − β^k)/(1 − β) (the expected number of attempts),
-
-    accuracy(k)        = q_tp · E_k,     false positives(k) = q_fp · E_k,     abstain(k) = β^k,
-    ceiling (k → ∞)    = q_tp / (q_tp + q_fp) = p·TPR / (p·TPR + (1 − p)·FPR).
-
-With heterogeneous p across problems every quantity is the average over problems — which is why
-the expected utility (reward V for a correct answer, −C for a false positive, optionally a cost
-per sample) can peak at a small k: later attempts come mostly from hard problems, whose accepted
-answers are mostly flukes (the paper's Fig. 1b, "optimal k can be below 10"). The authors'
-notebook approximates that average with posterior type beliefs; here it is computed exactly.
+Resample-until-pass draws up to k samples and returns the first the verifier accepts (abstains if
+none does). With single-sample accuracy p, true-positive rate TPR and false-positive rate FPR, its
+accuracy tends to p·TPR / (p·TPR + (1 − p)·FPR) as k → ∞. Over problems of different p every
+quantity is averaged exactly (the authors' notebook approximates it), which is why the expected
+utility can peak at a small k. The closed forms are derived in docs/methods.md.
 
 >>> round(float(resampling_ceiling(0.3, tpr=1.0, fpr=0.1)), 4)
 0.8108
@@ -76,8 +63,10 @@ def resampling_accuracy(
 ) -> np.ndarray:
     """Accuracy of resample-until-pass with budget k (closed form, Stroebl et al. 2024).
 
-    `p` is one single-sample accuracy or one per problem (then averaged, optionally `weights`).
-    k may be an array (the result then has one entry per k) and may be ``np.inf``.
+    Per problem: p·TPR · (1 − β^k)/(1 − β), with β = 1 − p·TPR − (1 − p)·FPR the chance an attempt
+    is rejected (derivation in docs/methods.md). `p` is one single-sample accuracy or one per
+    problem (then averaged, optionally `weights`). k may be an array (the result then has one entry
+    per k) and may be ``np.inf``.
     """
     return _avg(_per_problem(k, p, tpr, fpr)[0], p, weights)
 

@@ -16,17 +16,11 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from itslab.budget import Budget, CostModel, Meter
+from itslab.generators.common import count_tokens
 from itslab.protocols import STEP_DELIMITER, Generator, Scores, Verifier, prompt_for
 from itslab.rng import draw_seed
 from itslab.trace import Candidate, Result, StepRecord
 from itslab.types import USAGE_AXES, Completion, Problem, Request, Usage, total_usage
-
-
-def count_tokens(generator: Generator, text: str) -> int:
-    """Prompt length in tokens: the generator's own count, else the UTF-8 byte length (an upper bound for
-    byte-level BPE)."""
-    fn = getattr(generator, "count_tokens", None)
-    return int(fn(text)) if callable(fn) else len(text.encode("utf-8"))
 
 
 class Run:

@@ -1,32 +1,11 @@
 """Step-level search with a process verifier (PRM): beam search, DVTS and REBASE.
 
-All three grow solutions one step at a time: a node is a partial solution (text after the
-prompt); expanding it asks the generator for continuations of ``run.prompt + text`` with
-``stop=(STEP_DELIMITER,)`` — so a prefix-caching backend re-reads nothing it has already read —
-and the PRM scores each child. A node is finished by `step_finished`. Every depth is ONE batched
-`Run.sample_batch` call (all nodes' requests together) and one `Run.score` call; when either
-does not fit the budget the search stops and answers from what it has.
-
-- ``beam_search`` (Snell et al. 2024, "Scaling LLM Test-Time Compute Optimally can be More
-  Effective than Scaling Model Parameters"; Beeching et al., search-and-learn): N beams; keep the
-  N/M best active children by aggregated PRM score, expand each into M; finished beams leave
-  the search; optional lookahead rolls each child k more steps greedily (T = 0) and scores the
-  rollout's end.
-- ``dvts`` (diverse verifier tree search, search-and-learn): N/M independent subtrees, each
-  expands its beam into M children and keeps its single best child.
-- ``rebase`` (Wu et al. 2024, "Inference Scaling Laws", arXiv:2408.00724, and the authors'
-  rebase.py): a total width N; each finished node uses one unit of it; the remaining width is
-  spread over the active nodes of the current depth by a softmax of their rewards at
-  temperature ``softmax_temperature`` (sequential ceiling, highest reward first).
-
-Deviations from the reference code: search-and-learn's beam search scores a child without its
-lookahead text (its DVTS and Snell et al. score the rollout's end; we do that for both); a step
-cut by ``max_step_tokens`` is continued at the next depth in all three (as REBASE and DVTS do;
-search-and-learn's beam search ends such a beam); the last allowed depth generates to the end
-of the solution, as search-and-learn's last iteration does, for all three (REBASE stops at depth
-25 instead). Final answers: a weighted vote
-of aggregated scores over finished candidates by default (``select="weighted"``, the rule
-search-and-learn and REBASE report), or ``"best"`` / ``"majority"``.
+`beam_search` (Snell et al. 2024, arXiv:2408.03314), `dvts` (Beeching et al., search-and-learn)
+and `rebase` (Wu et al. 2024, arXiv:2408.00724) grow solutions one step at a time. Each depth is
+ONE batched `Run.sample_batch` call (continuations of ``run.prompt + text`` stopped at
+``STEP_DELIMITER``, so a prefix-caching backend re-reads nothing) and one `Run.score` call; when
+either does not fit the budget the search stops and answers from what it has. Where these differ
+from the reference code, and why: docs/methods.md.
 """
 
 from __future__ import annotations

@@ -1,39 +1,10 @@
-"""Particle filtering and particle Gibbs for inference-time scaling (Puri et al. 2025).
+"""Particle filtering and particle Gibbs for inference-time scaling (Puri et al. 2025, arXiv:2502.01618).
 
-Puri, Sudalairaj, Xu, Xu & Srivastava, "A Probabilistic Inference Approach to Inference-Time
-Scaling of LLMs using Particle-Based Monte Carlo Methods" (arXiv:2502.01618), and the authors'
-code (probabilistic-inference-scaling, ``sal/search/particle_gibbs.py``). A particle is a partial
-solution; the LLM is the transition kernel and the PRM the emission model. One `ParticleFilter.step`:
-
-1. **resample** — weights ``softmax(link(r) / softmax_temperature)`` of each particle's reward
-   r (its aggregated PRM score; the authors use the last step's score and ``link="logit"``,
-   i.e. weights ∝ (r / (1 - r))^(1/T)); ancestors drawn by `itslab.strategies.resampling` (the authors:
-   multinomial). With ``resample_inactive`` (the authors' runs) finished particles take part
-   and are copied as they are; without it only active particles are resampled among themselves.
-2. **propagate** — every active particle takes one step: ONE batched `Run.sample_batch` call,
-   one request per distinct ancestor with ``n`` = its number of copies (prefixes are shared, so
-   a prefix-caching backend reads each once).
-3. **reweight** — the PRM scores the extended particles (one `Run.score` call).
-
-The loop runs until every particle is finished (`step_finished`; the last allowed step writes the
-rest of the solution, ``max_steps``) or the budget stops it. The answer (the authors' evaluation
-script): the particle with the highest reward, ``select="best"``; alternatives ``"weighted"``
-(a vote weighted by the particles' final weights) and ``"majority"``.
-
-Particle Gibbs (Andrieu, Doucet & Holenstein 2010, as in the authors' ``particle_gibbs``): after
-a first filter, each iteration draws a reference particle by weight and reruns the filter with
-n - 1 fresh particles; at each resampling the reference's prefix of the same depth (with its
-reward at that depth) joins the pool, and it is retained in the output. Deviation: the authors'
-code pairs the reference's reward after t + 1 steps with its prefix of t steps (an off-by-one);
-we use the reward of the same prefix.
-
-Notebook use (blackjax style)::
-
-    pf = ParticleFilter(Run("particle_filter", problem, gen, prm, budget), n_particles=8)
-    state = pf.init(rng)
-    while not state.done:
-        state, info = pf.step(state, rng)   # info.ancestors draws the genealogy
-    result = pf.result(state)
+Follows the authors' code (probabilistic-inference-scaling, ``sal/search/particle_gibbs.py``): a
+particle is a partial solution, the LLM the transition kernel and the PRM the emission model.
+`ParticleFilter` exposes blackjax-style `init` / `step` / `result` over immutable `State` records,
+so a notebook can step it and draw the genealogy; `particle_filter` and `particle_gibbs` are the
+registered strategies. Where this differs from the authors' code: docs/methods.md.
 """
 
 from __future__ import annotations
@@ -166,9 +137,17 @@ class Info:
 
 
 class ParticleFilter:
-    """Puri et al.'s particle filter over a `Run` (see the module docstring); pure `init` / `step` / `result`.
+    """Puri et al.'s particle filter over a `Run`; pure `init` / `step` / `result`.
 
     Holds the hyperparameters and the `Run` (the meter and trace); states are immutable records.
+    Stepped until every particle is finished (`step_finished`; the last allowed step writes the
+    rest of the solution) or the budget stops it::
+
+        pf = ParticleFilter(Run("particle_filter", problem, gen, prm, budget), n_particles=8)
+        state = pf.init(rng)
+        while not state.done:
+            state, info = pf.step(state, rng)   # info.ancestors draws the genealogy
+        result = pf.result(state)
     """
 
     def __init__(
@@ -303,7 +282,17 @@ class ParticleFilter:
         return st
 
     def step(self, state: State, rng: np.random.Generator) -> tuple[State, Info]:
-        """Resample, propagate, reweight (module docstring). A done state is returned unchanged."""
+        """Resample, propagate, reweight. A done state is returned unchanged.
+
+        1. resample: ancestors drawn by the `resampling` scheme (`itslab.strategies.resampling`)
+           with `link_weights` of each particle's reward (its aggregated PRM score). With
+           `resample_inactive` (the authors' runs) finished particles take part and are copied as
+           they are; without it only active particles are resampled among themselves. A particle
+           Gibbs reference joins the pool as its prefix of this depth, with that prefix's reward.
+        2. propagate: every active particle takes one step, in ONE `Run.sample_batch` call with one
+           request per distinct ancestor (``n`` = its copies: a prefix-caching backend reads it once).
+        3. reweight: the PRM scores the extended particles (one `Run.score` call).
+        """
         if state.done:
             return state, Info(state.step, state.ancestors, state.weights, state.ess, state.scores)
         parts, ref, t = list(state.particles), state.reference, state.step
@@ -430,8 +419,11 @@ def particle_gibbs(
     """Particle Gibbs (Puri et al. 2025, §3.2; the authors' ``particle_gibbs``): `n_iterations` filters,
     each after the first conditioned on a reference particle drawn by weight from the last one.
 
-    The answer comes from the last completed iteration's particles plus its reference. An
-    iteration the budget cuts short is discarded unless it is the first.
+    The reference joins each resampling as its prefix of the same depth, with its reward at that
+    depth, and is kept in the output (Andrieu, Doucet & Holenstein 2010). The authors' code pairs
+    the reward after t + 1 steps with the prefix of t steps (an off-by-one); we use the same
+    prefix's reward. The answer comes from the last completed iteration's particles plus its
+    reference. An iteration the budget cuts short is discarded unless it is the first.
     """
     check_step_hyper("particle_gibbs", verifier, n_iterations=n_iterations)
     if n_iterations > 1 and n_particles < 2:

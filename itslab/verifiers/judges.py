@@ -9,7 +9,7 @@
   Next-Token Prediction", with majority voting over verification CoTs).
 
 Both duck-type the generator: anything with the used method (and optionally ``n_params`` for
-FLOPs and ``count_tokens``/``tokenizer`` for token counts) works.
+FLOPs and ``count_tokens`` for token counts, see `itslab.generators.common.count_tokens`) works.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from collections import OrderedDict
 from typing import Any, Sequence
 
 from itslab.budget import CostModel
+from itslab.generators.common import count_tokens
 from itslab.protocols import Scores
 from itslab.rng import draw_seed, problem_rng
 from itslab.types import Problem, Request, Usage
-from itslab.verifiers.base import approx_tokens, as_texts
+from itslab.verifiers.base import as_texts
 
 JUDGE_PROMPT = (
     "Question: {question}\n\nProposed solution: {solution}\n\n"
@@ -35,17 +36,6 @@ VERIFY_PROMPT = (
     "'Verdict: Yes' if it is correct or 'Verdict: No' if it is not.\n\nVerification:"
 )
 _VERDICT = re.compile(r"verdict\s*[:\-]?\s*\**\s*(yes|no)\b", re.IGNORECASE)
-
-
-def count_tokens(generator: Any, text: str) -> int:
-    """Tokens of `text` for `generator`: its ``count_tokens``, else its tokenizer, else ~4 chars/token."""
-    f = getattr(generator, "count_tokens", None)
-    if callable(f):
-        return int(f(text))
-    tok = getattr(generator, "tokenizer", None)
-    if tok is not None and hasattr(tok, "encode"):
-        return len(tok.encode(text, add_special_tokens=False))
-    return approx_tokens(text)
 
 
 def _logprob(value: Any) -> float:

@@ -1,28 +1,12 @@
 """Process reward models through transformers: one score per step, read at step-separator tokens.
 
-A PRM (Lightman et al. 2023, "Let's Verify Step by Step") scores every step of a solution. The
-released PRMs differ in how steps are marked and read; `PRMFormat` captures the common ones:
-
-- ``math_shepherd`` (Wang et al. 2024, Math-Shepherd): a causal LM; the input is
-  ``question + " " + "Step 1: ... ки\\nStep 2: ... ки"`` and a step's score is the softmax
-  probability of the token ``+`` against ``-`` predicted at its tag ``ки``.
-- ``qwen_prm`` (Zhang et al. 2025, "The Lessons of Developing Process Reward Models"):
-  Qwen2.5-Math-PRM; chat input (system, question, steps joined and ended by ``<extra_0>``),
-  a 2-class head per token; a step's score is P(class 1) at its ``<extra_0>``.
-- ``token_classification``: any per-token classification head read at a step tag.
-- ``prefix_classification``: a sequence-classification head (e.g. an ORM) applied to every
-  prefix ending in a step: no special training, but it reads the text once per step.
-
-Real models (need the hub or a local copy; tests use tiny random models instead)::
-
-    prm = ProcessRewardModel.from_pretrained("peiyi9979/math-shepherd-mistral-7b-prm", format="math_shepherd")
-    prm = ProcessRewardModel.from_pretrained("Qwen/Qwen2.5-Math-PRM-7B", format="qwen_prm",
-                                             trust_remote_code=True, dtype="bfloat16")
-    prm.score(problem, [solution])   # -> [(s_1, ..., s_n)], one per step split on STEP_DELIMITER
-
-The whole input is tokenized at once (as the models were trained) and each tag is located
-through the fast tokenizer's character offsets, so a tag that merges with its neighbour is
-still found; steps are aligned one-to-one with tags, checked on every call.
+A PRM (Lightman et al. 2023, "Let's Verify Step by Step", arXiv:2305.20050) scores every step of a
+solution. Released PRMs differ in how steps are marked and read; `PRMFormat` captures that, and
+`FORMATS` holds Math-Shepherd, Qwen2.5-Math-PRM, any token-classification head, and a sequence
+classifier applied to every step prefix (docs/methods.md). The whole input is tokenized at once,
+as the models were trained, and each tag is located through the fast tokenizer's character
+offsets, so a tag that merges with its neighbour is still found; steps and tags are checked to
+pair one-to-one on every call.
 """
 
 from __future__ import annotations
@@ -126,7 +110,16 @@ class ProcessRewardModel:
         **kwargs: Any,
     ) -> "ProcessRewardModel":
         """Load a PRM and its tokenizer; the Auto class follows the format's readout
-        (Qwen2.5-Math-PRM needs ``trust_remote_code=True`` and loads through ``AutoModel``)."""
+        (Qwen2.5-Math-PRM needs ``trust_remote_code=True`` and loads through ``AutoModel``).
+
+        Real models need the hub or a local copy (tests use tiny random models instead)::
+
+            prm = ProcessRewardModel.from_pretrained("peiyi9979/math-shepherd-mistral-7b-prm",
+                                                     format="math_shepherd")
+            prm = ProcessRewardModel.from_pretrained("Qwen/Qwen2.5-Math-PRM-7B", format="qwen_prm",
+                                                     trust_remote_code=True, dtype="bfloat16")
+            prm.score(problem, [solution])   # -> [(s_1, ..., s_n)], one per step split on STEP_DELIMITER
+        """
         import transformers
 
         from itslab.verifiers._hf import load_pretrained

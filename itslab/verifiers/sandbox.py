@@ -1,30 +1,12 @@
 """Run model-written Python against tests in a confined subprocess.
 
-What it does, per run:
-
-- a fresh temporary directory as working directory, ``HOME`` and ``TMPDIR``; removed afterwards;
-- a new process group (session), killed as a whole with SIGKILL on timeout and after every run,
-  so nothing the solution started outlives it;
-- resource limits in the child: address space (``RLIMIT_AS``: a 10 GB allocation fails with
-  MemoryError), CPU seconds (backstop to the wall-clock timeout), file size (output files too),
-  no core dumps, and ``RLIMIT_NPROC``;
-- no network: the child moves into an empty network namespace when the kernel lets it
-  (root or unprivileged user namespaces), and in any case a PEP 578 audit hook refuses
-  socket creation, name lookups and connections;
-- an audit hook that also refuses process creation (fork, exec, spawn, system, subprocess),
-  signalling other processes, ctypes, and any write, rename, removal or permission change
-  outside the temporary directory. A refused operation fails the run even if the solution
-  catches the PermissionError;
-- pass/fail decided by a result line carrying a per-run random nonce, written only after the
-  tests ran, so a solution that exits early (``os._exit(0)``) does not pass.
-
-What it does not do — be honest about it. Audit hooks are not a security boundary (PEP 578 says
-so): code written to escape (e.g. by introspecting the interpreter) can. ``RLIMIT_NPROC`` does
-not bind root, and when this runs as root the child stays root (dropping to ``nobody`` would
-need the interpreter readable by it), so file permissions do not protect the system; the audit
-hook does. Reading files is allowed. This contains accidents and ordinary model code (infinite
-loops, fork bombs, huge allocations, stray writes, network calls); for adversarial code, run
-the whole lab in a container or VM (gVisor, firejail, nsjail) as a non-root user.
+Each run gets a fresh temporary directory (also ``HOME`` and ``TMPDIR``), its own process group
+(SIGKILLed afterwards), resource limits, no network (an empty network namespace where the kernel
+allows, and a PEP 578 audit hook), and an audit hook that refuses process creation, signals,
+foreign functions and writes outside its directory. It passes only on a result line carrying a
+per-run nonce, written after the tests ran. Audit hooks are not a security boundary and a root
+child stays root: this contains accidents and ordinary model code, not code written to escape
+(run that in a container or VM as a non-root user). The full list: docs/methods.md.
 """
 
 from __future__ import annotations

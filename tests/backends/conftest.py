@@ -31,7 +31,7 @@ def llama_gen():
 def llama_http_server():
     """A real llama-cpp-python OpenAI server with the embedded GGUF, stopped after the module."""
     pytest.importorskip("llama_cpp.server.app")
-    from itslab.generators.servers import llama_cpp_python_server
+    from itslab.generators.http.servers import llama_cpp_python_server
 
     with llama_cpp_python_server("smollm2-135m", n_ctx=2048) as srv:
         yield srv
@@ -40,7 +40,7 @@ def llama_http_server():
 @pytest.fixture(scope="module")
 def http_gen(llama_http_server):
     """An `OpenAIGenerator` on the real llama.cpp server (token counts from its tokenize endpoint)."""
-    from itslab.generators.openai_http_retry import RetryPolicy
+    from itslab.generators.http import RetryPolicy
 
     return llama_http_server.generator(
         max_concurrency=2, timeout=60.0, retry=RetryPolicy(max_retries=2, base_delay=0.05)

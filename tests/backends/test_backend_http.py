@@ -11,7 +11,7 @@ import time
 import pytest
 
 from itslab import Budget, strategies
-from itslab.generators.openai_http_retry import BackendError, RetryPolicy
+from itslab.generators.http import BackendError, RetryPolicy
 from itslab.rng import problem_rng
 from itslab.types import Request, Usage
 
@@ -91,7 +91,7 @@ def test_chat_api(llama_http_server):
 def test_api_key_and_server_killed_mid_run(monkeypatch, tmp_path):
     """A keyed server: no key is a 401, not retried; then the server dies during a batch: the
     backend retries, raises naming the endpoint, and nothing of that batch is stored."""
-    from itslab.generators.servers import llama_cpp_python_server
+    from itslab.generators.http.servers import llama_cpp_python_server
     from itslab.generators.store import Cached, SampleStore
 
     monkeypatch.setenv("ITSLAB_TEST_SERVER_KEY", "sk-test-123")

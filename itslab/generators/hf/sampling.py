@@ -1,16 +1,8 @@
-"""Batched, per-row seeded token sampling for the transformers engine.
+"""Batched, per-row seeded token sampling for the transformers engine, in torch.
 
-Each sample (row) j of a request with seed s owns a stream of uniforms drawn once, up front, from
-``itslab.rng`` with the SeedSequence ``(s, j)``. Token t of the row is drawn by inverse-CDF
-sampling with the row's t-th uniform, after temperature, top-k and top-p (nucleus, Holtzman et
-al. 2020) filtering, in that order (the order of Hugging Face's logits warpers). Because a row's
-randomness depends only on (seed, j) and never on the batch it runs in, the first k of n samples
-are the same for every n >= k, and a sample is reproducible from its (prefix, params, seed, j),
-up to floating-point differences between batch shapes.
-
-Reported logprobs are ``log_softmax`` of the *raw* logits (temperature 1, no filtering) at the
-chosen token: the model's own probability of the text, comparable across sampling settings and
-equal to what `HFGenerator.logprob_of` scores.
+Token t of row j is an inverse-CDF draw with the t-th of ``itslab.rng.sample_uniforms(seed, j)``
+after temperature, top-k and top-p (Hugging Face's warper order); logprobs are of the raw logits
+(architecture.md, "Backends"). `sample_next` is the batched torch twin of `itslab.rng.inverse_cdf`.
 """
 
 from __future__ import annotations
@@ -21,15 +13,10 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from itslab import rng as itsrng
+from itslab.rng import sample_uniforms
 
-
-def sample_uniforms(seed: int, j: int, n_steps: int) -> np.ndarray:
-    """The uniforms that drive sample `j` of a request with `seed` (one per generated token)."""
-    if seed < 0:
-        raise ValueError(f"Request.seed must be >= 0 for the transformers engine, got {seed}")
-    g = itsrng.as_rng(np.random.SeedSequence([int(seed), int(j)]))
-    return g.random(n_steps)
+# sample_uniforms now lives in itslab.rng; it stays importable from here for one release
+__all__ = ["RowParams", "sample_next", "sample_uniforms"]
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,8 @@
 """Machinery shared by the simulated generators: problem lookup, per-sample streams, answer models.
 
-Sampling model (all three simulators). A problem has a success probability ``p`` (pass@1 at
-temperature 1), drawn from Beta(a, b) or given in ``problem.meta["p_correct"]``, and K distractor
-answers with weights ``w ~ Dirichlet(concentration · 1)``. At temperature 1 an answer is gold with
-probability p and distractor i with probability (1 - p)·w_i. Temperature T tempers this
-categorical, ``q_T ∝ q^(1/T)`` (T → 0 is greedy: the mode answer, which is a distractor when some
-(1 - p)·w_i > p — then majority voting converges to a wrong answer); top-k and top-p (nucleus,
-Holtzman et al. 2020) truncate it as they truncate a token distribution. A small concentration
-gives peaked distractors (majority vote hurts on hard problems), a large one spreads them.
-
-Randomness. Each request gets one stream from (generator seed, exact prefix, request seed) via
-`itslab.rng.problem_seed_sequence`; sample j consumes row j of a fixed-width block of uniforms, so
-sample j depends only on (prefix, params, seed, j) and the first k of n samples are identical for
-every n ≥ k, in every process. Sampling parameters are not in the stream, so requests that differ
-only in temperature share their uniforms (common random numbers: curves over T are smooth). At
-T = 0 every sample reuses row 0, so greedy samples are identical.
+The answer model (gold with probability p, else Dirichlet-weighted distractors; temperature,
+top-k, top-p applied to that categorical) and the per-sample uniform streams are described in
+architecture.md, "Backends".
 """
 
 from __future__ import annotations
@@ -28,7 +16,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from itslab.generators.simulated_text import apply_limits, count_tokens
+from itslab.generators.common import empty_completions, validate_requests
+from itslab.generators.simulated.text import apply_limits, count_tokens
 from itslab.rng import problem_rng, problem_seed_sequence
 from itslab.types import Completion, Problem, Request
 
@@ -85,12 +74,6 @@ def tempered2(p: float, temperature: float) -> float:
         return float(p > 0.0)
     a, b = math.log(p) / temperature, math.log1p(-p) / temperature
     return 1.0 / (1.0 + math.exp(b - a)) if b - a < 700 else 0.0
-
-
-def draw(probs: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Inverse-CDF draws of category indices for uniforms `u`."""
-    cdf = np.cumsum(probs)
-    return np.minimum(np.searchsorted(cdf, u * cdf[-1], side="right"), len(probs) - 1)
 
 
 def lognormal(mean: float, sigma: float, u1: np.ndarray, u2: np.ndarray) -> np.ndarray:
@@ -262,10 +245,11 @@ class SimBase:
 
     def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
         """Sample ``request.n`` continuations of each request's prefix (the `Generator` protocol)."""
+        validate_requests(requests)
         out: list[list[Completion]] = []
         for req in requests:
-            if req.n == 0:
-                out.append([])
+            if req.n == 0 or req.max_tokens == 0:
+                out.append(empty_completions(req))
                 continue
             problem, start = self._locate(req.prefix)
             solution = req.prefix[start:]

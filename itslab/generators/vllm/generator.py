@@ -1,31 +1,17 @@
-"""vLLM in-process: tensor / pipeline parallel generation with automatic prefix caching.
+"""vLLM in-process: `VLLMGenerator` on ``vllm.LLM``, tensor / pipeline parallel, automatic prefix caching.
 
-`VLLMGenerator` wraps ``vllm.LLM`` (Kwon et al. 2023, PagedAttention) behind the `Generator`
-protocol. This is how itslab outgrows one machine: ``tensor_parallel_size`` shards every layer
-over GPUs, ``pipeline_parallel_size`` splits the layers into stages, and
-``distributed_executor_backend="ray"`` spreads both over the nodes of a Ray cluster (start Ray
-first: ``ray start --head`` on one node, ``ray start --address=...`` on the others). Automatic
-prefix caching is on, so step-level search reads each shared prefix once.
-
-Requests map to ``SamplingParams``: temperature, top-p, top-k, max_tokens, stop (kept in the
-text: ``include_stop_str_in_output``, as step-level strategies expect), seed, and logprobs
-(``logprobs=0``: the sampled token's own log-probability). With ``samples="per_sample"``
-(default) sample j is its own vLLM request with ``n=1`` and the seed derived from (seed, j), so
-it depends only on (prefix, params, seed, j) up to floating-point differences between batch
-shapes; ``samples="server"`` passes ``n`` with the request's seed instead (vLLM decides how
-the n samples share it).
-
-Accounting: ``n_prompt_tokens`` is the prompt's token count, ``n_cached_tokens`` vLLM's
-``num_cached_tokens`` for the first sample of a request (prefix-cache hits), the whole prompt
-for the others when they were sent together (``samples="server"``); ``token_ids`` and
-``logprobs`` come straight from vLLM.
+This is how itslab outgrows one machine (``tensor_parallel_size``, ``pipeline_parallel_size``,
+``distributed_executor_backend="ray"``). Requests map to ``SamplingParams`` with stop strings kept
+in the text; seeds and accounting as in the HTTP backend (architecture.md, "Backends").
 """
 
 from __future__ import annotations
 
 from typing import Any, Sequence
 
-from itslab.generators.openai_http import SAMPLE_MODES, sample_seed
+from itslab.generators.common import empty_completions, validate_requests
+from itslab.generators.http.generator import SAMPLE_MODES
+from itslab.generators.http.wire import sample_seed
 from itslab.types import Completion, Request
 
 
@@ -48,10 +34,11 @@ def estimate_params(hf_config: Any) -> float:
 
 
 class VLLMGenerator:
-    """Generator on ``vllm.LLM`` (see the module doc); extra keyword arguments go to ``LLM``.
+    """Generator on ``vllm.LLM`` (architecture.md, "Backends"); extra keyword arguments go to ``LLM``.
 
     `model` is a Hugging Face id or local directory. `n_params` feeds FLOPs estimates (estimated
-    from the model config when not given).
+    from the model config when not given). For ``distributed_executor_backend="ray"`` start Ray
+    first (``ray start --head`` on one node, ``ray start --address=...`` on the others).
     """
 
     def __init__(
@@ -111,9 +98,8 @@ class VLLMGenerator:
     def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
         """Sample ``requests[i].n`` continuations of each prefix in one ``LLM.generate`` call."""
         jobs, prompts, params = [], [], []
+        validate_requests(requests)
         for i, r in enumerate(requests):
-            if not isinstance(r, Request):
-                raise TypeError(f"requests[{i}] must be an itslab Request, got {type(r).__name__}")
             if r.n == 0 or r.max_tokens == 0:
                 continue
             units = (
@@ -129,7 +115,7 @@ class VLLMGenerator:
         result: list[list[Completion]] = [[] for _ in requests]
         for i, r in enumerate(requests):
             if r.max_tokens == 0:
-                result[i] = [Completion("", 0, 0, 0, (), (), "length", r.seed, {"index": j}) for j in range(r.n)]
+                result[i] = empty_completions(r)
         for (i, j0), ro in zip(jobs, outs):
             result[i].extend(self._completions(requests[i], ro, j0))
         return result

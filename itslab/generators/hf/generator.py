@@ -1,27 +1,8 @@
-"""The in-process transformers engine: batched sampling with automatic prefix caching.
+"""The in-process transformers engine: `HFGenerator`, batched seeded sampling with automatic prefix caching.
 
-`HFGenerator` implements the `Generator` protocol on any Hugging Face causal LM (hub id, local
-directory, or GGUF file via ``gguf_file=``) on CPU, CUDA or MPS. Strategies speak only in text
-prefixes; the engine tokenizes each prefix, finds the longest token prefix it has already read in
-its radix-tree KV cache (RadixAttention, Zheng et al. 2024; vLLM's automatic prefix caching),
-prefills only the rest, once per request, and decodes all n samples of all requests in one
-left-padded batch. After decoding, each sample's sequence (prefix + generated tokens) stays in
-the cache, so the next step of a particle or beam re-reads only the tokens it adds.
-
-Accounting (`Completion`): ``n_prompt_tokens`` is the token length of the prefix;
-``n_cached_tokens`` the part not recomputed: for sample 0 of a request the cache hit (at most
-``n_prompt_tokens - 1``: the last prefix token is always fed, for its logits), for samples
-1..n-1 the whole prefix (it was prefilled once for all n). Summing ``n_prompt_tokens -
-n_cached_tokens`` over completions gives exactly the prefix tokens the model read.
-
-Logprobs are log-softmax of the raw logits (temperature 1, before top-k/top-p) of each generated
-token, so ``sum(c.logprobs) == logprob_of(prefix, c.token_ids)`` up to float error; they cost
-nothing extra and are always returned, whatever ``Request.logprobs`` says. Returned text
-ends with the stop string that ended it (text after it in the last token is cut); ``token_ids``
-are all tokens the model produced, EOS included.
-
-Hooks for other strategies: `logprob_of` / `token_logprobs` (self-evaluation), `hidden_states`
-(probes), `continue_with` (s1 budget forcing), `chat_prompt` (chat templates).
+Each prefix is read once, reusing the longest token prefix already in a radix-tree KV cache, and
+all n samples of all requests decode in one left-padded batch. Accounting, sampling and stop
+strings follow the shared backend conventions (architecture.md, "Backends").
 """
 
 from __future__ import annotations
@@ -36,12 +17,14 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from itslab.generators.hf_batch import BatchKV, cache_supported
-from itslab.generators.hf_cache import RadixKVCache
-from itslab.generators.hf_decode import Row, decode
-from itslab.generators.hf_load import forward_keywords, load_pretrained, resolve_device, resolve_dtype, text_dims
-from itslab.generators.hf_sampling import RowParams, sample_uniforms
-from itslab.generators.hf_text import TextCodec
+from itslab.generators.common import empty_completions, find_stop, validate_requests
+from itslab.generators.hf.batch import BatchKV, cache_supported
+from itslab.generators.hf.cache import RadixKVCache
+from itslab.generators.hf.decode import Row, decode
+from itslab.generators.hf.load import forward_keywords, load_pretrained, resolve_device, resolve_dtype, text_dims
+from itslab.generators.hf.sampling import RowParams
+from itslab.generators.hf.text import TextCodec
+from itslab.rng import sample_uniforms
 from itslab.types import Completion, Request
 
 
@@ -127,7 +110,7 @@ class HFGenerator:
     # -- text ----------------------------------------------------------------------------------
     @_serialised
     def encode(self, text: str) -> list[int]:
-        """Token ids the engine reads for a prefix (prefix-stable, see `itslab.generators.hf_text`)."""
+        """Token ids the engine reads for a prefix (prefix-stable, see `itslab.generators.hf.text`)."""
         return self.codec.encode(text)
 
     def chat_prompt(self, messages: Sequence[Mapping[str, str]], *, add_generation_prompt: bool = True) -> str:
@@ -177,23 +160,17 @@ class HFGenerator:
     # -- Generator protocol -------------------------------------------------------------------
     @_serialised
     def generate(self, requests: Sequence[Request], *, ignore_eos: bool = False) -> list[list[Completion]]:
-        """Sample ``requests[i].n`` continuations of each prefix (see the module doc for accounting).
+        """Sample ``requests[i].n`` continuations of each prefix (accounting: architecture.md, "Backends").
 
         ``ignore_eos=True`` keeps sampling past end-of-sequence (for fixed-length benchmarks).
         """
-        for i, r in enumerate(requests):
-            if not isinstance(r, Request):
-                raise TypeError(f"requests[{i}] must be an itslab Request, got {type(r).__name__}")
-            if r.seed < 0:
-                raise ValueError(f"requests[{i}].seed must be >= 0, got {r.seed}")
-            if r.top_k is not None and r.top_k < 0:
-                raise ValueError(f"requests[{i}].top_k must be None or >= 0, got {r.top_k}")
+        validate_requests(requests)
         out: list[list[Completion | None]] = [[None] * r.n for r in requests]
         ids = [self.encode(r.prefix) for r in requests]
         units = []
         for i, r in enumerate(requests):
             if r.max_tokens == 0:
-                out[i] = [Completion("", 0, len(ids[i]), 0, (), (), "length", r.seed, {"index": j}) for j in range(r.n)]
+                out[i] = list(empty_completions(r))
                 continue
             units += [(i, j, min(r.n, j + self.max_batch)) for j in range(0, r.n, self.max_batch)]
         batch: list[tuple[int, int, int]] = []
@@ -265,8 +242,9 @@ class HFGenerator:
 
     def _completion(self, r: Request, prompt_ids: list[int], row: Row, cached: int) -> Completion:
         text = self.codec.decode_continuation(prompt_ids, row.tokens)
-        if row.stop is not None and row.stop in text:
-            text = text[: text.index(row.stop) + len(row.stop)]
+        hit = None if row.stop is None else find_stop(text, (row.stop,))
+        if hit is not None:  # the stop fired in the newest tokens: cut what the last token added after it
+            text = text[: hit[0]]
         return Completion(
             text=text,
             n_tokens=len(row.tokens),

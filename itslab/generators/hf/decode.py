@@ -13,9 +13,10 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from itslab.generators.hf_batch import BatchKV
-from itslab.generators.hf_sampling import RowParams, sample_next
-from itslab.generators.hf_text import TextCodec
+from itslab.generators.common import find_stop
+from itslab.generators.hf.batch import BatchKV
+from itslab.generators.hf.sampling import RowParams, sample_next
+from itslab.generators.hf.text import TextCodec
 
 
 @dataclass(eq=False)
@@ -39,9 +40,8 @@ class Row:
 
 
 def _stop_in_window(row: Row, codec: TextCodec) -> str | None:
-    text = codec.window_text(row.tokens[-row.window :])
-    hits = [s for s in row.stops if s in text]
-    return min(hits, key=text.find) if hits else None
+    hit = find_stop(codec.window_text(row.tokens[-row.window :]), row.stops)
+    return None if hit is None else hit[1]
 
 
 def _finish(row: Row, tok: int, eos: frozenset[int], codec: TextCodec) -> None:

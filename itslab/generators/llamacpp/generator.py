@@ -1,26 +1,8 @@
-"""llama.cpp in-process: batched, seeded sampling of quantised GGUF models with prefix caching.
+"""llama.cpp in-process: `LlamaCppGenerator`, batched seeded sampling of GGUF models with prefix caching.
 
-`LlamaCppGenerator` implements the `Generator` protocol on llama-cpp-python's *low-level* API
-(``llama_batch`` with one sequence id per sample): each request's prefix is read once, its KV
-shared with all n samples by ``llama_memory_seq_cp`` (a unified KV cache makes the copy free),
-and all samples of all requests are decoded together, one token per sample per ``llama_decode``.
-The high-level ``Llama`` class decodes one sample per call, which re-reads nothing but also
-batches nothing. Finished sequences stay cached in their slots (`llamacpp_kv.SeqSlots`), so
-the next step of a beam or particle reads only the tokens it adds (vLLM-style automatic prefix
-caching; Kwon et al. 2023, Zheng et al. 2024).
-
-Sampling happens in numpy on the raw logits (`llamacpp_sampling`), with the transformers
-engine's per-sample uniform streams: sample j of a request depends only on (prefix, params,
-seed, j), up to floating-point differences in the logits. Those come from llama.cpp's kernels
-(batch shapes) and from the unified KV cache, whose attention runs over every cell in use, so
-the cache's layout (what else is cached, where) can change a logit in its last bits and, rarely,
-a sampled token. With the cache cleared (`clear_cache`) a run is repeatable exactly.
-
-Accounting (`Completion`), as in the transformers engine: ``n_prompt_tokens`` is the prefix's
-token length; ``n_cached_tokens`` for the first sample of a request in a batch is the cache
-hit (at most ``n_prompt_tokens - 1``: the last prefix token is always fed, for its logits), for
-the others the whole prefix. Logprobs are raw (temperature-1) log-softmax values of each
-generated token. The text ends with the stop string that ended it; ``token_ids`` include EOS.
+Built on llama-cpp-python's low-level API (one sequence id per sample, prefix KV shared by
+``llama_memory_seq_cp``, finished sequences kept in slots for the next step); accounting,
+sampling and stop strings follow the shared backend conventions (architecture.md, "Backends").
 """
 
 from __future__ import annotations
@@ -32,9 +14,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from itslab.generators.llamacpp_kv import SeqSlots
-from itslab.generators.llamacpp_model import LlamaModel, requantized
-from itslab.generators.llamacpp_sampling import RowSampling, sample_rows, sample_uniforms
+from itslab.generators.common import empty_completions, find_stop, validate_requests
+from itslab.generators.llamacpp.kv import SeqSlots
+from itslab.generators.llamacpp.model import LlamaModel, requantized
+from itslab.generators.llamacpp.sampling import RowSampling, sample_rows
+from itslab.rng import sample_uniforms
 from itslab.types import Completion, Request
 
 
@@ -65,14 +49,9 @@ class _Row:
             return
         before = len(self.text)
         self.text += piece
-        hits = []
-        for s in self.stops:  # a new match must end inside the new piece
-            k = self.text.find(s, max(0, before - len(s) + 1))
-            if k >= 0:
-                hits.append((k, s))
-        if hits:
-            k, s = min(hits)
-            self.text, self.finish, self.stop = self.text[: k + len(s)], "stop", s.decode("utf-8")
+        hit = find_stop(self.text, self.stops, before)  # a new match must end inside the new piece
+        if hit is not None:
+            self.text, self.finish, self.stop = self.text[: hit[0]], "stop", hit[1].decode("utf-8")
         elif len(self.tokens) >= self.max_tokens:
             self.finish = "length"
 
@@ -175,15 +154,11 @@ class LlamaCppGenerator:
 
     # -- Generator protocol --------------------------------------------------------------
     def generate(self, requests: Sequence[Request], *, ignore_eos: bool = False) -> list[list[Completion]]:
-        """Sample ``requests[i].n`` continuations of each prefix (see the module doc for accounting).
+        """Sample ``requests[i].n`` continuations of each prefix (accounting: architecture.md, "Backends").
 
         ``ignore_eos=True`` keeps sampling past end-of-sequence (for fixed-length benchmarks).
         """
-        for i, r in enumerate(requests):
-            if not isinstance(r, Request):
-                raise TypeError(f"requests[{i}] must be an itslab Request, got {type(r).__name__}")
-            if r.seed < 0:
-                raise ValueError(f"requests[{i}].seed must be >= 0, got {r.seed}")
+        validate_requests(requests)
         with self._lock:
             ids = [self.encode(r.prefix) for r in requests]
             out: list[list[Any]] = [[None] * r.n for r in requests]
@@ -191,9 +166,7 @@ class LlamaCppGenerator:
             rows = cells = 0
             for i, r in enumerate(requests):
                 if r.max_tokens == 0:
-                    out[i] = [
-                        Completion("", 0, len(ids[i]), 0, (), (), "length", r.seed, {"index": j}) for j in range(r.n)
-                    ]
+                    out[i] = empty_completions(r)
                     continue
                 fit = (self.n_ctx - len(ids[i])) // r.max_tokens
                 if fit < 1:

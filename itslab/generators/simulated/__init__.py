@@ -1,6 +1,6 @@
 """Simulated generators: weight-free LLMs whose statistics are known in closed form.
 
-Three models share one answer model (`simulated_core`): `SimulatedGenerator` (whole solutions;
+Three models share one answer model (`core`): `SimulatedGenerator` (whole solutions;
 repeated sampling, voting, best-of-n), `StepwiseSimGenerator` (step-by-step solutions with a
 latent still-correct state; beam search, particle filtering, PRMs) and `SequentialSimGenerator`
 (a thinking trace extended with "Wait"; budget forcing). `make_suite` builds matching synthetic
@@ -17,17 +17,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from itslab.generators.simulated_core import AnswerModel, SimBase
-from itslab.generators.simulated_outcome import SimulatedGenerator, expected_tokens
-from itslab.generators.simulated_sequential import THINK_END, WAIT, SequentialSimGenerator, current_answer
-from itslab.generators.simulated_stepwise import (
+from itslab.generators.simulated.core import AnswerModel, SimBase
+from itslab.generators.simulated.outcome import SimulatedGenerator, expected_tokens
+from itslab.generators.simulated.sequential import THINK_END, WAIT, SequentialSimGenerator, current_answer
+from itslab.generators.simulated.stepwise import (
     StepwiseSimGenerator,
     hidden_chain,
     n_steps,
     outcome_oracle,
     step_oracle,
 )
-from itslab.generators.simulated_text import (
+from itslab.generators.simulated.text import (
     ANSWER_TEMPLATE,
     answer_line,
     apply_limits,

@@ -1,15 +1,8 @@
 """Batched, per-sample seeded token sampling in numpy, for backends that hand back raw logits.
 
-The same scheme as the transformers engine (`itslab.generators.hf_sampling`), without torch:
-sample j of a request with seed s owns a stream of uniforms drawn up front from ``itslab.rng``
-with the SeedSequence ``(s, j)``; token t of the sample is drawn by inverse-CDF sampling with
-its t-th uniform after temperature, top-k and top-p (nucleus, Holtzman et al. 2020) filtering,
-in that order (Hugging Face's logits-warper order). A sample's randomness therefore depends only
-on (seed, j), never on the batch it runs in, so the first k of n samples are the same for every
-n >= k — up to floating-point differences in the logits between batch shapes.
-
-Reported logprobs are ``log_softmax`` of the raw logits (temperature 1, no filtering) at the
-chosen token: the model's own probability of the text, comparable across sampling settings.
+The transformers engine's scheme without torch (architecture.md, "Backends"): token t of sample j
+is an `itslab.rng.inverse_cdf` draw with the t-th of ``itslab.rng.sample_uniforms(seed, j)``
+after temperature, top-k and top-p; logprobs are of the raw logits.
 
 >>> z = np.log(np.array([[0.5, 0.3, 0.2]], dtype=np.float32))
 >>> tok, lp = sample_rows(z, [RowSampling(1.0, 1.0, 0)], np.array([0.6]))
@@ -24,18 +17,10 @@ from typing import Sequence
 
 import numpy as np
 
-from itslab import rng as itsrng
+from itslab.rng import inverse_cdf, sample_uniforms
 
-
-def sample_uniforms(seed: int, j: int, n_steps: int) -> np.ndarray:
-    """The uniforms that drive sample `j` of a request with `seed` (one per generated token).
-
-    Identical to the transformers engine's streams, so both backends draw a token from the
-    same uniform at the same step.
-    """
-    if seed < 0:
-        raise ValueError(f"Request.seed must be >= 0, got {seed}")
-    return itsrng.as_rng(np.random.SeedSequence([int(seed), int(j)])).random(n_steps)
+# sample_uniforms now lives in itslab.rng; it stays importable from here for one release
+__all__ = ["RowSampling", "sample_rows", "sample_uniforms"]
 
 
 @dataclass(frozen=True)
@@ -112,7 +97,7 @@ def sample_rows(
         cdf = np.cumsum(e, axis=1, dtype=np.float64)
         lse = np.log(e_raw.sum(axis=1, dtype=np.float64))  # raw log-normaliser, relative to the row max
         for i, r in enumerate(plain):
-            tok[r] = _invert(cdf[i], cdf[i, -1], u[r])
+            tok[r] = inverse_cdf(cdf[i], u[r])
             lp[r] = float(x[i, tok[r]]) - lse[i]
     for r in range(b):
         s = params[r]
@@ -121,15 +106,8 @@ def sample_rows(
             idx = _kept(z, s)
             zk = z[idx]
             cdf = np.cumsum(np.exp(zk - zk.max()))
-            tok[r] = idx[_invert(cdf, cdf[-1], u[r])]
+            tok[r] = idx[inverse_cdf(cdf, u[r])]
     rest = np.flatnonzero(np.isnan(lp))
     if len(rest):
         lp[rest] = _log_softmax_at(logits[rest], tok[rest])
     return tok, lp
-
-
-def _invert(cdf: np.ndarray, total: float, u: float) -> int:
-    """Inverse-CDF draw: the first index whose cumulative mass exceeds ``u * total``."""
-    # v < total strictly, so the search lands on a token with non-zero probability
-    v = min(float(u) * total, total * (1 - 1e-12))
-    return min(int(np.searchsorted(cdf, v, side="right")), len(cdf) - 1)

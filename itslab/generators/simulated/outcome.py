@@ -1,22 +1,7 @@
-"""`SimulatedGenerator`: an outcome-level simulated LLM with closed-form statistics.
+"""`SimulatedGenerator`: an outcome-level simulated LLM (whole solutions) with closed-form statistics.
 
-Each sample is one whole solution: filler "reasoning" followed by ``The answer is \\boxed{X}.``,
-X drawn from the problem's tempered answer distribution (see `simulated_core`). This is the
-model behind repeated-sampling studies (Brown et al. 2024, "Large Language Monkeys"): pass@k of a
-problem is ``1 - (1 - p_T)^k`` exactly, and majority vote converges to the mode of the
-answer distribution, which is a distractor when distractors are peaked.
-
-Length model: a correct solution has lognormal length with mean
-``mean_tokens · (1 + length_difficulty · (1 - p))`` toy tokens (harder problems get longer
-solutions); wrong ones are `wrong_length_factor` times longer on average, as observed for
-reasoning models. Confidence: see `simulated_core.confidence` (tunable AUC and calibration); it
-is reported in ``meta["confidence"]`` and, when ``Request.logprobs``, as per-token logprobs
-whose sum is ``log(confidence)`` (so `Completion.logprob` is the log-confidence).
-
-Token budgets bite as on a real model: a solution longer than ``max_tokens`` is cut
-(finish_reason "length") and has no answer, so closed forms assume a large enough ``max_tokens``.
-Partial solutions in a prefix are ignored: the continuation is a fresh whole solution (use
-`StepwiseSimGenerator` for step-level continuation).
+A sample is filler "reasoning" then ``The answer is \\boxed{X}.``, X drawn from the problem's
+tempered answer distribution, so pass@k is ``1 - (1 - p_T)^k`` exactly (architecture.md, "Backends").
 
 >>> from itslab.generators.simulated import make_suite
 >>> from itslab.types import Request
@@ -32,8 +17,9 @@ from typing import Sequence
 
 import numpy as np
 
-from itslab.generators.simulated_core import SimBase, confidence, draw, logit, lognormal
-from itslab.generators.simulated_text import answer_line, count_tokens, extract_boxed, filler
+from itslab.generators.simulated.core import SimBase, confidence, logit, lognormal
+from itslab.generators.simulated.text import answer_line, count_tokens, extract_boxed, filler
+from itslab.rng import inverse_cdf
 from itslab.types import Problem, Request
 
 _WIDTH = 6  # uniforms per sample: answer, 2 × length, 2 × confidence, filler offset
@@ -114,7 +100,7 @@ class SimulatedGenerator(SimBase):
         m = self.answer_model(problem)
         u = self.uniforms(request, _WIDTH)
         probs = self.answer_probs(problem, request)
-        idx = draw(probs, u[:, 0])
+        idx = inverse_cdf(np.cumsum(probs), u[:, 0])
         correct = idx == 0
         mean = self.mean_tokens * (1.0 + self.length_difficulty * (1.0 - m.p))
         mean = np.where(correct, mean, mean * self.wrong_length_factor)

@@ -143,7 +143,7 @@ class LocalServer:
 
     def generator(self, **kw: Any):
         """An `OpenAIGenerator` for this server (its neutral-sampling `extra_body` preset)."""
-        from itslab.generators.openai_http import OpenAIGenerator
+        from itslab.generators.http.generator import OpenAIGenerator
 
         kw.setdefault("extra_body", self.extra_body)
         kw.setdefault("model_id", self.model)
@@ -167,7 +167,7 @@ def _gguf(model: str | Path, weights: str | None = None) -> tuple[Path, str]:
         path, name = gguf_path(str(model)), str(model)
     if weights is None:
         return path, name
-    from itslab.generators.llamacpp_model import requantized
+    from itslab.generators.llamacpp.model import requantized
 
     return requantized(path, weights), f"{name}@{weights}"
 
@@ -187,7 +187,7 @@ def llama_cpp_python_server(
 
     ``logits_all`` stays on so replies carry logprobs (itslab uses them for token counts and to
     restore stop strings). The model is served under its registry name (or file stem);
-    `weights` converts the GGUF first (see `itslab.generators.llamacpp_model.requantized`).
+    `weights` converts the GGUF first (see `itslab.generators.llamacpp.model.requantized`).
     """
     path, name = _gguf(model, weights)
     port = port or free_port(host)
@@ -315,7 +315,7 @@ def llama_server(
     if binary is None:
         raise FileNotFoundError(
             "llama-server not found: set ITSLAB_LLAMA_SERVER, put it on PATH, or run "
-            "itslab.generators.servers.build_llama_server()"
+            "itslab.generators.http.servers.build_llama_server()"
         )
     port = port or free_port(host)
     cmd = [

@@ -1,25 +1,8 @@
 """`SequentialSimGenerator`: a simulated thinking model for sequential scaling and budget forcing.
 
-A solution is a thinking trace, closed by `THINK_END`, then the final answer::
-
-    Let me think. <filler> so the answer is 17.
-    </think>
-
-    The answer is \\boxed{17}.
-
-Budget forcing (Muennighoff et al. 2025, "s1: Simple test-time scaling"): generate with
-``stop=[THINK_END]``, strip the `THINK_END` from the text, append `WAIT` ("Wait") to the prefix and
-generate again — the model writes a reconsideration segment ``, let me check again. <filler> so the
-answer is Y.`` and closes its thinking again. At the m-th extension a wrong belief is fixed with
-probability ``p_fix · decay^(m-1)`` and a right one is broken with ``p_break · decay^(m-1)``
-(diminishing returns, as s1 observes); a broken answer becomes a distractor. The chance of being
-right after m extensions follows ``c_m = c_{m-1}(1 - b_m) + (1 - c_{m-1}) f_m`` with ``c_0 = p_T``
-(`p_correct`). To stop thinking early, append `THINK_END` to the prefix: the model answers with its
-last stated belief, or — when cut before it stated any — guesses, right with probability
-``guess_factor · p`` (`p_guess`). A prefix that ends inside a segment (cut by ``max_tokens``) is
-continued by finishing that segment. Every occurrence of `WAIT` in the solution counts as one
-extension (filler never contains it). Temperature tempers the first answer, the fix/break choices
-and the distractors as in `simulated_core`.
+A thinking trace closed by `THINK_END`, then ``The answer is \\boxed{X}.``; appending `WAIT`
+("Wait") after stripping `THINK_END` makes it reconsider, fixing or breaking its answer with
+decaying probabilities (s1 budget forcing; architecture.md, "Backends").
 """
 
 from __future__ import annotations
@@ -29,8 +12,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from itslab.generators.simulated_core import AnswerModel, SimBase, confidence, draw, logit, lognormal, tempered2
-from itslab.generators.simulated_text import answer_line, count_tokens, extract_boxed, filler
+from itslab.generators.simulated.core import AnswerModel, SimBase, confidence, logit, lognormal, tempered2
+from itslab.generators.simulated.text import answer_line, count_tokens, extract_boxed, filler
+from itslab.rng import inverse_cdf
 from itslab.types import Problem, Request
 
 THINK_END = "</think>"
@@ -62,7 +46,7 @@ def _last_belief(text: str) -> str | None:
 
 
 class SequentialSimGenerator(SimBase):
-    """Thinking-trace simulator with "Wait" extensions that fix or break answers (see module docstring)."""
+    """Thinking-trace simulator with "Wait" extensions that fix or break answers (architecture.md, "Backends")."""
 
     kind = "sequential"
 
@@ -158,9 +142,8 @@ class SequentialSimGenerator(SimBase):
             if belief is not None:
                 ans = np.asarray([belief] * n, dtype=object)
             else:
-                ans = np.asarray(m.answers, dtype=object)[
-                    draw(self._guess_model(problem).probs(T, request.top_p, request.top_k), u[:, 0])
-                ]
+                guess = np.cumsum(self._guess_model(problem).probs(T, request.top_p, request.top_k))
+                ans = np.asarray(m.answers, dtype=object)[inverse_cdf(guess, u[:, 0])]
             sep = "\n\n" if not after.strip() else " "
             return self._finish(problem, [sep + answer_line(a) for a in ans], ans, u, request, None)
         belief = _last_belief(solution)
@@ -169,9 +152,11 @@ class SequentialSimGenerator(SimBase):
         if belief is not None and _last_belief(last_seg) is not None:  # segment complete: close thinking
             ans = np.asarray([belief] * n, dtype=object)
             return self._finish(problem, [f"\n{THINK_END}\n\n{answer_line(belief)}"] * n, ans, u, request, None)
-        wrong = np.asarray(m.distractors, dtype=object)[draw(self.answer_probs(problem, request, "wrong"), u[:, 2])]
+        wrong_cdf = np.cumsum(self.answer_probs(problem, request, "wrong"))
+        wrong = np.asarray(m.distractors, dtype=object)[inverse_cdf(wrong_cdf, u[:, 2])]
         if belief is None:  # first pass of thinking
-            ans = np.asarray(m.answers, dtype=object)[draw(self.answer_probs(problem, request), u[:, 0])]
+            cdf = np.cumsum(self.answer_probs(problem, request))
+            ans = np.asarray(m.answers, dtype=object)[inverse_cdf(cdf, u[:, 0])]
             mean = self.mean_think_tokens * (1.0 + self.length_difficulty * (1.0 - m.p))
             opener = _OPEN_FIRST
         else:  # a reconsideration segment after the n_waits-th "Wait"

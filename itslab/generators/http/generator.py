@@ -1,29 +1,8 @@
-"""OpenAI-compatible HTTP backend: vLLM, SGLang, llama.cpp servers, TGI or any such endpoint.
+"""OpenAI-compatible HTTP backend: `OpenAIGenerator` for vLLM, SGLang, llama.cpp servers, TGI or any such endpoint.
 
-`OpenAIGenerator` speaks the *completions* API (raw text prefixes: what step-level search
-needs) or the *chat* API (the prefix becomes one user message; outcome-level strategies only),
-asynchronously with at most `max_concurrency` requests in flight (httpx), retrying 429, 5xx,
-connection failures and timeouts with exponential backoff and jitter (`openai_http_retry`).
-When it gives up it raises `BackendError` naming the endpoint and status, and `generate`
-returns nothing: a batch is complete or it is an error, never a partial result.
-
-Samples and seeds. With ``samples="per_sample"`` (default) sample j of a request is its own
-HTTP request, ``n=1``, with a seed derived from (request seed, j), so sample j depends only on
-(prefix, params, seed, j) *as far as the server is deterministic for a fixed seed* — vLLM and
-llama.cpp are on one machine with one batch shape; batching with other requests can change
-floating-point results, which no HTTP client can prevent. A prefix-caching server (vLLM's
-automatic prefix caching, SGLang) reads a shared prefix once anyway. ``samples="server"`` sends
-one request with ``n`` (fewer round trips; the server decides how samples depend on the seed;
-llama-cpp-python's server ignores ``n`` and is rejected with a clear error).
-
-Accounting comes from the server's ``usage``: ``n_prompt_tokens`` = ``prompt_tokens``,
-``n_cached_tokens`` = ``prompt_tokens_details.cached_tokens`` when reported (else 0), and
-``n_tokens`` = ``completion_tokens`` (per choice: the number of logprob entries). Token ids are
-not part of the API and stay None. Stop strings: servers cut them off; the backend restores the
-one that fired (vLLM's ``stop_reason``; else the generated tokens in ``logprobs`` show it; else,
-with a single stop string and finish_reason "stop", it is assumed — ``meta["stop_source"]``
-says which), so texts end with their stop string like every other itslab backend. The API key
-is read from the environment variable `api_key_env` and never logged or shown.
+The completions API (raw prefixes, for step-level search) or the chat API, with bounded concurrency
+and retries (`retry`); a batch is complete or raises `BackendError`, never partial. Per-sample
+seeds, accounting from the server's ``usage`` and restored stop strings: architecture.md, "Backends".
 """
 
 from __future__ import annotations
@@ -40,8 +19,9 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from itslab import rng as itsrng
-from itslab.generators.openai_http_retry import BackendError, RetryPolicy, parse_retry_after, retryable_status
-from itslab.generators.openai_http_wire import ABSENT, parse_choice, request_body, restore_stop, sample_seed
+from itslab.generators.common import empty_completions, upper_bound_tokens, validate_requests
+from itslab.generators.http.retry import BackendError, RetryPolicy, parse_retry_after, retryable_status
+from itslab.generators.http.wire import ABSENT, parse_choice, request_body, restore_stop, sample_seed
 from itslab.types import Completion, Request
 
 log = logging.getLogger(__name__)
@@ -82,7 +62,7 @@ class HTTPStats:
 
 
 class OpenAIGenerator:
-    """Generator over an OpenAI-compatible server (see the module doc for seeds and accounting).
+    """Generator over an OpenAI-compatible server (seeds and accounting: architecture.md, "Backends").
 
     `base_url` ends in ``/v1`` (e.g. ``http://127.0.0.1:8000/v1``); `model` is the served model
     name (asked from ``GET /models`` when None). `extra_body` is merged into every request
@@ -265,14 +245,10 @@ class OpenAIGenerator:
         """`generate` as a coroutine (for callers that run their own event loop)."""
         import httpx
 
-        for i, r in enumerate(requests):
-            if not isinstance(r, Request):
-                raise TypeError(f"requests[{i}] must be an itslab Request, got {type(r).__name__}")
+        validate_requests(requests)
         jobs = []
         for i, r in enumerate(requests):
-            if r.n == 0:
-                continue
-            if r.max_tokens == 0:  # nothing to ask the server
+            if r.n == 0 or r.max_tokens == 0:  # nothing to ask the server
                 continue
             jobs += [(i, j, 1) for j in range(r.n)] if self.samples == "per_sample" else [(i, 0, r.n)]
         sem = asyncio.Semaphore(self.max_concurrency)
@@ -291,7 +267,7 @@ class OpenAIGenerator:
         out: list[list[Completion]] = [[] for _ in requests]
         for i, r in enumerate(requests):
             if r.max_tokens == 0:
-                out[i] = [Completion("", 0, 0, 0, None, None, "length", r.seed, {"index": j}) for j in range(r.n)]
+                out[i] = empty_completions(r)
         for (i, _, _), cs in zip(jobs, parts):
             out[i].extend(cs)
         return out
@@ -302,8 +278,8 @@ class OpenAIGenerator:
 
     # -- token counting ------------------------------------------------------------------
     def count_tokens(self, text: str) -> int:
-        """Prompt length in tokens: `tokenizer`, else the server's tokenize endpoint, else UTF-8 bytes (an upper
-        bound)."""
+        """Prompt length in tokens: `tokenizer`, else the server's tokenize endpoint, else the shared fallback
+        (`itslab.generators.common.upper_bound_tokens`)."""
         if text in self._count_cache:
             return self._count_cache[text]
         n = self._count(text)
@@ -336,7 +312,7 @@ class OpenAIGenerator:
                     self._count_route = name
                     return len(got) if isinstance(got, list) else int(got)
             self._count_route = "bytes"
-        return len(text.encode("utf-8"))
+        return upper_bound_tokens(text)
 
     def format_prompt(self, problem: Any) -> str:
         """The problem's prompt as sent (the server applies any chat template in chat mode)."""

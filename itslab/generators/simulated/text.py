@@ -17,6 +17,8 @@ import functools
 import re
 from typing import Sequence
 
+from itslab.generators.common import find_stop
+
 _TOKEN = re.compile(r"\s*\S{1,4}|\s+")
 _CHUNK = re.compile(r"\S{1,4}")
 
@@ -123,12 +125,8 @@ def apply_limits(text: str, max_tokens: int, stop: Sequence[str], n_tokens: int 
     cut it first. As in real decoding, stop strings are searched in the generated text only.
     `n_tokens`, when the caller knows ``count_tokens(text)``, saves re-tokenizing uncut texts.
     """
-    cut = len(text)
-    for s in stop:
-        if s:
-            i = text.find(s)
-            if i >= 0:
-                cut = min(cut, i + len(s))
+    hit = find_stop(text, stop)
+    cut = len(text) if hit is None else hit[0]
     if cut < len(text) or n_tokens is None:
         text, n_tokens = text[:cut], None
     if n_tokens is None and len(text) <= max_tokens:  # a toy token has at least one character

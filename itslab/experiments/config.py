@@ -248,10 +248,16 @@ def run_config(cfg: RunConfig, *, out: str | None = None, store: Any = None, pro
     from itslab.experiments.runner import run
 
     started, source = time.time(), rundir.source_state()
+    fresh = not Path(out or cfg.out).exists()
     out_dir = rundir.claim(out or cfg.out, cfg.as_dict())  # before any compute: a bad --out fails now
-    problems = build_problems(cfg)
-    gen = build_generator(cfg, problems)
-    ver = build_verifier(cfg, gen)
+    try:
+        problems = build_problems(cfg)
+        gen = build_generator(cfg, problems)
+        ver = build_verifier(cfg, gen)
+    except BaseException:
+        if fresh and not any(out_dir.iterdir()):
+            out_dir.rmdir()  # a model or task that fails to load leaves no empty run directory behind
+        raise
     loaded = time.time()
     counted = EngineCounter(gen)
     partial = rundir.PartialResults(out_dir)

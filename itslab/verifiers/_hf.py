@@ -33,8 +33,13 @@ def load_pretrained(
     from transformers import AutoTokenizer
 
     from itslab import settings as config
+    from itslab.generators.hf.load import hub_reachable_or_raise
 
-    tok = AutoTokenizer.from_pretrained(model_id, trust_remote_code=trust_remote_code)
+    if hub_reachable_or_raise(model_id):
+        kwargs.setdefault("local_files_only", True)
+    tok = AutoTokenizer.from_pretrained(
+        model_id, trust_remote_code=trust_remote_code, local_files_only=kwargs.get("local_files_only", False)
+    )
     model = auto_cls.from_pretrained(model_id, dtype=dtype, trust_remote_code=trust_remote_code, **kwargs)
     return model.to(device or config.device()).eval(), tok
 

@@ -64,6 +64,39 @@ def split_gguf(source: str | Path, gguf_file: str | None) -> tuple[str, str | No
     return str(source), gguf_file
 
 
+def hub_reachable_or_raise(source: str | Path, filename: str = "config.json") -> bool:
+    """Whether `source` must be read from local files only: True for a local folder or a hub id in the
+    Hugging Face cache. Otherwise the hub must answer; when it cannot be reached (offline, as here)
+    a one-line error names the model at once instead of after transformers' ~50 s of retries."""
+    import os
+    import socket
+    from urllib.parse import urlparse
+
+    if Path(source).exists():
+        return True
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        cached = try_to_load_from_cache(str(source), filename)
+    except ValueError:  # not a valid repo id either
+        cached = None
+    if isinstance(cached, str):
+        return True
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    why = "HF_HUB_OFFLINE is set" if os.environ.get("HF_HUB_OFFLINE", "").strip() not in ("", "0") else None
+    if why is None:
+        host = urlparse(endpoint).hostname or "huggingface.co"
+        try:
+            socket.create_connection((host, 443), timeout=5).close()
+            return False
+        except OSError as e:
+            why = f"{host} cannot be reached ({e})"
+    raise FileNotFoundError(
+        f"model {str(source)!r}: not a local folder, not in the Hugging Face cache, and {why}; "
+        "known offline models: itslab models list"
+    )
+
+
 def load_pretrained(
     source: str | Path,
     *,
@@ -79,6 +112,7 @@ def load_pretrained(
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     source, gguf_file = split_gguf(source, gguf_file)
+    local_files_only = local_files_only or hub_reachable_or_raise(source, gguf_file or "config.json")
     kw: dict[str, Any] = {"local_files_only": local_files_only}
     if gguf_file is not None:
         kw["gguf_file"] = gguf_file

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 
 import numpy as np
 import pandas as pd
@@ -44,6 +46,17 @@ def _run(script, db, out, pause, env):
     )
 
 
+def _stored(db) -> int:
+    """Samples in the store so far, read without touching the file (0 before it has its table)."""
+    if not db.exists():
+        return 0
+    try:
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as con:
+            return int(con.execute("SELECT COUNT(*) FROM samples").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
 def _faults(tmp_path, kills: int) -> None:
     script = tmp_path / "sweep.py"
     script.write_text(SWEEP)
@@ -57,9 +70,17 @@ def _faults(tmp_path, kills: int) -> None:
         full = ref_store.count()
     rng = np.random.default_rng(7)
     counts = []
-    for _ in range(kills):
+    for i in range(kills):
+        before = _stored(db)
         p = _run(script, db, out, 0.2, env)
-        time.sleep(float(rng.uniform(0.5, 3.0)))  # import takes ~1 s: some kills land before any write
+        if i % 3 == 0:
+            time.sleep(float(rng.uniform(0.5, 3.0)))  # import takes ~1 s: some kills land before any write
+        else:
+            # the others land after this run has written something, however slow the machine is today
+            deadline = time.monotonic() + 120
+            while _stored(db) <= before and p.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(float(rng.uniform(0.0, 0.5)))
         p.send_signal(signal.SIGKILL)
         p.wait()
         if db.exists():

@@ -72,9 +72,11 @@ def test_temperature_zero_is_greedy_mode_and_high_temperature_flattens():
         cs = gen.generate([Request(p.prompt, n=4, seed=5, temperature=0.0, max_tokens=BIG)])[0]
         dist = gen.answer_distribution(p)
         assert len({c.text for c in cs}) == 1
-        assert cs[0].meta["answer"] == max(dist, key=dist.get)
+        # greedy follows the single most likely reasoning path: mass / paths, gold split over gold_paths
+        per_path = {a: q / (gen.gold_paths if a == p.answer else gen.distractor_paths) for a, q in dist.items()}
+        assert cs[0].meta["answer"] == max(per_path, key=per_path.get)
         assert gen.p_correct(p, temperature=0.0) in (0.0, 1.0)
-        ent = [_entropy(gen.answer_distribution(p, temperature=t)) for t in (0.5, 1.0, 2.0)]
+        ent = [_path_entropy(gen, p, t) for t in (0.5, 1.0, 2.0)]
         assert ent[0] <= ent[1] <= ent[2]
     # peaked distractors: on some hard problems the mode is wrong, so majority vote converges wrongly
     assert any(gen.p_correct(p, temperature=0.0) == 0.0 for p in problems)
@@ -83,6 +85,14 @@ def test_temperature_zero_is_greedy_mode_and_high_temperature_flattens():
 def _entropy(d):
     q = np.array([v for v in d.values() if v > 0])
     return float(-(q * np.log(q)).sum())
+
+
+def _path_entropy(gen, p, temperature):
+    # entropy over reasoning paths (temperature flattens paths, not answers): each answer's mass is
+    # spread evenly over its paths, which adds sum_i q_i log(n_i) to the entropy over answers
+    d = gen.answer_distribution(p, temperature=temperature)
+    n = {a: gen.gold_paths if a == p.answer else gen.distractor_paths for a in d}
+    return _entropy(d) + sum(q * math.log(n[a]) for a, q in d.items())
 
 
 def test_top_k_and_top_p_truncate_the_answer_distribution():
@@ -383,8 +393,10 @@ def test_stepwise_greedy_is_deterministic_and_temperature_changes_error_rate():
         texts = _texts(gen, Request(p.prompt, n=3, seed=1, temperature=0.0, max_tokens=BIG))
         assert len(set(texts)) == 1
         assert outcome_oracle(p, texts[0]) == (gen.p_correct(p, temperature=0.0) == 1.0)
-    # colder sampling sharpens towards the (likelier) correct step on easy problems
-    easy = [p for p in problems if gen.step_error(p) < 0.5]
+    # colder sampling sharpens towards the correct step where each of its paths is likelier than a
+    # wrong one: (1 - eps) / gold_paths > eps / distractor_paths
+    easy = [p for p in problems if gen.step_error(p) < gen.distractor_paths / (gen.gold_paths + gen.distractor_paths)]
+    assert easy
     assert all(gen.p_correct(p, 0.5) >= gen.p_correct(p, 1.0) >= gen.p_correct(p, 1.5) for p in easy)
 
 

@@ -100,8 +100,9 @@ def make_suite(
 
     `kind` is ``"outcome"`` (`SimulatedGenerator`), ``"stepwise"`` (`StepwiseSimGenerator`) or
     ``"sequential"`` (`SequentialSimGenerator`); `params` go to its constructor (e.g.
-    ``distractor_concentration``, ``confidence_auc``, ``recover``, ``p_fix``). The generator's
-    ``p_correct(problem)`` equals ``problem.meta["p_correct"]`` at T = 1 (before any "Wait").
+    ``distractor_concentration``, ``gold_paths``, ``distractor_paths``, ``confidence_auc``,
+    ``recover``, ``p_fix``). The generator's ``p_correct(problem)`` equals
+    ``problem.meta["p_correct"]`` at T = 1 (before any "Wait").
     """
     cls = KINDS.get(kind)
     if cls is None:

@@ -1,8 +1,8 @@
 """Machinery shared by the simulated generators: problem lookup, per-sample streams, answer models.
 
-The answer model (gold with probability p, else Dirichlet-weighted distractors; temperature,
-top-k, top-p applied to that categorical) and the per-sample uniform streams are described in
-architecture.md, "Backends".
+The answer model (gold with probability p, else Dirichlet-weighted distractors, each answer's mass
+split over equal reasoning paths; temperature, top-k and top-p applied to the paths) and the
+per-sample uniform streams are described in architecture.md, "Backends", and docs/methods.md.
 """
 
 from __future__ import annotations
@@ -24,17 +24,31 @@ from itslab.types import Completion, Problem, Request
 
 @dataclass(frozen=True)
 class AnswerModel:
-    """One problem's answer distribution at temperature 1: gold with prob `p`, else a distractor."""
+    """One problem's answer distribution at temperature 1: gold with prob `p`, else a distractor.
+
+    Each answer's mass is spread over equal-mass reasoning paths, `gold_paths` for the gold answer
+    and `distractor_paths` for each distractor; temperature, top-k and top-p act on the paths
+    (Wang et al. 2023, arXiv:2203.11171: a right answer is reached by many paths, so the single
+    most likely path — greedy decoding — can end in a wrong answer that majority voting avoids).
+    """
 
     gold: str
     p: float
     distractors: tuple[str, ...]
     weights: tuple[float, ...]
+    gold_paths: int = 1
+    distractor_paths: int = 1
 
     def probs(self, temperature: float = 1.0, top_p: float = 1.0, top_k: int | None = None) -> np.ndarray:
-        """Probabilities of ``(gold, *distractors)`` after temperature, top-k and top-p."""
+        """Probabilities of ``(gold, *distractors)`` after temperature, top-k and top-p over the paths."""
         q = np.concatenate([[self.p], (1.0 - self.p) * np.asarray(self.weights)])
-        return tempered(q, temperature, top_p, top_k)
+        n = np.concatenate([[self.gold_paths], np.full(len(self.weights), self.distractor_paths)])
+        return tempered_paths(q, n, temperature, top_p, top_k)
+
+    def wrong_probs(self, temperature: float = 1.0, top_p: float = 1.0, top_k: int | None = None) -> np.ndarray:
+        """Probabilities of the distractors given a wrong answer, tempered and truncated over their paths."""
+        w = np.asarray(self.weights)
+        return tempered_paths(w, np.full(len(w), self.distractor_paths), temperature, top_p, top_k)
 
     @property
     def answers(self) -> tuple[str, ...]:
@@ -66,13 +80,33 @@ def tempered(q: np.ndarray, temperature: float, top_p: float = 1.0, top_k: int |
     return out
 
 
-def tempered2(p: float, temperature: float) -> float:
-    """Probability of the event after tempering the binary categorical (1 - p, p); the scalar `tempered`."""
+def tempered_paths(
+    q: np.ndarray, n_paths: np.ndarray, temperature: float, top_p: float = 1.0, top_k: int | None = None
+) -> np.ndarray:
+    """`tempered` over paths: outcome i's mass ``q_i`` is split over ``n_paths[i]`` equal paths, the
+    paths are tempered and top-k/top-p truncated, and each outcome gets the sum of its paths.
+
+    At T = 1 without truncation this is `q` itself; T = 0 puts all mass on the outcome of the single
+    most likely path (ties to the first); top-k counts paths, and top-p is a nucleus over paths.
+    """
+    q, n = np.asarray(q, dtype=float), np.asarray(n_paths, dtype=int)
+    if n.shape != q.shape or (n < 1).any():
+        raise ValueError(f"tempered_paths: need one path count >= 1 per outcome, got {n.tolist()} for {len(q)}")
+    if (n == 1).all():
+        return tempered(q, temperature, top_p, top_k)
+    owner = np.repeat(np.arange(len(q)), n)
+    return np.bincount(owner, weights=tempered(np.repeat(q / n, n), temperature, top_p, top_k), minlength=len(q))
+
+
+def tempered2(p: float, temperature: float, n_event: int = 1, n_rest: int = 1) -> float:
+    """Probability of the event after tempering the binary categorical (1 - p, p), the event's mass
+    split over `n_event` equal paths and the rest over `n_rest`; the scalar `tempered_paths`."""
     if temperature == 0:
-        return 1.0 if p > 0.5 else 0.0
+        return 1.0 if p / n_event > (1.0 - p) / n_rest else 0.0
     if p <= 0.0 or p >= 1.0:
         return float(p > 0.0)
-    a, b = math.log(p) / temperature, math.log1p(-p) / temperature
+    a = (math.log(p) - math.log(n_event)) / temperature + math.log(n_event)
+    b = (math.log1p(-p) - math.log(n_rest)) / temperature + math.log(n_rest)
     return 1.0 / (1.0 + math.exp(b - a)) if b - a < 700 else 0.0
 
 
@@ -106,8 +140,18 @@ def dirichlet_weights(k: int, concentration: float, rng: np.random.Generator) ->
     return tuple(float(x) for x in w)
 
 
+GOLD_PATHS = 3
+"""Default number of equal-mass reasoning paths the gold answer's mass is split over (docs/methods.md)."""
+DISTRACTOR_PATHS = 1
+"""Default number of paths per distractor: a wrong answer is usually reached by one dominant path."""
+
+
 class SimBase:
-    """Lookup of problems by prefix, per-request uniforms, and `Completion` assembly for the simulators."""
+    """Lookup of problems by prefix, per-request uniforms, and `Completion` assembly for the simulators.
+
+    ``gold_paths`` / ``distractor_paths``: how many equal-mass reasoning paths carry the gold answer
+    and each distractor; temperature tempers paths, not answers (docs/methods.md, "Simulators").
+    """
 
     kind = "sim"
 
@@ -120,6 +164,8 @@ class SimBase:
         b: float = 2.0,
         n_distractors: int = 8,
         distractor_concentration: float = 1.0,
+        gold_paths: int = GOLD_PATHS,
+        distractor_paths: int = DISTRACTOR_PATHS,
         model_id: str | None = None,
         config: dict[str, Any] | None = None,
     ) -> None:
@@ -132,8 +178,17 @@ class SimBase:
                 f"need n_distractors >= 1 and distractor_concentration > 0, got "
                 f"{n_distractors}, {distractor_concentration}"
             )
+        if (
+            int(gold_paths) != gold_paths
+            or int(distractor_paths) != distractor_paths
+            or min(gold_paths, distractor_paths) < 1
+        ):
+            raise ValueError(
+                f"gold_paths and distractor_paths must be integers >= 1, got {gold_paths}, {distractor_paths}"
+            )
         self.seed = int(seed)
         self.a, self.b = float(a), float(b)
+        self.gold_paths, self.distractor_paths = int(gold_paths), int(distractor_paths)
         self.n_distractors, self.distractor_concentration = int(n_distractors), float(distractor_concentration)
         self.n_params = 0.0
         self.problems: tuple[Problem, ...] = tuple(problems)
@@ -157,6 +212,7 @@ class SimBase:
             "b": b,
             "K": n_distractors,
             "conc": distractor_concentration,
+            "paths": [self.gold_paths, self.distractor_paths],
             **(config or {}),
         }
         self.model_id = model_id or f"sim-{self.kind}-{self._fingerprint(cfg)}"
@@ -209,7 +265,9 @@ class SimBase:
             rng = problem_rng(self.seed, problem.id, "distractors")
             d = make_distractors(str(problem.answer), self.n_distractors, rng)
             w = dirichlet_weights(len(d), self.distractor_concentration, rng)
-            m = AnswerModel(str(problem.answer).strip(), self.success_p(problem), d, w)
+            m = AnswerModel(
+                str(problem.answer).strip(), self.success_p(problem), d, w, self.gold_paths, self.distractor_paths
+            )
             self._models[problem.id] = m
         return m
 
@@ -225,7 +283,7 @@ class SimBase:
             if which == "answer":
                 q = m.probs(request.temperature, request.top_p, request.top_k)
             elif which == "wrong":
-                q = tempered(np.asarray(m.weights), request.temperature, request.top_p, request.top_k)
+                q = m.wrong_probs(request.temperature, request.top_p, request.top_k)
             else:
                 raise ValueError(f"which must be 'answer' or 'wrong', got {which!r}")
             self._probs[key] = q

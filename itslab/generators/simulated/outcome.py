@@ -17,7 +17,14 @@ from typing import Sequence
 
 import numpy as np
 
-from itslab.generators.simulated.core import SimBase, confidence, logit, lognormal
+from itslab.generators.simulated.core import (
+    DISTRACTOR_PATHS,
+    GOLD_PATHS,
+    SimBase,
+    confidence,
+    logit,
+    lognormal,
+)
 from itslab.generators.simulated.text import answer_line, count_tokens, extract_boxed, filler
 from itslab.rng import inverse_cdf
 from itslab.types import Problem, Request
@@ -27,7 +34,8 @@ _WIDTH = 6  # uniforms per sample: answer, 2 × length, 2 × confidence, filler 
 
 class SimulatedGenerator(SimBase):
     """Outcome simulator: per-problem success p ~ Beta(a, b) (or ``meta["p_correct"]``), distractors
-    with Dirichlet(concentration) weights, a length model and a calibrated confidence signal."""
+    with Dirichlet(concentration) weights, answers reached by `gold_paths` / `distractor_paths`
+    reasoning paths that temperature tempers, a length model and a calibrated confidence signal."""
 
     kind = "outcome"
 
@@ -40,6 +48,8 @@ class SimulatedGenerator(SimBase):
         b: float = 2.0,
         n_distractors: int = 8,
         distractor_concentration: float = 1.0,
+        gold_paths: int = GOLD_PATHS,
+        distractor_paths: int = DISTRACTOR_PATHS,
         mean_tokens: float = 100.0,
         length_sigma: float = 0.35,
         length_difficulty: float = 1.0,
@@ -68,6 +78,8 @@ class SimulatedGenerator(SimBase):
             b=b,
             n_distractors=n_distractors,
             distractor_concentration=distractor_concentration,
+            gold_paths=gold_paths,
+            distractor_paths=distractor_paths,
             model_id=model_id,
             config={
                 "len": [mean_tokens, length_sigma, length_difficulty, wrong_length_factor],

@@ -7,12 +7,22 @@ decaying probabilities (s1 budget forcing; architecture.md, "Backends").
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any, Sequence
 
 import numpy as np
 
-from itslab.generators.simulated.core import AnswerModel, SimBase, confidence, logit, lognormal, tempered2
+from itslab.generators.simulated.core import (
+    DISTRACTOR_PATHS,
+    GOLD_PATHS,
+    AnswerModel,
+    SimBase,
+    confidence,
+    logit,
+    lognormal,
+    tempered2,
+)
 from itslab.generators.simulated.text import answer_line, count_tokens, extract_boxed, filler
 from itslab.rng import inverse_cdf
 from itslab.types import Problem, Request
@@ -59,6 +69,8 @@ class SequentialSimGenerator(SimBase):
         b: float = 2.0,
         n_distractors: int = 8,
         distractor_concentration: float = 1.0,
+        gold_paths: int = GOLD_PATHS,
+        distractor_paths: int = DISTRACTOR_PATHS,
         p_fix: float = 0.3,
         p_break: float = 0.05,
         decay: float = 0.8,
@@ -97,6 +109,8 @@ class SequentialSimGenerator(SimBase):
             b=b,
             n_distractors=n_distractors,
             distractor_concentration=distractor_concentration,
+            gold_paths=gold_paths,
+            distractor_paths=distractor_paths,
             model_id=model_id,
             config={
                 "fix": [p_fix, p_break, decay, guess_factor],
@@ -109,7 +123,10 @@ class SequentialSimGenerator(SimBase):
     def _fix_break(self, m: int, temperature: float) -> tuple[float, float]:
         s = self.decay ** (m - 1)
         f, b = self.p_fix * s, self.p_break * s
-        return tempered2(f, temperature), tempered2(b, temperature)
+        # a fix reaches the gold answer (one of `gold_paths` paths), a break a wrong one (one of
+        # `distractor_paths`): the transitions are tempered over paths like the answers themselves
+        g, d = self.gold_paths, self.distractor_paths
+        return tempered2(f, temperature, g, d), tempered2(b, temperature, d, g)
 
     def p_correct(self, problem: Problem, n_waits: int = 0, temperature: float = 1.0) -> float:
         """Exact pass@1 after `n_waits` budget-forcing extensions (``n_waits=0``: p at T = 1)."""
@@ -125,7 +142,7 @@ class SequentialSimGenerator(SimBase):
 
     def _guess_model(self, problem: Problem) -> AnswerModel:
         m = self.answer_model(problem)
-        return AnswerModel(m.gold, self.guess_factor * m.p, m.distractors, m.weights)
+        return dataclasses.replace(m, p=self.guess_factor * m.p)
 
     # --- sampling ----------------------------------------------------------------------------
     def _continue(

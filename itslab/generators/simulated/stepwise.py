@@ -14,6 +14,8 @@ from typing import Sequence
 import numpy as np
 
 from itslab.generators.simulated.core import (
+    DISTRACTOR_PATHS,
+    GOLD_PATHS,
     AnswerModel,
     SimBase,
     confidence,
@@ -21,7 +23,6 @@ from itslab.generators.simulated.core import (
     logit,
     lognormal,
     make_distractors,
-    tempered,
     tempered2,
 )
 from itslab.generators.simulated.text import answer_line, count_tokens, extract_boxed, filler
@@ -147,6 +148,8 @@ class StepwiseSimGenerator(SimBase):
         b: float = 2.0,
         n_distractors: int = 8,
         distractor_concentration: float = 1.0,
+        gold_paths: int = GOLD_PATHS,
+        distractor_paths: int = DISTRACTOR_PATHS,
         recover: float = 0.0,
         mean_step_tokens: float = 30.0,
         length_sigma: float = 0.35,
@@ -176,6 +179,8 @@ class StepwiseSimGenerator(SimBase):
             b=b,
             n_distractors=n_distractors,
             distractor_concentration=distractor_concentration,
+            gold_paths=gold_paths,
+            distractor_paths=distractor_paths,
             model_id=model_id,
             config={"rec": recover, "len": [mean_step_tokens, length_sigma, length_difficulty], "auc": confidence_auc},
         )
@@ -194,7 +199,10 @@ class StepwiseSimGenerator(SimBase):
         return eps
 
     def _rates(self, problem: Problem, temperature: float) -> tuple[float, float]:
-        return tempered2(self.step_error(problem), temperature), tempered2(self.recover, temperature)
+        # a step continues the chain by one of `gold_paths` paths or leaves it by one of
+        # `distractor_paths`; temperature tempers those paths (the answer model's rule, per step)
+        g, d = self.gold_paths, self.distractor_paths
+        return tempered2(self.step_error(problem), temperature, d, g), tempered2(self.recover, temperature, g, d)
 
     def p_correct(self, problem: Problem, temperature: float = 1.0) -> float:
         """Exact pass@1 (P(the finished solution is right)); equals p at T = 1 (up to bisection)."""
@@ -214,9 +222,8 @@ class StepwiseSimGenerator(SimBase):
             rng = problem_rng(self.seed, problem.id, f"step-{k}")
             gold = hidden_chain(problem)[k - 1]
             d = make_distractors(gold, self.n_distractors, rng)
-            m = self._step_models[key] = AnswerModel(
-                gold, 0.0, d, dirichlet_weights(len(d), self.distractor_concentration, rng)
-            )
+            w = dirichlet_weights(len(d), self.distractor_concentration, rng)
+            m = self._step_models[key] = AnswerModel(gold, 0.0, d, w, self.gold_paths, self.distractor_paths)
         return m
 
     # --- sampling ----------------------------------------------------------------------------
@@ -224,8 +231,7 @@ class StepwiseSimGenerator(SimBase):
         key = (problem.id, step, r.temperature, r.top_p, r.top_k)
         q = self._wrong.get(key)
         if q is None:
-            w = np.asarray(self._step_model(problem, step).weights)
-            q = self._wrong[key] = tempered(w, r.temperature, r.top_p, r.top_k)
+            q = self._wrong[key] = self._step_model(problem, step).wrong_probs(r.temperature, r.top_p, r.top_k)
         return q
 
     def _constants(self, problem: Problem, temperature: float) -> tuple[float, float, float, float]:

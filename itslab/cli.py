@@ -89,6 +89,22 @@ def _cmd_bank(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from itslab import claims
+
+    if args.markdown:
+        print(claims.markdown_table(args.mode))
+        return 0
+    rows = claims.table(args.notebook, args.mode)
+    print(claims.format_rows(rows))
+    ran = [r for r in rows if r["ours"] is not None]
+    print(
+        f"{len(rows)} claims ({args.mode} mode): {len(ran)} with recorded results, "
+        f"{sum(r['as_registered'] for r in ran)} as registered, {len(rows) - len(ran)} not run"
+    )
+    return 0 if all(r["as_registered"] for r in ran) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `itslab` command."""
     p = argparse.ArgumentParser(prog="itslab", description="inference-time-scaling lab")
@@ -119,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--store", default=None, help="SQLite sample store caching samples of unfinished parts")
     b.add_argument("--chunks", type=int, default=None, help="stop after this many new parts")
     b.set_defaults(fn=_cmd_bank)
+    rr = sub.add_parser(
+        "reproduce", help="print the notebooks' registered claims: the paper's value, ours (last run), the verdict"
+    )
+    rr.add_argument("notebook", nargs="?", default=None, help="one notebook, e.g. 01_repeated_sampling (default: all)")
+    rr.add_argument("--mode", default="full", choices=["smoke", "full"], help="whose results to show (default full)")
+    rr.add_argument("--markdown", action="store_true", help="the claims table of notebooks/README.md")
+    rr.set_defaults(fn=_cmd_reproduce)
     return p
 
 

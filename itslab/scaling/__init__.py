@@ -2,6 +2,8 @@
 
 - `estimators`  unbiased pass@k (Chen et al. 2021) and exact best-of-k over subsets of a pool
 - `voting`      maj@k and weighted maj@k (exact where feasible, Monte Carlo otherwise)
+- `vote_mixture`  majority vote over easy/hard query mixtures in closed form (Chen et al. 2024):
+                the rise-then-fall of vote accuracy and its best number of calls
 - `bootstrap`   percentile bootstrap over problems; the tidy curve frame
 - `laws`        power / saturating / exponentiated power laws (Brown et al. 2024), logistic in
                 log compute, Beta difficulty; `fit` with standard errors
@@ -10,6 +12,9 @@
 - `frontiers`   compute-optimal selection (Snell et al. 2024) and Pareto frontiers on any cost axis
 - `discrimination`  ROC AUC of verifier scores with a problem-bootstrap interval
 - `verifier_limits`  resample-until-pass with an imperfect verifier (Stroebl et al. 2024)
+- `two_class`   the authors' easy/hard model of it, optimal number of attempts in closed form
+- `compute_matched`  SC against GenRM at equal compute (Singhi et al. 2025), GenRM in closed form
+- `skill_gap`   coverage of a model δ logits stronger on Beta-difficulty problems; the break-even gap
 
 Pure numpy/scipy/pandas: importing this package never imports torch.
 """
@@ -29,8 +34,15 @@ from itslab.scaling.estimators import (
 )
 from itslab.scaling.frontiers import compute_optimal, config_accuracy, difficulty_bins, pareto_frontier
 from itslab.scaling.intervals import bootstrap_counts, bootstrap_means, curve_frame, percentile_ci, wilson_interval
-from itslab.scaling.law_uncertainty import Extrapolation, LawBootstrap, bootstrap, extrapolation_check
+from itslab.scaling.law_uncertainty import (
+    Extrapolation,
+    LawBootstrap,
+    bootstrap,
+    extrapolation_bootstrap,
+    extrapolation_check,
+)
 from itslab.scaling.laws import LAWS, FitResult, Law, fit, get_law
+from itslab.scaling.skill_gap import break_even_gap, shifted_pass_at_k
 from itslab.scaling.verifier_limits import (
     expected_attempts,
     expected_utility,
@@ -57,6 +69,7 @@ __all__ = [
     "bootstrap",
     "bootstrap_counts",
     "bootstrap_means",
+    "break_even_gap",
     "compute_optimal",
     "config_accuracy",
     "counts_from_flags",
@@ -66,6 +79,7 @@ __all__ = [
     "encode_answers",
     "expected_attempts",
     "expected_utility",
+    "extrapolation_bootstrap",
     "extrapolation_check",
     "fit",
     "fit_beta_binomial",
@@ -82,6 +96,7 @@ __all__ = [
     "resampling_accuracy",
     "resampling_ceiling",
     "resampling_curve",
+    "shifted_pass_at_k",
     "weighted_majority_at_k",
     "wilson_interval",
 ]

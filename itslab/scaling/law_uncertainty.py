@@ -161,3 +161,50 @@ def extrapolation_check(
     pred = result.predict(x)
     frame = pd.DataFrame({"x": x, "y": y, "y_pred": pred, "error": pred - y, "held_out": ~inside})
     return Extrapolation(fit=result, fit_max=float(fit_max), frame=frame)
+
+
+def extrapolation_bootstrap(
+    form: str | Law,
+    x: Sequence[float],
+    per_problem: np.ndarray,
+    *,
+    fit_max: float,
+    rng: np.random.Generator,
+    n_boot: int = 200,
+) -> pd.DataFrame:
+    """Held-out error of `form` fitted on x ≤ `fit_max`, with its standard error over problems.
+
+    The error is ``prediction − observed mean`` at each held-out x of the mean of `per_problem`
+    [problems, len(x)]; its SE is the spread of the same error over `n_boot` resamples of the
+    problems, each refitted (warm-started at the full-data fit). Fit and held-out points share the
+    problems, so this SE, not the SE of the observed mean alone, is the noise an extrapolation
+    error is judged against: ``|z| = |error| / se`` well above 2 means the law itself is off.
+    Returns a frame of x, error, se, z (held-out points only).
+    """
+    law = get_law(form)
+    x = np.asarray(x, dtype=np.float64)
+    per_problem = np.asarray(per_problem, dtype=np.float64)
+    if per_problem.ndim != 2 or per_problem.shape[1] != len(x):
+        raise ValueError(
+            f"extrapolation_bootstrap({law.name}): per_problem {per_problem.shape} must be [problems, {len(x)}]"
+        )
+    inside = x <= fit_max
+    base = extrapolation_check(law, x.tolist(), per_problem.mean(axis=0).tolist(), fit_max=fit_max)
+    means = bootstrap_counts(len(per_problem), rng, n_boot) @ per_problem / len(per_problem)
+    errors = []
+    for y_b in means:
+        p = refit(law, x[inside], y_b[inside], p0=np.asarray(base.fit.params))
+        if p is None:
+            try:
+                r = fit(law, x[inside], y_b[inside], p0=base.fit.params)
+            except (ValueError, np.linalg.LinAlgError):
+                continue
+            p = np.asarray(r.params) if r.success else None
+        if p is not None:
+            errors.append(law.fn(x[~inside], *p) - y_b[~inside])
+    if len(errors) < 2:
+        raise RuntimeError(f"extrapolation_bootstrap({law.name}): fewer than 2 replicate fits converged")
+    held = base.frame[base.frame["held_out"]]
+    se = np.asarray(errors).std(axis=0, ddof=1)
+    error = held["error"].to_numpy()
+    return pd.DataFrame({"x": held["x"].to_numpy(), "error": error, "se": se, "z": error / se})

@@ -5,7 +5,9 @@ Resample-until-pass draws up to k samples and returns the first the verifier acc
 none does). With single-sample accuracy p, true-positive rate TPR and false-positive rate FPR, its
 accuracy tends to p·TPR / (p·TPR + (1 − p)·FPR) as k → ∞. Over problems of different p every
 quantity is averaged exactly (the authors' notebook approximates it), which is why the expected
-utility can peak at a small k. The closed forms are derived in docs/methods.md.
+utility can peak at a small k. TPR and FPR may differ by problem (arrays shaped like p); the
+authors' easy/hard model with class-specific rates is `itslab.scaling.two_class`. The closed
+forms are derived in docs/methods.md.
 
 >>> round(float(resampling_ceiling(0.3, tpr=1.0, fpr=0.1)), 4)
 0.8108
@@ -20,8 +22,10 @@ import pandas as pd
 
 from itslab.scaling.estimators import pass_at_k_matrix
 
+Rate = float | np.ndarray  # one rate, or one per problem (broadcast against p: class-specific rates)
 
-def _rates(p, tpr: float, fpr: float):
+
+def _rates(p, tpr: Rate, fpr: Rate):
     p = np.asarray(p, dtype=np.float64)
     for name, v in (("p", p), ("tpr", np.asarray(tpr)), ("fpr", np.asarray(fpr))):
         if np.any((v < 0) | (v > 1)) or not np.all(np.isfinite(v)):
@@ -30,7 +34,7 @@ def _rates(p, tpr: float, fpr: float):
     return q_tp, q_fp, 1.0 - q_tp - q_fp
 
 
-def expected_attempts(k: np.ndarray | float, p, tpr: float, fpr: float) -> np.ndarray:
+def expected_attempts(k: np.ndarray | float, p, tpr: Rate, fpr: Rate) -> np.ndarray:
     """E[min(T, k)]: expected samples drawn by resample-until-pass, per problem [..., len(k)]."""
     _, _, beta = _rates(p, tpr, fpr)
     k = np.asarray(k, dtype=np.float64)
@@ -59,7 +63,7 @@ def _avg(v: np.ndarray, p, weights) -> np.ndarray:
 
 
 def resampling_accuracy(
-    k: np.ndarray | float, p, tpr: float, fpr: float, *, weights: Sequence[float] | None = None
+    k: np.ndarray | float, p, tpr: Rate, fpr: Rate, *, weights: Sequence[float] | np.ndarray | None = None
 ) -> np.ndarray:
     """Accuracy of resample-until-pass with budget k (closed form, Stroebl et al. 2024).
 
@@ -71,7 +75,7 @@ def resampling_accuracy(
     return _avg(_per_problem(k, p, tpr, fpr)[0], p, weights)
 
 
-def resampling_ceiling(p, tpr: float, fpr: float, *, weights: Sequence[float] | None = None) -> np.ndarray:
+def resampling_ceiling(p, tpr: Rate, fpr: Rate, *, weights: Sequence[float] | np.ndarray | None = None) -> np.ndarray:
     """Accuracy as k → ∞: p·TPR / (p·TPR + (1 − p)·FPR), averaged over problems when p is an array.
 
     A problem the verifier never accepts (p·TPR + (1−p)·FPR = 0) contributes 0.
@@ -83,7 +87,7 @@ def resampling_ceiling(p, tpr: float, fpr: float, *, weights: Sequence[float] | 
 
 
 def resampling_curve(
-    ks: Sequence[float] | np.ndarray, p, tpr: float, fpr: float, *, weights: Sequence[float] | None = None
+    ks: Sequence[float] | np.ndarray, p, tpr: Rate, fpr: Rate, *, weights: Sequence[float] | np.ndarray | None = None
 ) -> pd.DataFrame:
     """Tidy curve over `ks`: k, accuracy, false_positive, abstain, expected_attempts, ceiling."""
     ks = np.asarray(ks, dtype=np.float64)
@@ -103,13 +107,13 @@ def resampling_curve(
 def expected_utility(
     k: np.ndarray | float,
     p,
-    tpr: float,
-    fpr: float,
+    tpr: Rate,
+    fpr: Rate,
     *,
     fp_cost: float,
     tp_reward: float = 1.0,
     sample_cost: float = 0.0,
-    weights: Sequence[float] | None = None,
+    weights: Sequence[float] | np.ndarray | None = None,
 ) -> np.ndarray:
     """Expected utility of resample-until-pass: V·accuracy − C·false positives − cost·E[attempts].
 
@@ -122,14 +126,14 @@ def expected_utility(
 
 def optimal_k(
     p,
-    tpr: float,
-    fpr: float,
+    tpr: Rate,
+    fpr: Rate,
     *,
     fp_cost: float,
     tp_reward: float = 1.0,
     sample_cost: float = 0.0,
     k_max: int = 10_000,
-    weights: Sequence[float] | None = None,
+    weights: Sequence[float] | np.ndarray | None = None,
 ) -> tuple[int, float]:
     """(k*, utility) maximising `expected_utility` over k = 0..k_max; k = 0 (abstain) is worth 0.
 

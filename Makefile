@@ -14,14 +14,18 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 # Benchmarks live beside the checkout in ../shared/data unless the caller says otherwise.
 export ITSLAB_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
+AS_ROOT := $(filter 0,$(shell id -u))
 
-.PHONY: help install models demo test test-fast lint lab notebooks bench banks clean
+.PHONY: help install models demo test test-fast lint lab notebooks browser chromium gallery bench banks clean
 
 help:
 	@echo "make demo       run the main job on the embedded default model (prints a table, writes runs/demo/)"
-	@echo "make test       install everything; run the tests, the backend tests on real servers, the notebooks (smoke)"
-	@echo "make lab        start JupyterLab on notebooks/"
+	@echo "make test       install everything; run the tests, the backend tests on real servers, the notebooks (smoke),"
+	@echo "                00_tour in JupyterLab in a headless Chromium"
+	@echo "make lab        start JupyterLab on notebooks/ (prints the URL to open; LAB_ARGS=--no-browser on a server)"
 	@echo "make notebooks  run every notebook in smoke mode with nbmake"
+	@echo "make browser    every notebook in JupyterLab in a headless Chromium: run all, move a slider (runs/browser/)"
+	@echo "make gallery    execute the notebooks in full mode and render HTML pages and an index (runs/gallery/)"
 	@echo "make bench      run the speed benchmarks in benchmarks/"
 	@echo "make banks      record (or resume) the real-model sample banks in data/banks/ (hours on a CPU)"
 
@@ -44,23 +48,48 @@ demo: $(STAMP) models
 	$(PY) -m itslab demo
 
 lint: $(STAMP)
-	$(PY) -m ruff check itslab tests benchmarks notebooks/conftest.py
-	$(PY) -m ruff format --check itslab tests benchmarks notebooks/conftest.py
+	$(PY) -m ruff check itslab tests benchmarks tools notebooks/conftest.py
+	$(PY) -m ruff format --check itslab tests benchmarks tools notebooks/conftest.py
 	$(PY) -m mypy itslab
 
-test: $(STAMP) models lint
+test: $(STAMP) models lint chromium
 	$(PY) -m pytest
 	$(PY) -m pytest -m slow tests/backends
 	ITSLAB_MODE=smoke $(PY) -m pytest --nbmake --nbmake-timeout=300 notebooks/
+	$(PY) -m pytest -m browser tests/browser -k "$(BROWSER_QUICK)"
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -x -q
 
+# JupyterLab on loopback; it prints the URL (with its token) to open. --allow-root only when run as root.
+LAB_PORT ?= 8888
+LAB_ARGS ?=
 lab: $(STAMP)
-	$(PY) -m jupyter lab notebooks/
+	$(PY) -m jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
+	  $(if $(AS_ROOT),--allow-root) $(LAB_ARGS) notebooks/
 
 notebooks: $(STAMP) models
 	ITSLAB_MODE=smoke $(PY) -m pytest --nbmake --nbmake-timeout=300 notebooks/
+
+# The browser tests (tests/browser) drive Debian's Chromium with Playwright: Playwright's own browser
+# download needs the internet. `make test` runs the quick ones: 00_tour, the fixtures (and the gallery
+# on one), the `make lab` check.
+CHROMIUM ?= /usr/lib/chromium/chromium
+SUDO := $(if $(AS_ROOT),,sudo)
+APT_CHROMIUM := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+BROWSER_QUICK ?= 00_tour or fixture or make_lab
+chromium:
+	@test -x "$${ITSLAB_CHROMIUM:-$(CHROMIUM)}" || { $(APT_CHROMIUM) || { $(SUDO) apt-get update -q && $(APT_CHROMIUM); }; }
+
+browser: $(STAMP) models chromium
+	$(PY) -m pytest -m browser tests/browser
+
+# The gallery: notebooks executed (full mode; ITSLAB_MODE=smoke for a quick look) and rendered to
+# runs/gallery/ with an index of their claims. NOTEBOOKS="04 06" picks some (default: all).
+NOTEBOOKS ?=
+GALLERY_MODE ?= $(or $(ITSLAB_MODE),full)
+gallery: $(STAMP) models
+	$(PY) tools/gallery.py --mode $(GALLERY_MODE) --out runs/gallery $(NOTEBOOKS)
 
 bench: $(STAMP) models
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -23,6 +23,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
@@ -280,26 +282,54 @@ def _quiet_timeout_notice() -> None:
 # such answers are refused before sympy sees them (no gold answer of a benchmark looks like this).
 _POWER_TOWER = re.compile(r"\^\s*\{?[^{}^]*\^\s*\{?[^{}^]*\^")
 _BIG_EXPONENT = re.compile(r"\^\s*\{?\s*\d{4,}|\*\*\s*\d{4,}|\de\+?\d{4,}", re.IGNORECASE)
-SYMBOLIC_TIMEOUT_S = 5.0
+SYMBOLIC_TIMEOUT_S = 5.0  # CPU seconds
+_WALL_BACKSTOP = 6  # a worker's wall-clock wait, in multiples of the CPU limit
+
+
+class _OutOfCpuTime(BaseException):
+    """Raised by the CPU-time limit; a BaseException so that math-verify's own `except Exception`
+    cannot swallow it and carry on unlimited."""
+
+
+@contextmanager
+def _cpu_time_limit(seconds: float) -> Iterator[None]:
+    """Raise `_OutOfCpuTime` once this process has spent `seconds` of CPU time (main thread only).
+
+    CPU time, not wall time: math-verify's own timeouts are `signal.alarm` wall clocks, so on a
+    loaded machine an ordinary answer ran past them and was graded wrong (and the alarm, landing in
+    a garbage-collector callback, failed a CI run). A pathological answer still burns its CPU
+    seconds however busy the machine is, so it is cut off all the same."""
+    import signal
+
+    def _stop(signum: int, frame: Any) -> None:
+        raise _OutOfCpuTime
+
+    previous = signal.signal(signal.SIGPROF, _stop)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
 
 
 def _symbolic_equal_here(pred: str, gold: str) -> bool:
     """math-verify equivalence in this thread (gold first: its `verify` is asymmetric); False on any failure.
 
-    Its timeouts use signal.alarm, so they hold only on the main thread; `_symbolic_equal` sends
-    other threads' calls to a guarded worker process instead.
+    Bounded by `SYMBOLIC_TIMEOUT_S` CPU seconds on the main thread; signals reach only the main
+    thread, so `_symbolic_equal` sends other threads' calls to a guarded worker process instead.
     """
     try:
         from math_verify import parse, verify
     except ImportError:  # pragma: no cover - math-verify is a core dependency
         return False
-    on_main = threading.current_thread() is threading.main_thread()
-    t = int(SYMBOLIC_TIMEOUT_S) if on_main else None
     _quiet_timeout_notice()
+    on_main = threading.current_thread() is threading.main_thread()
     try:
-        g = parse(f"${gold}$", parsing_timeout=t)
-        p = parse(f"${pred}$", parsing_timeout=t)
-        return bool(g and p and verify(g, p, timeout_seconds=t))
+        with _cpu_time_limit(SYMBOLIC_TIMEOUT_S) if on_main else nullcontext():
+            g = parse(f"${gold}$", parsing_timeout=None)
+            p = parse(f"${pred}$", parsing_timeout=None)
+            return bool(g and p and verify(g, p, timeout_seconds=None))
     except BaseException as e:  # noqa: BLE001 - sympy can raise anything; KeyboardInterrupt passes
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
             raise
@@ -308,7 +338,7 @@ def _symbolic_equal_here(pred: str, gold: str) -> bool:
 
 def serve_symbolic() -> None:
     """Worker loop (`python -c "...serve_symbolic()"`): JSON lines [pred, gold] in, true/false out,
-    answered on the worker's main thread, where math-verify's timeouts work."""
+    answered on the worker's main thread, where the CPU-time limit works."""
     import json
     import sys
 
@@ -371,8 +401,11 @@ class _SymbolicWorker:
             try:
                 self._proc.stdin.write(json.dumps([pred, gold]) + "\n")
                 self._proc.stdin.flush()
-                # the first call also waits for the worker to start (imports of math-verify and sympy)
-                ready, _, _ = select.select([self._proc.stdout], [], [], timeout + (0 if self._warm else 30))
+                # The worker limits its own CPU time and answers 0 on overrun; this wall-clock wait is
+                # only a backstop for a worker stuck in C code, so it is generous (a loaded machine is
+                # slow, not wrong). The first call also waits for the worker's imports.
+                wait = _WALL_BACKSTOP * timeout + (0 if self._warm else 30)
+                ready, _, _ = select.select([self._proc.stdout], [], [], wait)
                 if ready:
                     line = self._proc.stdout.readline()
                     if line:

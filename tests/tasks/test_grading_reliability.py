@@ -181,3 +181,44 @@ def test_unknown_task_with_options_is_named_as_unknown():
 
     with pytest.raises(ValueError, match="unknown task 'arithmatic'"):
         tasks.load("arithmatic", difficulty=2)
+
+
+def _slow_verify(monkeypatch, *, wall_s=0.0, cpu_s=0.0):
+    """Make math-verify's comparison (inside its timed region) sleep `wall_s` s, then spin `cpu_s` CPU s."""
+    import time
+
+    from math_verify import grader
+
+    real = grader.sympy_expr_eq
+
+    def sympy_expr_eq(*args, **kwargs):
+        time.sleep(wall_s)
+        end = time.process_time() + cpu_s
+        while time.process_time() < end:
+            pass
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(grader, "sympy_expr_eq", sympy_expr_eq)
+
+
+def test_a_slow_machine_grades_like_an_idle_one(monkeypatch):
+    # Under CI load an ordinary answer once ran past math-verify's 5 s wall-clock alarm: graded
+    # wrong, and the alarm fired inside a gc callback and failed the run. The limit counts CPU
+    # seconds, so time spent waiting for the CPU (here: asleep) does not change the grade.
+    from itslab.tasks import answers
+
+    monkeypatch.setattr(answers, "SYMBOLIC_TIMEOUT_S", 1.0)
+    _slow_verify(monkeypatch, wall_s=1.5)
+    assert answers._symbolic_equal_here("\\frac{\\sqrt2}{2}", "\\sqrt{2}/2") is True
+
+
+def test_an_answer_that_burns_cpu_is_cut_off_at_the_limit(monkeypatch):
+    import time
+
+    from itslab.tasks import answers
+
+    monkeypatch.setattr(answers, "SYMBOLIC_TIMEOUT_S", 0.5)
+    _slow_verify(monkeypatch, cpu_s=30.0)
+    start = time.process_time()
+    assert answers._symbolic_equal_here("\\frac{\\sqrt2}{2}", "\\sqrt{2}/2") is False
+    assert time.process_time() - start < 5.0

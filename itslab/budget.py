@@ -107,8 +107,16 @@ class CostModel:
     """How tokens become FLOPs and money.
 
     FLOPs ≈ 2·n_params per token for a forward pass (Kaplan et al. 2020, "Scaling Laws for
-    Neural Language Models"); generator and verifier are counted separately. Prices are per
-    million tokens, as providers quote them; cached prompt tokens have their own price.
+    Neural Language Models", arXiv:2001.08361); generator and verifier are counted separately.
+    Given the generator's shape (`generator_layers`, `generator_d_attn`), each computed token also
+    pays the attention-context term of Kaplan et al.'s Table 1, C_forward ≈ 2N + 2·n_layer·n_ctx·d_attn:
+    the token at 0-based position i reads a context of L = i + 1 tokens and costs
+    2N + 2·n_layer·L·d_attn. Prompt tokens served from a KV cache cost nothing (they are not
+    recomputed) but still count as context for the tokens after them. Without a shape, FLOPs stay
+    2N per token. As in the paper, the term counts the QK logits only (Table 1's "Attention: mask"
+    row; the weighted sum of values would double it) and N excludes embeddings, while
+    `generator_params` is whatever the backend reports; `itslab.models.REGISTRY` has the shapes.
+    Prices are per million tokens, as providers quote them; cached prompt tokens have their own price.
     """
 
     generator_params: float = 0.0
@@ -116,6 +124,26 @@ class CostModel:
     price_per_mtok_prompt: float = 0.0
     price_per_mtok_cached: float = 0.0
     price_per_mtok_generated: float = 0.0
+    generator_layers: int | None = None
+    generator_d_attn: int | None = None
+
+    def __post_init__(self) -> None:
+        shape = (self.generator_layers, self.generator_d_attn)
+        if (shape[0] is None) != (shape[1] is None):
+            raise ValueError(f"CostModel needs both generator_layers and generator_d_attn, or neither; got {shape}")
+        for name, v in zip(("generator_layers", "generator_d_attn"), shape):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v <= 0):
+                raise ValueError(f"CostModel.{name} must be a positive int, got {v!r}")
+
+    def attention_flops(self, start: int, stop: int) -> float:
+        """Attention-context FLOPs of computing positions ``start .. stop-1`` of one sequence (0 without a shape).
+
+        Σ_{i=start}^{stop-1} 2·n_layer·(i+1)·d_attn = n_layer·d_attn·(stop·(stop+1) − start·(start+1))
+        (Kaplan et al. 2020, Table 1).
+        """
+        if self.generator_layers is None or self.generator_d_attn is None or stop <= start:
+            return 0.0
+        return float(self.generator_layers * self.generator_d_attn * (stop * (stop + 1) - start * (start + 1)))
 
     def generator_usage(self, completions: Sequence[Completion], *, samples: int | None = None) -> Usage:
         """`Usage` of a batch of completions.
@@ -138,7 +166,8 @@ class CostModel:
             prompt_tokens=prompt,
             cached_tokens=cached,
             generated_tokens=gen,
-            generator_flops=2.0 * self.generator_params * (prompt + gen),
+            generator_flops=2.0 * self.generator_params * (prompt + gen)
+            + sum(self.attention_flops(c.n_cached_tokens, c.n_prompt_tokens + c.n_tokens) for c in completions),
             price=price,
         )
 
@@ -201,6 +230,13 @@ class Meter:
         cost = cost or CostModel()
         lo, hi = 0, 1
 
+        def attention(k: int) -> float:
+            # each sample's tokens attend to the whole prompt, read once or once per sample
+            end = prompt_tokens + max_tokens
+            if prompt_once:
+                return cost.attention_flops(0, prompt_tokens) + k * cost.attention_flops(prompt_tokens, end)
+            return k * cost.attention_flops(0, end)
+
         def fits(k: int) -> bool:
             if k == 0:
                 return True
@@ -209,7 +245,7 @@ class Meter:
                 samples=k,
                 prompt_tokens=p,
                 generated_tokens=k * max_tokens,
-                generator_flops=2.0 * cost.generator_params * (p + k * max_tokens),
+                generator_flops=2.0 * cost.generator_params * (p + k * max_tokens) + attention(k),
             )
             if per_sample is not None:
                 u = u + _times(per_sample, k)

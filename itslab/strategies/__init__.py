@@ -60,7 +60,14 @@ class StrategyInfo:
 
 _REGISTRY: dict[str, StrategyInfo] = {}
 # modules whose import registers strategies; imported on first lookup so `import itslab` stays light
-_MODULES: tuple[str, ...] = ("itslab.strategies.sampling", "itslab.strategies.search", "itslab.strategies.smc")
+_MODULES: tuple[str, ...] = (
+    "itslab.strategies.sampling",
+    "itslab.strategies.search",
+    "itslab.strategies.smc",
+    "itslab.strategies.constrained_smc",
+    "itslab.strategies.constrained_baselines",
+    "itslab.strategies.foresight",
+)
 _loaded = False
 
 

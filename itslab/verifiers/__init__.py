@@ -7,7 +7,9 @@ step, steps split on `itslab.protocols.STEP_DELIMITER`; `aggregate` folds step s
 - `NoisyVerifier`, `NoisyProcessVerifier` — an oracle degraded to a TPR/FPR or ROC AUC, a simulated PRM;
 - `OutcomeRewardModel`, `ProcessRewardModel` — transformers reward models (torch, imported lazily);
 - `SelfEvaluation`, `GenerativeVerifier` — the generator as its own judge;
-- `CodeExecution` — run code against tests in a sandboxed subprocess.
+- `CodeExecution` — run code against tests in a sandboxed subprocess;
+- `RuleStepVerifier`, `LengthBiasedPRM` — exact step rules of the synthetic arithmetic / Countdown
+  tasks, and that PRM degraded to a set AUC with a length bias.
 
 Heavy modules load on first attribute access, so ``import itslab.verifiers`` stays free of torch.
 """
@@ -34,6 +36,8 @@ _LAZY: dict[str, str] = {
     "CodeExecution": "itslab.verifiers.code_execution",
     "ExecutionResult": "itslab.verifiers.sandbox",
     "run_python": "itslab.verifiers.sandbox",
+    "RuleStepVerifier": "itslab.verifiers.step_rules",
+    "LengthBiasedPRM": "itslab.verifiers.step_rules",
 }
 
 
@@ -59,6 +63,8 @@ _REGISTRY: dict[str, Callable[..., Any]] = {
     "noisy": _plain("NoisyVerifier"),
     "self_evaluation": _judge("SelfEvaluation"),
     "generative": _judge("GenerativeVerifier"),
+    "step_rules": _plain("RuleStepVerifier"),
+    "step_rules_noisy": _plain("LengthBiasedPRM"),
 }
 
 

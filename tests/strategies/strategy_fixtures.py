@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-STEP_STRATEGIES = frozenset({"beam_search", "dvts", "rebase", "particle_filter", "particle_gibbs"})
+STEP_STRATEGIES = frozenset({"beam_search", "dvts", "rebase", "particle_filter", "particle_gibbs", "phi_decoding"})
 
 # strategy -> hyper-parameters small enough for fast contract tests
 HYPER = {
@@ -13,7 +13,11 @@ HYPER = {
     "rebase": {"n": 4, "max_steps": 6},
     "particle_filter": {"n_particles": 4, "max_steps": 6},
     "particle_gibbs": {"n_particles": 4, "n_iterations": 2, "max_steps": 6},
+    "phi_decoding": {"n_beams": 2, "n_rollouts": 2, "max_steps": 6, "max_step_tokens": 64, "max_tokens": 400},
     "resample_until_pass": {"max_samples": 8},
+    "constrained_smc": {"constraint": "lipogram:z", "n_particles": 4, "chunk_tokens": 8, "max_tokens": 64},
+    "constrained_best_of_n": {"constraint": "lipogram:z", "max_tokens": 64},
+    "rejection_sampling": {"constraint": "lipogram:z", "max_tokens": 64},
 }
 
 

@@ -23,7 +23,11 @@ HYPER = {
     "rebase": {"n": 2, "max_steps": 2},
     "particle_filter": {"n_particles": 2, "max_steps": 2},
     "particle_gibbs": {"n_particles": 2, "n_iterations": 1, "max_steps": 2},
+    "phi_decoding": {"n_beams": 2, "n_rollouts": 1, "max_steps": 2},
     "resample_until_pass": {"max_samples": 2},
+    "constrained_smc": {"constraint": "constant", "n_particles": 2, "max_tokens": 64},
+    "constrained_best_of_n": {"constraint": "constant", "n": 2, "max_tokens": 64},
+    "rejection_sampling": {"constraint": "constant", "max_samples": 2, "max_tokens": 64},
 }
 
 

@@ -1,38 +1,20 @@
 """Majority vote over a mixture of easy and hard queries: the closed form behind "more calls can hurt".
 
 Chen et al. 2024, *Are More LM Calls All You Need? Towards the Scaling Properties of Compound AI
-Systems* (arXiv:2403.02419v2): a query whose single call is right with probability p (two answers,
-right or wrong; calls i.i.d.) is answered right by a majority of K calls with probability
+Systems* (arXiv:2403.02419v2). With a fraction α of easy queries (one call right with p1 > ½) and
+hard ones (p2 < ½), the majority of K calls scores F(K) = α A_K(p1) + (1 − α) A_K(p2): easy queries
+climb to 1, hard ones fall to 0, and F can rise then fall (an inverse-U). The derivation of the
+optimum and the shape conditions is in docs/methods.md (scaling/vote_mixture.py).
 
-    A_K(p) = P(Bin(K, p) > K/2) + ½ P(Bin(K, p) = K/2)      (ties split uniformly)
-           = I_p((K+1)/2, (K+1)/2)  for odd K               (the regularized incomplete beta),
-
-and a task with a fraction α of easy queries (p1 > ½) and 1 − α hard ones (p2 < ½) scores
-F(K) = α A_K(p1) + (1 − α) A_K(p2): easy queries climb to 1, hard ones fall to 0. Going from
-K = 2m − 1 to 2m + 1 calls changes A by C(2m−1, m) (p q)^m (2p − 1) (the only outcomes that
-change are the one-vote margins), and an even K adds nothing (A_{2m} = A_{2m−1}), so
-
-    ΔF_m ∝ α (2p1 − 1)(p1 q1)^m − (1 − α)(1 − 2p2)(p2 q2)^m
-
-changes sign at most once, at m* = log[α(2p1−1) / ((1−α)(1−2p2))] / log[p2 q2 / (p1 q1)]. With
-p1 + p2 > 1 (the hard queries sit nearer ½ than the easy ones, so their decline is the slower
-one) and α above 1 − 1/t, t = 1 + p2q2(½ − p2) / (p1q1(p1 − ½)), F rises and then falls — the
-inverse-U — with its best odd number of calls at 2⌈m*⌉ − 1 and the continuous optimum K* = 2m*.
-The paper's Theorem 1 states the shape conditions in terms of p1 + p2 and t; the derivation here
-is ours (the binomial increment above), tested against the curve itself.
-
-`vote_accuracy`, `mixture_vote_accuracy` and `two_level_curve` evaluate these; `vote_optimum`
-classifies the curve and finds its best number of calls; `plurality_accuracy` is the exact maj@k
-of a categorical answer distribution with a few answers (self-consistency's vote over paths);
-`stratified_mean` gives the mean and standard error of sampled per-problem estimates when the
-easy/hard split is fixed by design. A curve over a thousand K and its optimum take about a
-millisecond, so sliders over α, p1 and p2 recompute them live.
+`vote_accuracy`, `mixture_vote_accuracy` and `two_level_curve` evaluate the curve; `vote_optimum`
+classifies it and finds its best number of calls; `plurality_accuracy` is the exact maj@k of a
+categorical answer distribution; `stratified_mean` gives the mean and SE of per-problem estimates
+when the easy/hard split is fixed by design. A curve over a thousand K takes about a millisecond.
 
 >>> round(float(mixture_vote_accuracy(7, [0.85, 0.45], [0.6, 0.4])[0]), 3)
 0.749
->>> opt = vote_optimum(0.6, 0.85, 0.45)
->>> opt.shape, opt.k_best, round(opt.k_star, 2)
-('inverse-U', 7, 7.09)
+>>> vote_optimum(0.6, 0.85, 0.45).k_best
+7
 """
 
 from __future__ import annotations

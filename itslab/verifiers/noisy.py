@@ -1,30 +1,17 @@
 """Imperfect verifiers simulated from an oracle: given TPR/FPR, given ROC AUC, or a noisy PRM.
 
-These drive the imperfect-verifier studies: with a verifier of false-positive rate > 0,
-resampling until the verifier accepts has an accuracy ceiling (Stroebl, Kapoor & Narayanan
-2024, "The Limits of Inference Scaling Through Resampling", arXiv:2411.17501; first titled
-"Inference Scaling fLaws").
+They drive the imperfect-verifier studies (Stroebl, Kapoor & Narayanan 2024, arXiv:2411.17501):
+with a false-positive rate > 0, resampling until the verifier accepts has an accuracy ceiling.
+Scores are deterministic per (seed, problem id, text), in any call order or process, as a real
+verifier's would be (`itslab.rng.keyed_uniform` / `keyed_normal`).
 
-Scores are deterministic per (seed, problem id, text): the same candidate always gets the same
-score, in any call order or process, as a real verifier would. The randomness is derived from a
-hash of those three through `itslab.rng.keyed_uniform` / `keyed_normal`.
+- TPR/FPR mode: a correct text is accepted with probability `tpr`, an incorrect one with `fpr`.
+- AUC mode: the equal-variance binormal model, d' = √2·Φ⁻¹(AUC).
+- `NoisyProcessVerifier`: a simulated PRM scoring each step from the step oracle plus noise.
+- ``error_correlation`` / ``problem_correlation``: errors shared by samples with the same answer
+  or problem (Gao, Schulman & Hilton 2022, arXiv:2210.10760), marginal AUC unchanged.
 
-- TPR/FPR mode: a binary verifier; a correct text is accepted (score 1) with probability `tpr`,
-  an incorrect one with probability `fpr`.
-- AUC mode: the equal-variance binormal model of signal detection theory: scores of incorrect
-  texts ~ N(0, 1), of correct ones ~ N(d', 1) with d' = √2·Φ⁻¹(AUC), so that
-  P(score(correct) > score(incorrect)) = AUC; reported through Φ(x − d'/2) in (0, 1).
-- `NoisyProcessVerifier`: a simulated PRM; per step, sigmoid(±separation/2 + bias + noise·ε),
-  + when the step oracle says the solution is still correct at that step. A step's score depends
-  only on the text up to that step, so extending a partial solution never changes earlier scores.
-
-Correlated errors (``error_correlation`` ρ, ``problem_correlation`` ρ_p): the unit-normal error is
-``√(1-ρ-ρ_p)·ε_text + √ρ·ε_(problem, answer) + √ρ_p·ε_problem``, so every sample with the same
-normalised answer shares part of its error, as a reward model's error follows the answer it
-judges (Gao, Schulman & Hilton 2022, "Scaling Laws for Reward Model Overoptimization",
-arXiv:2210.10760). The marginal score distribution, hence the ROC AUC, does not depend on ρ; with
-ρ > 0 best-of-N plateaus below coverage and a weak verifier over-optimises. For the PRM the shared
-key of a step is its claim: its index and the answer extracted from its text (docs/methods.md).
+The models and their formulas are in docs/methods.md (verifiers/noisy.py).
 """
 
 from __future__ import annotations

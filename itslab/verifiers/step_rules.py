@@ -1,30 +1,17 @@
 """Rule-based exact step verifiers for the synthetic step tasks, and PRMs of set quality built on them.
 
-A process reward model (Lightman et al. 2023, "Let's Verify Step by Step", arXiv:2305.20050)
-scores each step of a solution. On the synthetic tasks the label it tries to learn can be computed
-exactly, so step search (beam search, REBASE, particle filtering) can run on a real model with a
-PRM whose quality is known:
+On the synthetic tasks the label a process reward model (Lightman et al. 2023, arXiv:2305.20050)
+tries to learn can be computed exactly, so step search can run on a real model with a PRM whose
+quality is known.
 
-- `judge_steps` reads each step's equations (``a op b = c``, or any ``expression = value``),
-  evaluates them exactly with `Fraction` through a whitelisted `ast` (no eval), and tracks the state:
-  - arithmetic chain: a step is valid when every equation is true; it stays on track when each
-    result is the next value of the problem's running total (``meta["values"]``) or restates one
-    already reached, as `generators.simulated.step_oracle` judges a step by its value;
-  - Countdown / Game of 24: each equation consumes its operands from the numbers left (originals and
-    earlier results) and adds its result; the state is on track while the numbers left can still
-    make the target using every one of them (an exact, memoised search; ≤ 6 numbers);
-  - a final answer (``\\boxed{}`` or ``####``) is graded by the task's checker.
-  Like Math-Shepherd's labels (Wang et al. 2023, arXiv:2312.08935), a step is good when the solution
-  can still reach the answer from it; once a step fails, every later step is flagged too.
-- `RuleStepVerifier`: the exact PRM, scores 1.0 / 0.0 per step, a rule-based cost (no tokens).
-- `LengthBiasedPRM`: that oracle degraded to a set per-step ROC AUC (`NoisyProcessVerifier`'s
-  binormal noise, deterministic per (seed, problem, prefix)) plus a *length bias*: the logit of a
-  step moves by ``length_bias · log2(tokens(step) / ref_tokens)``, so doubling a step's length adds
-  `length_bias` whatever its correctness. Existing PRMs score longer steps higher at unchanged
-  content (Zheng et al. 2025, "CoLD: Counterfactually-Guided Length Debiasing for Process Reward
-  Models", arXiv:2507.15698); the log-linear form is ours, the paper reports the correlation only.
+- `judge_steps` evaluates each step's equations exactly (`Fraction` through a whitelisted `ast`, no
+  eval) and tracks whether the solution can still reach the answer (arithmetic chains: the running
+  total; Countdown: the numbers left can still make the target), as Math-Shepherd's labels do.
+- `RuleStepVerifier`: the exact PRM, 1.0 / 0.0 per step, at a rule-based cost (no tokens).
+- `LengthBiasedPRM`: that oracle degraded to a set per-step ROC AUC plus a length bias (a step's
+  logit moves by ``length_bias · log2(tokens / ref_tokens)``; Zheng et al. 2025, arXiv:2507.15698).
 
-Not covered: equations written right to left (``24 = 4*6``), ``\\frac``, words for operators.
+The rules in full, and what is not covered, are in docs/methods.md (rule-based step verifiers).
 """
 
 from __future__ import annotations

@@ -212,16 +212,15 @@ def calibration(
         s, c = np.asarray(data, dtype=float).ravel(), np.asarray(correct, dtype=float).ravel()
     if s.shape != c.shape or np.any((s < 0) | (s > 1)) or not np.all(np.isfinite(s)):
         raise ValueError("calibration: scores must be finite, in [0, 1], one per correctness flag")
-    bins = np.minimum((s * n_bins).astype(int), n_bins - 1)
-    count = np.bincount(bins, minlength=n_bins)
-    used = count > 0
-    conf = np.bincount(bins, weights=s, minlength=n_bins)[used] / count[used]
-    acc = np.bincount(bins, weights=c, minlength=n_bins)[used] / count[used]
-    ece = float(np.sum(np.abs(acc - conf) * count[used]) / len(s))
+    from itslab.scaling.selective import expected_calibration_error, reliability
+
+    r = reliability(s, c, n_bins)
+    conf, acc, n_in = r["confidence"].to_numpy(), r["accuracy"].to_numpy(), r["count"].to_numpy()
+    ece = expected_calibration_error(s, c, n_bins)
     fig, ax = _axes(ax, (4.5, 4.5))
     ax.plot([0, 1], [0, 1], ls="--", color="0.5", lw=1, label="perfect calibration")
     ax.plot(conf, acc, color=sns.color_palette()[0], lw=1.5)
-    ax.scatter(conf, acc, s=20 + 200 * count[used] / count.max(), zorder=3, label="bins (size = count)")
+    ax.scatter(conf, acc, s=20 + 200 * n_in / n_in.max(), zorder=3, label="bins (size = count)")
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="mean score", ylabel="fraction correct", title=f"ECE = {ece:.3f}")
     ax.legend(fontsize="small", loc="upper left")
     return fig, ax

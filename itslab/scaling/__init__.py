@@ -15,13 +15,41 @@
 - `two_class`   the authors' easy/hard model of it, optimal number of attempts in closed form
 - `compute_matched`  SC against GenRM at equal compute (Singhi et al. 2025), GenRM in closed form
 - `skill_gap`   coverage of a model δ logits stronger on Beta-difficulty problems; the break-even gap
+- `stopping`    adaptive stopping replayed on a pool: Adaptive-Consistency's Beta posterior,
+                early-stopping best-of-N (Aggarwal et al. 2023; Huang et al. 2025)
+- `selective`   selective answering with a penalty for wrong answers, risk-coverage, ECE and
+                reliability bins (Jurayj et al. 2025; Guo et al. 2017)
+- `difficulty`  oracle or model-predicted difficulty levels fitted on one split, applied to another
+                (Snell et al. 2024 §3), and their agreement
+- `pool_strategies`  per-problem accuracy and cost of pass@k, majority, best-of-N, weighted majority at k
+- `allocation`  compute-optimal (strategy, k) per difficulty level, cross-fitted over problems, against
+                a baseline at equal compute (Snell et al. 2024)
+- `model_frontier`  accuracy against FLOPs over banks of different model sizes, Pareto front (Wu et al. 2024)
 
 Pure numpy/scipy/pandas: importing this package never imports torch.
 """
 
 from __future__ import annotations
 
+from itslab.scaling.allocation import (
+    AllocationResult,
+    OptionTable,
+    Policy,
+    allocate,
+    compare_to_baseline,
+    compute_optimal_allocation,
+    cross_fit,
+    option_table,
+)
 from itslab.scaling.beta_binomial import beta_binomial_loglik, fit_beta_binomial
+from itslab.scaling.difficulty import (
+    BinAgreement,
+    DifficultyBins,
+    bin_agreement,
+    fit_difficulty,
+    problem_statistic,
+    split_columns,
+)
 from itslab.scaling.discrimination import AUCInterval, roc_auc, roc_auc_interval
 from itslab.scaling.estimators import (
     best_of_k,
@@ -42,7 +70,25 @@ from itslab.scaling.law_uncertainty import (
     extrapolation_check,
 )
 from itslab.scaling.laws import LAWS, FitResult, Law, fit, get_law
+from itslab.scaling.model_frontier import (
+    bank_problem_table,
+    cost_model_for,
+    flops_frontier,
+    flops_matched_samples,
+    sample_flops,
+)
+from itslab.scaling.pool_strategies import expected_cost, strategy_accuracy, vote_weights
+from itslab.scaling.selective import (
+    Selective,
+    expected_calibration_error,
+    reliability,
+    risk_coverage,
+    selective_answer,
+    selective_gain,
+    vote_confidence,
+)
 from itslab.scaling.skill_gap import break_even_gap, shifted_pass_at_k
+from itslab.scaling.stopping import StoppingResult, StoppingTrace, adaptive_vote, early_stop, majority_posterior
 from itslab.scaling.verifier_limits import (
     expected_attempts,
     expected_utility,
@@ -99,4 +145,38 @@ __all__ = [
     "shifted_pass_at_k",
     "weighted_majority_at_k",
     "wilson_interval",
+    "Selective",
+    "StoppingResult",
+    "StoppingTrace",
+    "adaptive_vote",
+    "early_stop",
+    "expected_calibration_error",
+    "majority_posterior",
+    "reliability",
+    "risk_coverage",
+    "selective_answer",
+    "selective_gain",
+    "vote_confidence",
+    "AllocationResult",
+    "OptionTable",
+    "Policy",
+    "allocate",
+    "compare_to_baseline",
+    "compute_optimal_allocation",
+    "cross_fit",
+    "option_table",
+    "BinAgreement",
+    "DifficultyBins",
+    "bin_agreement",
+    "flops_matched_samples",
+    "fit_difficulty",
+    "problem_statistic",
+    "split_columns",
+    "bank_problem_table",
+    "cost_model_for",
+    "flops_frontier",
+    "sample_flops",
+    "expected_cost",
+    "strategy_accuracy",
+    "vote_weights",
 ]

@@ -62,6 +62,7 @@ _REGISTRY: dict[str, StrategyInfo] = {}
 # modules whose import registers strategies; imported on first lookup so `import itslab` stays light
 _MODULES: tuple[str, ...] = (
     "itslab.strategies.sampling",
+    "itslab.strategies.adaptive",
     "itslab.strategies.search",
     "itslab.strategies.smc",
     "itslab.strategies.constrained_smc",

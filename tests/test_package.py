@@ -10,17 +10,15 @@ import pytest
 PKG = Path(__file__).resolve().parents[1] / "itslab"
 
 
-def test_import_is_light_and_fast():
+def test_import_is_light():
+    # the time itself (< 1 s) is measured by benchmarks/bench_import.py: a timing asserted here
+    # failed a CI run on a loaded machine
     code = (
-        "import sys, time; t = time.perf_counter(); import itslab; dt = time.perf_counter() - t; "
-        "heavy = [m for m in ('torch', 'transformers', 'vllm', 'llama_cpp') if m in sys.modules]; "
-        "print(dt, heavy)"
+        "import sys; import itslab; "
+        "print([m for m in ('torch', 'transformers', 'vllm', 'llama_cpp', 'ray', 'scipy') if m in sys.modules])"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(
-        maxsplit=1
-    )
-    assert out[1].strip() == "[]", f"import itslab pulled in {out[1]}"
-    assert float(out[0]) < 1.0, f"import itslab took {out[0]} s"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", f"import itslab pulled in {out}"
 
 
 GLOBAL_RNG = re.compile(

@@ -267,3 +267,22 @@ def genealogy_explorer(traces: Mapping[int, Any], *, weights_for: str = "previou
         lambda src, particles: plotting.particle_genealogy(src, weights_for=weights_for),
         particles=sorted(traces),
     )
+
+
+def genealogy_step_explorer(source: Any, *, weights_for: str = "previous") -> SliderPlot:
+    """One particle filter's genealogy drawn up to a ``step`` slider (Puri et al. 2025, arXiv:2502.01618).
+
+    `source`: a `Result` of `particle_filter` / `constrained_smc`-style strategies or a list of
+    per-step info dicts (`plotting.particle_genealogy`); the step records are read once, here.
+    """
+    records = [r.info for r in source.trace if "weights" in r.info] if hasattr(source, "trace") else list(source)
+    if not records:
+        raise ValueError("genealogy_step_explorer: no step carries info['weights']")
+
+    def plot(part: list[Any], step: int):
+        fig, ax = plotting.particle_genealogy(part, weights_for=weights_for)
+        ax.set_xlim(-0.5, len(records) - 0.5)  # fixed axes: the tree grows, the frame does not
+        ax.set_title(f"particle genealogy, steps 0-{step - 1} of {len(records)} (size = weight)")
+        return fig, ax
+
+    return slider_plot(records, plot, slice_fn=lambda recs, step: recs[:step], step=list(range(1, len(records) + 1)))

@@ -88,3 +88,19 @@ def test_genealogy_explorer_particles_slider():
     fig, ax = sp.update(particles=4)
     assert len(ax.lines) == 4
     assert isinstance(sp.widget, widgets.w.VBox)
+
+
+def test_genealogy_step_explorer_grows_the_tree_with_its_step_slider():
+    infos = [
+        {"ancestors": (0, 1, 2), "weights": (1 / 3,) * 3},
+        {"ancestors": (0, 0, 1), "weights": (0.5, 0.25, 0.25)},
+        {"ancestors": (1, 1, 2), "weights": (0.2, 0.3, 0.5)},
+    ]
+    sp = widgets.genealogy_step_explorer(infos)
+    assert list(sp.sliders) == ["step"]
+    _, ax = sp.update(step=2)
+    two = len(ax.lines)
+    _, ax = sp.update(step=3)
+    assert len(ax.lines) == two + 3 and ax.get_xlim() == (-0.5, 2.5)
+    with pytest.raises(ValueError, match="no step"):
+        widgets.genealogy_step_explorer([{"ancestors": (0,)}])

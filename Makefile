@@ -29,6 +29,9 @@ help:
 	@echo "make bench      run the speed benchmarks in benchmarks/"
 	@echo "make banks      record (or resume) the real-model sample banks in data/banks/ (hours on a CPU)"
 
+# notebooks run this many at a time under nbmake (pytest-xdist); each sets its model to one thread
+NB_WORKERS ?= 2
+
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
@@ -55,7 +58,7 @@ lint: $(STAMP)
 test: $(STAMP) models lint chromium
 	$(PY) -m pytest
 	$(PY) -m pytest -m slow tests/backends
-	ITSLAB_MODE=smoke $(PY) -m pytest --nbmake --nbmake-timeout=300 notebooks/
+	ITSLAB_MODE=smoke $(PY) -m pytest -n $(NB_WORKERS) --nbmake --nbmake-timeout=300 notebooks/
 	$(PY) -m pytest -m browser tests/browser -k "$(BROWSER_QUICK)"
 
 test-fast: $(STAMP)
@@ -69,7 +72,7 @@ lab: $(STAMP)
 	  $(if $(AS_ROOT),--allow-root) $(LAB_ARGS) notebooks/
 
 notebooks: $(STAMP) models
-	ITSLAB_MODE=smoke $(PY) -m pytest --nbmake --nbmake-timeout=300 notebooks/
+	ITSLAB_MODE=smoke $(PY) -m pytest -n $(NB_WORKERS) --nbmake --nbmake-timeout=300 notebooks/
 
 # The browser tests (tests/browser) drive Debian's Chromium with Playwright: Playwright's own browser
 # download needs the internet. `make test` runs the quick ones: 00_tour, the fixtures (and the gallery

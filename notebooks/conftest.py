@@ -20,6 +20,7 @@ import time
 from queue import Empty
 from typing import Any
 
+import pytest
 from jupyter_client.channels import AsyncZMQSocketChannel
 
 SLICE_S = 0.5  # longest a missed wake-up can delay a message
@@ -50,8 +51,25 @@ async def _get_msg_in_slices(self: AsyncZMQSocketChannel, timeout: float | None 
 AsyncZMQSocketChannel.get_msg = _get_msg_in_slices  # type: ignore[method-assign]
 
 
+_from_workers = 0  # under pytest-xdist each worker counts its own; the controller adds them up
+
+
+def pytest_sessionfinish(session: Any) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand the count to the controller
+        workeroutput["found_by_timer"] = _found_by_timer
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook; pytest without xdist must not reject it
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    global _from_workers
+    _from_workers += getattr(node, "workeroutput", {}).get("found_by_timer", 0)
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if getattr(terminalreporter.config, "workeroutput", None) is not None:
+        return
     terminalreporter.write_line(
-        f"notebook client: {_found_by_timer} kernel message(s) found by the {SLICE_S} s re-poll,"
-        " not by a socket wake-up"
+        f"notebook client: {_found_by_timer + _from_workers} kernel message(s) found by the {SLICE_S} s"
+        " re-poll, not by a socket wake-up"
     )

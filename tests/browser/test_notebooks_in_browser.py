@@ -42,6 +42,10 @@ SLIDERS: dict[str, tuple[str, ...]] = {
     "04_imperfect_verifiers": ("fpr", "noise", "fp_cost"),
     "05_verifiers": ("auc", "error_correlation"),
     "06_solve_or_verify": ("fpr", "kappa", "lam"),
+    "07_step_search": ("prm_auc", "prm_error_correlation"),
+    "08_particle_filtering": ("prm_noise", "step"),
+    "09_compute_optimal": ("compute", "n_bins", "r", "gap"),
+    "11_adaptive_sampling": ("threshold", "max_samples"),
 }
 MIN_CHANGED_PIXELS = 50  # a moved slider must change at least this many pixels of its figure
 SERIES = sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
+import warnings
 
 import pandas as pd
 import pytest
@@ -12,6 +15,7 @@ from itslab.generators.simulated import make_suite, step_oracle
 from itslab.verifiers import NoisyProcessVerifier
 
 ray = pytest.importorskip("ray")
+psutil = pytest.importorskip("psutil")  # a dependency of ray
 
 
 @pytest.fixture(scope="module")
@@ -19,8 +23,10 @@ def local_ray():
     # workers import the factories below from this test module, as a user's workers import theirs
     path = os.pathsep.join(x for x in (os.path.dirname(__file__), os.environ.get("PYTHONPATH")) if x)
     # Ray waits a hard-coded 30 s for its raylet (ray/_private/node.py, not configurable); on a loaded
-    # 2-core CI machine the start once ran past it and failed the run, so a timed-out start is retried.
+    # 2-core CI machine the start once ran past it and failed the run, so a timed-out start is retried
+    # after its half-started processes are killed and reaped (else their Popen objects warn later).
     for attempt in range(3):
+        before = {c.pid for c in psutil.Process().children(recursive=True)}
         try:
             ray.init(
                 num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": {"PYTHONPATH": path}}
@@ -30,6 +36,15 @@ def local_ray():
             ray.shutdown()
             if "timed out during startup" not in str(e) or attempt == 2:
                 raise
+        # outside the except block, so the traceback no longer holds the half-made node's Popen objects
+        stray = [c for c in psutil.Process().children(recursive=True) if c.pid not in before]
+        for c in stray:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                c.kill()
+        psutil.wait_procs(stray, timeout=30)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
     yield
     ray.shutdown()
 

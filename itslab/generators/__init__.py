@@ -28,6 +28,8 @@ _LAZY: dict[str, str] = {
     "BackendError": "itslab.generators.http",
     "RetryPolicy": "itslab.generators.http",
     "VLLMGenerator": "itslab.generators.vllm",
+    "MixtureGenerator": "itslab.generators.mixture",
+    "MixtureConfig": "itslab.generators.mixture",
 }
 
 

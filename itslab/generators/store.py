@@ -20,6 +20,7 @@ killing a run mid-write loses at most the in-flight batch and never corrupts the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -126,9 +127,11 @@ class SampleStore:
         """Open (creating if needed) the database; idempotent."""
         with self._lock:
             if self._conn is None:
-                self._check_existing()
                 d = os.path.dirname(os.path.abspath(self.path))
                 os.makedirs(d, exist_ok=True)
+                if self.path != ":memory:" and not os.path.exists(self.path):
+                    self._create_atomically()
+                self._check_existing()
                 conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
                 # WAL: a crash leaves the last committed transaction intact; NORMAL sync is durable
                 # against process kills (only an OS crash can drop the newest commits, never corrupt)
@@ -145,6 +148,33 @@ class SampleStore:
                     )
                 self._conn = conn
         return self
+
+    def _create_atomically(self) -> None:
+        """Build a new store under a temporary name and link it into place, so that another process
+        opening the same path never sees a half-made file (WAL header written, no tables yet: under
+        load a Ray worker once refused its sibling's new store as "not an itslab sample store")."""
+        import tempfile
+
+        fd, tmp = tempfile.mkstemp(prefix=".samples-", suffix=".db", dir=os.path.dirname(os.path.abspath(self.path)))
+        os.close(fd)
+        try:
+            conn = sqlite3.connect(tmp, timeout=self.timeout, isolation_level=None)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")  # persistent in the file's header
+                conn.executescript(_SCHEMA)
+                conn.execute("INSERT OR IGNORE INTO info VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            finally:
+                conn.close()  # the last connection checkpoints and removes the WAL files
+            try:
+                os.link(tmp, self.path)  # fails if another process linked its store first: use that one
+            except FileExistsError:
+                pass
+            except OSError:  # a file system without hard links: the store is made in place, as before
+                pass
+        finally:
+            for f in (tmp, tmp + "-wal", tmp + "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f)
 
     def _check_existing(self) -> None:
         """Refuse, touching nothing, a file that is not an itslab sample store (garbage, truncated,

@@ -25,6 +25,9 @@
 - `allocation`  compute-optimal (strategy, k) per difficulty level, cross-fitted over problems, against
                 a baseline at equal compute (Snell et al. 2024)
 - `model_frontier`  accuracy against FLOPs over banks of different model sizes, Pareto front (Wu et al. 2024)
+- `config_allocation`  samples per sampling configuration (model × temperature × prompt) learned on a
+                train split: OSCA's hill climbing, greedy, best single, uniform (Zhang et al. 2024)
+- `config_population`  simulated problems × configurations: Beta difficulty, logit shifts, copula correlation
 
 Pure numpy/scipy/pandas: importing this package never imports torch.
 """
@@ -42,6 +45,25 @@ from itslab.scaling.allocation import (
     option_table,
 )
 from itslab.scaling.beta_binomial import beta_binomial_loglik, fit_beta_binomial
+from itslab.scaling.config_allocation import (
+    ConfigAllocation,
+    allocate_configs,
+    budget_to_match,
+    evaluate_allocation,
+    failure_from_counts,
+    failure_from_p,
+    failure_posterior,
+    split_problems,
+)
+from itslab.scaling.config_population import (
+    SimConfig,
+    calibrate_rho,
+    config_grid,
+    draw_successes,
+    oracle_ratio,
+    samples_to_match,
+    simulate_config_population,
+)
 from itslab.scaling.difficulty import (
     BinAgreement,
     DifficultyBins,
@@ -179,4 +201,19 @@ __all__ = [
     "expected_cost",
     "strategy_accuracy",
     "vote_weights",
+    "ConfigAllocation",
+    "allocate_configs",
+    "budget_to_match",
+    "evaluate_allocation",
+    "failure_from_counts",
+    "failure_from_p",
+    "failure_posterior",
+    "split_problems",
+    "SimConfig",
+    "calibrate_rho",
+    "config_grid",
+    "draw_successes",
+    "oracle_ratio",
+    "samples_to_match",
+    "simulate_config_population",
 ]

@@ -68,6 +68,9 @@ _MODULES: tuple[str, ...] = (
     "itslab.strategies.constrained_smc",
     "itslab.strategies.constrained_baselines",
     "itslab.strategies.foresight",
+    "itslab.strategies.synthesis",
+    "itslab.strategies.tree_search",
+    "itslab.strategies.evolution",
 )
 _loaded = False
 

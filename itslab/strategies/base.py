@@ -91,7 +91,9 @@ class Run:
         outs = self.generator.generate(list(requests))
         wall = time.perf_counter() - t0
         flat = [c for cs in outs for c in cs]
-        u = self.cost.generator_usage(flat)
+        # a generator that knows its samples' models (a mixture) charges each to its own cost model
+        own = getattr(self.generator, "usage_of", None)
+        u = own(flat) if callable(own) else self.cost.generator_usage(flat)
         u = Usage(**{**_fields(u), "wall_time": wall})
         self.meter.charge(u)
         rec_info = {"n_requests": len(requests), "n_cached_tokens": u.cached_tokens}

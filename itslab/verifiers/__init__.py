@@ -8,6 +8,8 @@ step, steps split on `itslab.protocols.STEP_DELIMITER`; `aggregate` folds step s
 - `OutcomeRewardModel`, `ProcessRewardModel` — transformers reward models (torch, imported lazily);
 - `SelfEvaluation`, `GenerativeVerifier` — the generator as its own judge;
 - `CodeExecution` — run code against tests in a sandboxed subprocess;
+- `MetaVerifier` — k sampled critiques voted on, a meta RM keeping the top m (DeepSeek-GRM);
+- `CombinedVerifier` — parts' scores averaged (CoT + PoT verification), `CorrelatedNoisyVerifier` parts;
 - `RuleStepVerifier`, `LengthBiasedPRM` — exact step rules of the synthetic arithmetic / Countdown
   tasks, and that PRM degraded to a set AUC with a length bias.
 
@@ -34,6 +36,11 @@ _LAZY: dict[str, str] = {
     "SelfEvaluation": "itslab.verifiers.judges",
     "GenerativeVerifier": "itslab.verifiers.judges",
     "CodeExecution": "itslab.verifiers.code_execution",
+    "MetaVerifier": "itslab.verifiers.critique",
+    "SimulatedCritic": "itslab.verifiers.critique",
+    "GenerativeCritic": "itslab.verifiers.critique",
+    "CombinedVerifier": "itslab.verifiers.combined",
+    "CorrelatedNoisyVerifier": "itslab.verifiers.combined",
     "ExecutionResult": "itslab.verifiers.sandbox",
     "run_python": "itslab.verifiers.sandbox",
     "RuleStepVerifier": "itslab.verifiers.step_rules",

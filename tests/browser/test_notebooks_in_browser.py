@@ -45,7 +45,10 @@ SLIDERS: dict[str, tuple[str, ...]] = {
     "07_step_search": ("prm_auc", "prm_error_correlation"),
     "08_particle_filtering": ("prm_noise", "step"),
     "09_compute_optimal": ("compute", "n_bins", "r", "gap"),
+    "10_config_allocation": ("rho", "budget"),
     "11_adaptive_sampling": ("threshold", "max_samples"),
+    "12_verifiers_ii": ("rho", "verifier_auc"),
+    "13_tree_search": ("p_fix",),
 }
 MIN_CHANGED_PIXELS = 50  # a moved slider must change at least this many pixels of its figure
 SERIES = sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))

@@ -126,7 +126,20 @@ def _chat_prompts(gen: Any) -> tuple[str, str]:
     return p0, p1
 
 
+def _mixture() -> Backend:
+    """Two simulated models (one 1 logit stronger, at its own temperature) in proportions 1:2."""
+    from itslab.generators.mixture import MixtureConfig, MixtureGenerator
+    from itslab.generators.simulated import SimulatedGenerator
+    from itslab.pools import shift_skill
+
+    sim = _simulated("outcome")
+    strong = SimulatedGenerator(shift_skill(sim.gen.problems, 1.0), seed=4)
+    configs = [MixtureConfig("weak", sim.gen), MixtureConfig("strong", strong, temperature=0.5)]
+    return Backend(MixtureGenerator(configs, [1, 2]), sim.prefixes, max_tokens=sim.max_tokens)
+
+
 BUILT = {
+    "mixture": _mixture,
     "sim-outcome": lambda: _simulated("outcome"),
     "sim-stepwise": lambda: _simulated("stepwise"),
     "sim-sequential": lambda: _simulated("sequential"),

@@ -223,3 +223,44 @@ def test_sigkill_at_an_arbitrary_moment_never_corrupts(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     _check_store(db, n_batches, expected)
+
+
+def test_a_store_opened_while_another_is_being_created_is_never_half_made(tmp_path, monkeypatch):
+    # Under load a Ray worker refused its sibling's brand-new store as "not an itslab sample store
+    # (tables: none)": it looked between the WAL switch and the CREATE TABLEs. Here a second store
+    # opens the same path at exactly that moment (old code: ValueError; now the file appears whole).
+    import sqlite3 as real_sqlite3
+
+    from itslab.generators import store as store_mod
+
+    path = tmp_path / "shared.db"
+    seen: list[object] = []
+
+    class Conn:
+        def __init__(self, conn):
+            self._conn = conn
+
+        def executescript(self, script):
+            if not seen:
+                seen.append(None)  # only the first creation is interrupted
+                try:
+                    seen[0] = store_mod.SampleStore(path).open()
+                except ValueError as e:
+                    seen[0] = e
+            return self._conn.executescript(script)
+
+        def __getattr__(self, name):
+            return getattr(self._conn, name)
+
+    class Shim:
+        Connection, Error = real_sqlite3.Connection, real_sqlite3.Error
+
+        @staticmethod
+        def connect(*args, **kwargs):
+            return Conn(real_sqlite3.connect(*args, **kwargs))
+
+    monkeypatch.setattr(store_mod, "sqlite3", Shim)
+    first = store_mod.SampleStore(path).open()
+    assert len(seen) == 1 and isinstance(seen[0], store_mod.SampleStore), seen
+    assert len(first) == len(seen[0]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("shared.db")) == []

@@ -19,6 +19,7 @@ from typing import Any
 
 from itslab.generators.simulated.core import AnswerModel, SimBase
 from itslab.generators.simulated.outcome import SimulatedGenerator, expected_tokens
+from itslab.generators.simulated.refine import RefineSimGenerator
 from itslab.generators.simulated.sequential import THINK_END, WAIT, SequentialSimGenerator, current_answer
 from itslab.generators.simulated.stepwise import (
     StepwiseSimGenerator,
@@ -42,6 +43,7 @@ KINDS: dict[str, type[SimBase]] = {
     "outcome": SimulatedGenerator,
     "stepwise": StepwiseSimGenerator,
     "sequential": SequentialSimGenerator,
+    "refine": RefineSimGenerator,
 }
 
 
@@ -98,8 +100,9 @@ def make_suite(
 ) -> tuple[list[Problem], SimBase]:
     """Synthetic problems plus a simulated generator for them: ``(problems, generator)``.
 
-    `kind` is ``"outcome"`` (`SimulatedGenerator`), ``"stepwise"`` (`StepwiseSimGenerator`) or
-    ``"sequential"`` (`SequentialSimGenerator`); `params` go to its constructor (e.g.
+    `kind` is ``"outcome"`` (`SimulatedGenerator`), ``"stepwise"`` (`StepwiseSimGenerator`),
+    ``"sequential"`` (`SequentialSimGenerator`) or ``"refine"`` (`RefineSimGenerator`); `params`
+    go to its constructor (e.g.
     ``distractor_concentration``, ``gold_paths``, ``distractor_paths``, ``confidence_auc``,
     ``recover``, ``p_fix``). The generator's ``p_correct(problem)`` equals
     ``problem.meta["p_correct"]`` at T = 1 (before any "Wait").
@@ -115,6 +118,7 @@ __all__ = [
     "ANSWER_TEMPLATE",
     "AnswerModel",
     "KINDS",
+    "RefineSimGenerator",
     "SequentialSimGenerator",
     "SimBase",
     "SimulatedGenerator",

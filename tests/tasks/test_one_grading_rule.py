@@ -32,7 +32,8 @@ HYPER = {
 
 
 class TableGenerator:
-    """Answers every request for a problem's prompt with that problem's fixed text (finished, 5 tokens)."""
+    """Answers every request for a problem's prompt with that problem's fixed text (finished, 5 tokens);
+    a prompt built on the problem's (a synthesis or refinement prompt) gets the same text."""
 
     model_id = "table"
     n_params = 1e6
@@ -40,11 +41,16 @@ class TableGenerator:
     def __init__(self, texts: dict[str, str]) -> None:
         self.texts = texts
 
+    def _text(self, prefix: str) -> str:
+        if prefix in self.texts:
+            return self.texts[prefix]
+        return self.texts[max((k for k in self.texts if prefix.startswith(k)), key=len)]
+
     def generate(self, requests):
         return [
             [
                 Completion(
-                    self.texts[r.prefix],
+                    self._text(r.prefix),
                     n_tokens=5,
                     n_prompt_tokens=3,
                     finish_reason="stop",

@@ -28,7 +28,9 @@ class Generator(Protocol):
     Optional methods strategies use when present: ``count_tokens(text) -> int`` (exact prompt
     length, for worst-case budget checks; otherwise the UTF-8 byte length bounds it),
     ``format_prompt(problem) -> str`` and ``chat_prompt(messages) -> str`` (chat templating; see
-    `prompt_for`, the one route from a problem to a prefix).
+    `prompt_for`, the one route from a problem to a prefix), ``usage_of(completions) -> Usage``
+    (a generator over several models, e.g. `MixtureGenerator`, charges each sample to its own
+    model's cost; otherwise `Run` prices all samples with its one `CostModel`).
     """
 
     model_id: str

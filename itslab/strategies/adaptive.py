@@ -17,8 +17,6 @@ Both are the same loop: draw a batch through `Run` (charged, traced), update a s
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from itslab.budget import Budget
@@ -26,25 +24,9 @@ from itslab.protocols import Generator, Verifier
 from itslab.scaling.stopping import majority_posterior
 from itslab.strategies import register
 from itslab.strategies.base import Run, equivalence_classes, outcome_score
-from itslab.strategies.sampling import _candidates, _vote
+from itslab.strategies.sampling import _candidates, _vote, next_batch
 from itslab.trace import Candidate, Result
 from itslab.types import Completion, Problem
-
-
-def _next_batch(
-    run: Run, rng: np.random.Generator, n: int | None, drawn: int, batch: int, **sampling: Any
-) -> list[Completion]:
-    """Up to `batch` more samples (fewer if `n` or the budget says so); [] when none can be drawn."""
-    if batch < 1:
-        raise ValueError(f"{run.strategy}: batch must be >= 1, got {batch}")
-    want = batch if n is None else min(batch, n - drawn)
-    max_tokens = sampling["max_tokens"]
-    k = run.affordable(run.prompt, max_tokens, want) if want > 0 else 0
-    if k <= 0:
-        if not drawn and not run.steps:
-            run.too_small(run.worst_case([run.prompt], [1], max_tokens), f"one sample of up to {max_tokens} tokens")
-        return []
-    return run.sample(run.prompt, k, rng, stop=(), logprobs=True, **sampling) or []
 
 
 def _leader_votes(classes: list[int]) -> tuple[int, int]:
@@ -83,7 +65,18 @@ def adaptive_self_consistency(
     pool: list[Completion] = []
     posteriors: list[float] = []
     while n is None or len(pool) < n:
-        got = _next_batch(run, rng, n, len(pool), batch, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
+        got = next_batch(
+            run,
+            rng,
+            n,
+            len(pool),
+            batch,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            stop=(),
+            logprobs=True,
+        )
         if not got:
             break
         pool.extend(got)
@@ -132,7 +125,18 @@ def early_stop_bon(
     scores: list[float] = []
     stopped = False
     while not stopped and (n is None or len(cands) < n):
-        got = _next_batch(run, rng, n, len(cands), batch, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
+        got = next_batch(
+            run,
+            rng,
+            n,
+            len(cands),
+            batch,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            stop=(),
+            logprobs=True,
+        )
         if not got:
             break
         k = run.affordable_scores([c.text for c in got])

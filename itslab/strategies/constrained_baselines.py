@@ -17,7 +17,7 @@ from itslab.protocols import Generator, Verifier
 from itslab.strategies import register
 from itslab.strategies.base import Run
 from itslab.strategies.constrained_smc import answer_or_text, constraint_of
-from itslab.strategies.sampling import draw_pool
+from itslab.strategies.sampling import draw_pool, next_batch
 from itslab.tasks.constraints import Potential, potential, satisfies
 from itslab.trace import Candidate, Result
 from itslab.types import Completion, Problem
@@ -88,14 +88,16 @@ def rejection_sampling(
         run.affordable(run.prompt, max_tokens)  # a clear error when the budget does not bound the samples
     pool: list[Completion] = []
     while max_samples is None or len(pool) < max_samples:
-        want = batch if max_samples is None else min(batch, max_samples - len(pool))
-        k = run.affordable(run.prompt, max_tokens, want)
-        if k <= 0:
-            if not run.steps:
-                run.too_small(run.worst_case([run.prompt], [1], max_tokens), f"one sample of up to {max_tokens} tokens")
-            break
-        got = run.sample(
-            run.prompt, k, rng, max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=tuple(stop)
+        got = next_batch(
+            run,
+            rng,
+            max_samples,
+            len(pool),
+            batch,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            stop=tuple(stop),
         )
         if not got:
             break

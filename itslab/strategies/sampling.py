@@ -31,6 +31,25 @@ from itslab.trace import Candidate, Result
 from itslab.types import Completion, Problem
 
 
+def next_batch(
+    run: Run, rng: np.random.Generator, n: int | None, drawn: int, batch: int, **sampling: Any
+) -> list[Completion]:
+    """Up to `batch` more samples of the prompt for a strategy that draws until it decides to stop
+    (Adaptive-Consistency, early-stopping best-of-N, rejection sampling): fewer when the cap `n` or
+    the budget says so, [] when none can be drawn. `sampling` goes to `Run.sample` (`max_tokens`
+    required); a budget that cannot buy the first sample raises its clear error."""
+    if batch < 1:
+        raise ValueError(f"{run.strategy}: batch must be >= 1, got {batch}")
+    want = batch if n is None else min(batch, n - drawn)
+    max_tokens = sampling["max_tokens"]
+    k = run.affordable(run.prompt, max_tokens, want) if want > 0 else 0
+    if k <= 0:
+        if not drawn and not run.steps:
+            run.too_small(run.worst_case([run.prompt], [1], max_tokens), f"one sample of up to {max_tokens} tokens")
+        return []
+    return run.sample(run.prompt, k, rng, **sampling) or []
+
+
 def draw_pool(
     run: Run,
     rng: np.random.Generator,

@@ -7,9 +7,14 @@ PY     := $(VENV)/bin/python
 # On CPU machines the torch 2.13.0 CPU wheel is installed before anything that depends on torch,
 # so pip never pulls a multi-GB CUDA build. On a GPU machine: make TORCH_SPEC="torch" ...
 TORCH_SPEC ?= torch==2.13.0
+# `make demo` installs only what the demo needs (the transformers engine: extra `hf`); every other
+# target installs everything, the llama.cpp source build, Ray, the notebook and test tools included
 EXTRAS ?= hf,notebooks,test,http,llamacpp,ray
+DEMO_EXTRAS ?= hf
 comma  := ,
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)-$(subst $(comma),_,$(EXTRAS))
+SUM    := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(SUM)-$(subst $(comma),_,$(EXTRAS))
+DEMO_STAMP := $(VENV)/.installed-$(SUM)-$(subst $(comma),_,$(DEMO_EXTRAS))
 
 # Benchmarks live beside the checkout in ../shared/data unless the caller says otherwise.
 export ITSLAB_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
@@ -19,7 +24,8 @@ AS_ROOT := $(filter 0,$(shell id -u))
 .PHONY: help install models demo test test-fast lint lab notebooks browser chromium gallery bench banks clean
 
 help:
-	@echo "make demo       run the main job on the embedded default model (prints a table, writes runs/demo/)"
+	@echo "make demo       the main job: scaling on the embedded model live, the recorded banks, the simulator"
+	@echo "                (installs only the transformers engine; prints tables, writes runs/demo/)"
 	@echo "make test       install everything; run the tests, the backend tests on real servers, the notebooks (smoke),"
 	@echo "                00_tour in JupyterLab in a headless Chromium"
 	@echo "make lab        start JupyterLab on notebooks/ (prints the URL to open; LAB_ARGS=--no-browser on a server)"
@@ -42,13 +48,25 @@ $(STAMP): pyproject.toml | $(PY)
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# the demo's subset; nothing to do when everything is installed already
+ifneq ($(DEMO_STAMP),$(STAMP))
+$(DEMO_STAMP): pyproject.toml | $(PY)
+	@if [ -f "$(STAMP)" ]; then echo "everything is installed in $(VENV) already"; else \
+	  $(PY) -m pip install -q --upgrade pip && \
+	  $(PY) -m pip install -q "$(TORCH_SPEC)" && \
+	  $(PY) -m pip install -q -e ".[$(DEMO_EXTRAS)]"; fi
+	touch $@
+endif
+
 install: $(STAMP)
 
 models: $(STAMP)
 	$(PY) -m itslab models install smollm2-135m
 
-demo: $(STAMP) models
-	$(PY) -m itslab demo
+# progress bars are shown even when the output is piped or logged (ITSLAB_PROGRESS=0 hides them)
+demo: $(DEMO_STAMP)
+	$(PY) -m itslab models install smollm2-135m
+	ITSLAB_PROGRESS=$${ITSLAB_PROGRESS:-1} $(PY) -m itslab demo
 
 lint: $(STAMP)
 	$(PY) -m ruff check itslab tests benchmarks tools notebooks/conftest.py

@@ -20,8 +20,20 @@ Rows (tokens/s, and the ratio against the named baseline):
    concurrency 1. F16 decodes one stream slowest and batches best, so its ratio is the highest
    while its concurrency-4 throughput is not: read the ratios with the tokens/s beside them.
 
-Run: ``python benchmarks/bench_backends.py [--samples 32 --tokens 128 --server llama-server]``.
-The numbers depend on what else runs on the machine; the table says how many cores it saw.
+5. the engine against llama.cpp itself: raw llama-cpp-python batched decoding, written plainly in
+   ``benchmarks/llamacpp_raw.py`` (prompt decoded once, llama.cpp's own sampler chain), against
+   `LlamaCppGenerator` at batch 1, 8 and 32 (best of ``--reps`` interleaved runs; target: >= 0.9x);
+6. the fraction of the memory-bandwidth bound at batch 1, for the Q4_1 and (re-quantized) Q8_0
+   weights: weight bytes one decode step reads x tokens/s / the read bandwidth measured here
+   (numpy sums of a 1 GiB array in as many threads as llama.cpp uses);
+7. a sweep row: majority vote and best-of-N with self-evaluation (`itslab.experiments.run`,
+   ``--sweep-units`` problems batched per engine call) over ``--sweep-problems`` GSM8K problems x 8
+   samples on ``--sweep-model``: generated tokens/s over the whole sweep (scoring included) against
+   raw batched decoding of as many rows on that model (target: >= 0.7x).
+
+Run: ``ITSLAB_DATA_DIR=/path/to/data python benchmarks/bench_backends.py [--samples 32 --tokens 128
+--server llama-server]``. The numbers depend on what else runs on the machine; the tables say how
+many cores it saw and the load average.
 """
 
 from __future__ import annotations
@@ -33,6 +45,11 @@ import time
 from typing import Callable
 
 from itslab.types import Request
+
+try:  # run as a script: the sibling module is on sys.path
+    from llamacpp_raw import raw_decode, read_bandwidth, weight_bytes_per_token
+except ImportError:  # imported as benchmarks.bench_backends
+    from benchmarks.llamacpp_raw import raw_decode, read_bandwidth, weight_bytes_per_token
 
 QUESTION = "A baker makes 12 trays of 24 cookies and sells 200 of them. How many cookies are left?"
 INSTRUCTION = "Solve the problem step by step, then give the final answer."
@@ -150,6 +167,117 @@ def bench_http(prompt: str, n: int, tokens: int, args: argparse.Namespace) -> li
     return rows
 
 
+def bench_engine_vs_raw(
+    prompt: str, tokens: int, batches: list[int], reps: int, threads: int
+) -> list[tuple[int, float, float]]:
+    """(batch, raw tokens/s, LlamaCppGenerator tokens/s) on the embedded Q4_1, best of `reps` interleaved runs."""
+    from itslab.generators.llamacpp import LlamaCppGenerator
+    from itslab.models import gguf_path
+
+    path, out = gguf_path("smollm2-135m"), []
+    for b in batches:
+        gen = LlamaCppGenerator(path, n_ctx=4 * 256 + b * tokens, max_batch=b, cache_samples=False, n_threads=threads)
+        ids = gen.encode(prompt)
+        req = Request(prompt, n=b, max_tokens=tokens, temperature=0.8, seed=0)
+        gen.generate([Request(prompt, n=b, max_tokens=4, seed=1)], ignore_eos=True)  # warm-up
+        raw = mine = 0.0
+        for _ in range(reps):
+            tok, sec = raw_decode(path, ids, b, tokens, threads)
+            raw = max(raw, tok / sec)
+            gen.clear_cache()  # both read the prompt
+            tok, sec = timed(lambda: gen.generate([req], ignore_eos=True))
+            mine = max(mine, tok / sec)
+        gen.close()
+        out.append((b, raw, mine))
+    return out
+
+
+def bench_bandwidth(prompt: str, tokens: int, reps: int, threads: int) -> tuple[float, list[tuple[str, int, float]]]:
+    """Read bandwidth (bytes/s) and, per weight type, (label, weight bytes per token, batch-1 decode tokens/s)."""
+    from itslab.generators.llamacpp import LlamaCppGenerator
+    from itslab.generators.llamacpp.model import requantized
+    from itslab.models import gguf_path
+
+    bw, out = read_bandwidth(threads), []
+    for weights in ("q4_1", "q8_0"):
+        path = gguf_path("smollm2-135m") if weights == "q4_1" else requantized(gguf_path("smollm2-135m"), weights)
+        gen = LlamaCppGenerator(path, n_ctx=2048, max_batch=1, cache_samples=False, n_threads=threads)
+        gen.generate([Request(prompt, n=1, max_tokens=4, seed=1)], ignore_eos=True)  # warm-up; the prompt stays cached
+        best = 0.0
+        for r in range(reps):  # decode only: the cached prompt costs one token
+            tok, sec = timed(lambda: gen.generate([Request(prompt, max_tokens=tokens, seed=r)], ignore_eos=True))
+            best = max(best, tok / sec)
+        gen.close()
+        out.append((weights.upper(), weight_bytes_per_token(path), best))
+    return bw, out
+
+
+def bench_sweep(args: argparse.Namespace, threads: int) -> dict[str, float]:
+    """The sweep row: majority vote + best-of-N (self-evaluation) over GSM8K, against raw batched decoding."""
+    from itslab import tasks
+    from itslab.experiments.pool_memo import EngineCounter
+    from itslab.experiments.runner import run
+    from itslab.generators.llamacpp import LlamaCppGenerator
+    from itslab.models import gguf_path
+    from itslab.verifiers import SelfEvaluation
+
+    n, units, tokens = 8, args.sweep_units, args.sweep_tokens
+    problems = tasks.load("gsm8k", limit=args.sweep_problems)
+    gen = LlamaCppGenerator(args.sweep_model, n_ctx=units * (512 + n * tokens), max_batch=units * n, n_threads=threads)
+    counted = EngineCounter(gen)
+    hyper = {"max_tokens": tokens, "temperature": 0.8}
+    gen.generate([Request(gen.format_prompt(problems[0]), n=2, max_tokens=4, seed=1)])  # warm-up
+    gen.clear_cache()
+    t0 = time.perf_counter()
+    specs = [("majority_vote", hyper), ("best_of_n", hyper)]
+    run(problems, specs, [n], [0], counted, SelfEvaluation(gen), progress=False, batch_units=units)
+    sweep_s = time.perf_counter() - t0
+    evictions = gen.slots.evictions
+    ids = gen.encode(gen.format_prompt(problems[0]))
+    gen.close()
+    tok, sec = raw_decode(gguf_path(args.sweep_model), ids, units * n, tokens, threads)
+    return {
+        "tokens": counted.generated_tokens,
+        "sweep_s": sweep_s,
+        "engine_s": counted.seconds,
+        "calls": counted.calls,
+        "evictions": evictions,
+        "raw_rows": units * n,
+        "raw_tok_s": tok / sec,
+    }
+
+
+def print_engine_sections(args: argparse.Namespace, prompt: str, threads: int) -> None:
+    """Rows 5-7: the engine against raw llama.cpp, the bandwidth bound, and the sweep row."""
+    if not args.skip_engine:
+        print(f"\nllama.cpp engine vs raw llama-cpp-python, SmolLM2-135M Q4_1, {args.tokens} tokens per sample")
+        print(f"{'batch':>6s} {'raw tok/s':>10s} {'itslab tok/s':>13s} {'itslab / raw':>13s}")
+        for b, raw, mine in bench_engine_vs_raw(prompt, args.tokens, args.engine_batches, args.reps, threads):
+            ok = "met" if mine / raw >= 0.9 else "MISSED"
+            print(f"{b:6d} {raw:10.1f} {mine:13.1f} {mine / raw:12.2f}x  (target >= 0.9: {ok})")
+        bw, rows = bench_bandwidth(prompt, args.tokens, args.reps, threads)
+        print(f"\nmemory-bandwidth bound at batch 1: read bandwidth {bw / 1e9:.1f} GB/s ({threads} threads)")
+        for label, nbytes, tok_s in rows:
+            print(
+                f"  {label}: {nbytes / 1e6:.1f} MB of weights per token x {tok_s:.1f} tokens/s = "
+                f"{nbytes * tok_s / 1e9:.1f} GB/s = {nbytes * tok_s / bw:.0%} of the bound"
+            )
+    if not args.skip_sweep:
+        r = bench_sweep(args, threads)
+        rate = r["tokens"] / r["sweep_s"]
+        print(
+            f"\nsweep: majority vote + best-of-N (self-evaluation), {args.sweep_problems} GSM8K problems x 8 samples, "
+            f"{args.sweep_model}, max_tokens {args.sweep_tokens}, {args.sweep_units} problems per engine call\n"
+            f"  {r['tokens']} tokens in {r['sweep_s']:.1f} s = {rate:.1f} tokens/s over the whole sweep "
+            f"({r['engine_s']:.1f} s inside {r['calls']} generate calls, the rest scoring and strategy code; "
+            f"{r['evictions']} cache evictions)\n"
+            f"  raw batched decoding, {r['raw_rows']} rows x {args.sweep_tokens} tokens: "
+            f"{r['raw_tok_s']:.1f} tokens/s\n"
+            f"  sweep / raw = {rate / r['raw_tok_s']:.2f}x (target >= 0.7: "
+            f"{'met' if rate / r['raw_tok_s'] >= 0.7 else 'MISSED'})"
+        )
+
+
 def main() -> None:
     """Run the rows asked for and print the table with its ratios."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -165,7 +293,16 @@ def main() -> None:
     )
     ap.add_argument("--threads", type=int, default=None, help="llama.cpp threads (default: half the cores)")
     ap.add_argument("--skip-hf", action="store_true")
+    ap.add_argument("--engine-batches", default="1,8,32", help="batch sizes of the raw vs LlamaCppGenerator rows")
+    ap.add_argument("--reps", type=int, default=2, help="interleaved repetitions of rows 5-6 (best kept)")
+    ap.add_argument("--skip-engine", action="store_true", help="skip rows 5-6 (raw llama.cpp, bandwidth bound)")
+    ap.add_argument("--sweep-model", default="qwen2.5-coder-0.5b")
+    ap.add_argument("--sweep-problems", type=int, default=10)
+    ap.add_argument("--sweep-units", type=int, default=4, help="problems per engine call in the sweep row")
+    ap.add_argument("--sweep-tokens", type=int, default=256, help="max_tokens of the sweep's samples")
+    ap.add_argument("--skip-sweep", action="store_true", help="skip row 7 (needs ITSLAB_DATA_DIR)")
     args = ap.parse_args()
+    args.engine_batches = [int(b) for b in args.engine_batches.split(",")]
 
     from itslab.generators.llamacpp import LlamaCppGenerator
 
@@ -187,7 +324,8 @@ def main() -> None:
 
     print(
         f"\n{args.samples} samples x {args.tokens} tokens of one {n_prompt}-token prompt, SmolLM2-135M "
-        f"(GGUF for llama.cpp, bf16 for transformers); {os.cpu_count()} CPU cores shared with other jobs; "
+        f"(GGUF for llama.cpp, bf16 for transformers); {os.cpu_count()} CPU cores, load average "
+        f"{os.getloadavg()[0]:.2f}; "
         f"llama.cpp threads {args.threads or default_threads()}, torch threads {torch.get_num_threads()}\n"
     )
     head = f"{'backend':44s} {'configuration':38s} {'tokens':>7s} {'seconds':>8s} {'tokens/s':>9s}"
@@ -211,6 +349,8 @@ def main() -> None:
             f"  {b.split(', ', 1)[1]}: concurrency 4 / 1 = {ratio:.2f}x "
             f"(target >= 1.8: {'met' if ratio >= 1.8 else 'MISSED'})"
         )
+    print_engine_sections(args, prompt, args.threads or default_threads())
+    print(f"\nload average at the end: {os.getloadavg()[0]:.2f} (1 min) on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -569,14 +569,18 @@ def load(name: str, root: str | Path | None = None) -> Bank:
     got = hashlib.sha256(f.read_bytes()).hexdigest()
     if got != man.get("sha256"):
         raise BankError(f"{f}: sha256 {got} does not match its manifest's {man.get('sha256')}")
-    df = pd.read_parquet(f)
+    return _from_frame(name, pd.read_parquet(f), man, str(f))
+
+
+def _from_frame(name: str, df: Any, man: Mapping[str, Any], where: str) -> Bank:
+    """A `Bank` from its sample rows (schema and equal sample counts checked; arrays read-only)."""
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
-        raise BankError(f"{f}: missing columns {missing}")
+        raise BankError(f"{where}: missing columns {missing}")
     df = df.sort_values(["problem_index", "sample_index"], kind="stable").reset_index(drop=True)
     counts = df.groupby("problem_index", sort=True).size()
     if counts.nunique() != 1:
-        raise BankError(f"{f}: problems have different sample counts ({sorted(set(counts))})")
+        raise BankError(f"{where}: problems have different sample counts ({sorted(set(counts))})")
     P, n = len(counts), int(counts.iloc[0])
 
     def grid(col: str, dtype: Any = None) -> np.ndarray:
@@ -599,6 +603,34 @@ def load(name: str, root: str | Path | None = None) -> Bank:
     return Bank(name=name, frame=df, manifest=man, problem_ids=ids, **arrays)
 
 
+def in_progress(root: str | Path | None = None) -> list[str]:
+    """Banks under `root` still being recorded: a spec and at least one committed part, no ``bank.parquet``."""
+    base = Path(root or default_root())
+    folders = sorted(d for d in base.iterdir() if d.is_dir()) if base.is_dir() else []
+    return [
+        d.name
+        for d in folders
+        if (d / SPEC_FILE).is_file() and not (d / BANK_FILE).is_file() and any((d / PARTS).glob("part-*.parquet"))
+    ]
+
+
+def load_parts(name: str, root: str | Path | None = None) -> Bank:
+    """The committed parts of bank `name`, still being recorded, as a `Bank` (no sha256 to verify).
+
+    Its manifest is ``{"spec": <spec.json>, "partial": True, "parts": k}``: the problems recorded so
+    far, in order, so analyses can show a bank while it lands and switch to `load` once it is done.
+    """
+    import pandas as pd
+
+    folder = bank_dir(name, root)
+    parts = sorted((folder / PARTS).glob("part-*.parquet"))
+    if not (folder / SPEC_FILE).is_file() or not parts:
+        raise BankError(f"{folder}: no spec.json with committed parts (bank {name!r} is not being recorded)")
+    spec = json.loads((folder / SPEC_FILE).read_text())
+    df = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    return _from_frame(name, df, {"spec": spec, "partial": True, "parts": len(parts)}, str(folder / PARTS))
+
+
 # --- replay ------------------------------------------------------------------------------------
 
 BANK_PREFIX = "<itslab bank {bank} problem {id}>"
@@ -612,8 +644,8 @@ class BankReplay:
     Sample j of a request with seed s is recorded sample ``perm_s[j]``, a seeded permutation of the
     n recorded samples: a subset of i.i.d. samples is i.i.d., different seeds see different
     subsets, and the first j samples do not depend on n (the `Generator` contract). A request
-    whose temperature or max_tokens differs from the recording, or that asks for more than n
-    samples, raises `MissingSample`.
+    whose temperature or max_tokens differs from the recording, that stops at a string (the
+    recorded samples ran to their end), or that asks for more than n samples, raises `MissingSample`.
     """
 
     def __init__(self, bank: Bank) -> None:
@@ -664,6 +696,11 @@ class BankReplay:
                     f"bank {self.bank.name!r} was recorded at temperature {self.temperature}, "
                     f"max_tokens {self.max_tokens}; the request asks temperature {r.temperature}, "
                     f"max_tokens {r.max_tokens}"
+                )
+            if any(r.stop):
+                raise MissingSample(
+                    f"bank {self.bank.name!r} holds whole samples; the request stops at {list(r.stop)!r} "
+                    "(step-level search needs a live generator)"
                 )
             if r.n > self.bank.n:
                 raise MissingSample(
@@ -716,11 +753,13 @@ class BankScores:
         return Usage(verifier_calls=len(texts))
 
 
-def problems(name: str, root: str | Path | None = None) -> list[Problem]:
-    """The problems bank `name` was recorded on (rebuilt from its spec's task; the bank holds no text)."""
+def problems(name: str | Bank, root: str | Path | None = None) -> list[Problem]:
+    """The problems bank `name` (or a loaded `Bank`) was recorded on (rebuilt from its spec's task; the
+    bank holds no text)."""
     from itslab.experiments import config as configs
 
-    b = load(name, root)
+    b = name if isinstance(name, Bank) else load(name, root)
+    name = b.name
     spec = b.manifest.get("spec", {})
     cfg = configs.parse(
         {"task": spec["task"], "model": spec["model"], "strategies": ["majority_vote"], "budgets": [1]},

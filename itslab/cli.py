@@ -43,7 +43,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     d = run_config(cfg, out=args.out, store=store)
     df, man = runs.load(d)
-    print(report.strategy_table(df).to_string(index=False))
+    # every cell with its 95% Wilson interval (0 of 5 reads [0.00, 0.43], never "se 0")
+    print(report.wide_table(df).to_string(index=False))
     if "engine_generated_tokens" in man:
         print(
             f"\nengine: {man['engine_generated_tokens']} tokens generated in {man['engine_seconds']} s "

@@ -296,3 +296,44 @@ def particle_genealogy(source: Any, *, weights_for: str = "previous", ax: Any = 
     ax.set_xticks(range(len(steps)))
     ax.grid(False)
     return fig, ax
+
+
+def strategy_heatmap(
+    table: pd.DataFrame,
+    *,
+    value: str = "accuracy",
+    row: str = "config",
+    col: str = "task",
+    mark: str | None = "winner",
+    fmt: str = ".2f",
+    center: float | None = None,
+    ax: Any = None,
+) -> FigAx:
+    """Strategy × task heat map (Sys2Bench's table as a picture, Parashar et al. 2025, arXiv:2502.12521).
+
+    `table` has one row per (`row`, `col`) with `value` (e.g. `experiments.capstone.grid`); cells a
+    strategy could not run on are blank and labelled "n/a". Rows are ordered by their mean over
+    tasks. Cells where `mark` is true (the task's winner) get a box. With `center` the colour map
+    diverges around it (e.g. 0 for gains).
+    """
+    missing = [c for c in (value, row, col) if c not in table.columns]
+    if missing:
+        raise ValueError(f"strategy_heatmap: table lacks columns {missing}")
+    wide = table.pivot_table(index=row, columns=col, values=value, aggfunc="mean", sort=False)
+    wide = wide.loc[wide.mean(axis=1).sort_values(ascending=False).index]
+    fig, ax = _axes(ax, (1.6 + 1.3 * wide.shape[1], 0.9 + 0.32 * wide.shape[0]))
+    cmap = "vlag" if center is not None else "viridis"
+    sns.heatmap(wide, annot=True, fmt=fmt, cmap=cmap, center=center, cbar_kws={"label": value}, ax=ax,
+                annot_kws={"fontsize": "x-small"}, linewidths=0.5, linecolor="white")  # fmt: skip
+    for i, j in np.argwhere(wide.isna().to_numpy()):
+        ax.text(j + 0.5, i + 0.5, "n/a", ha="center", va="center", fontsize="x-small", color="0.5")
+    if mark is not None and mark in table.columns:
+        marked = table[table[mark].astype(bool)]
+        for r, c in zip(marked[row], marked[col]):
+            if r in wide.index and c in wide.columns:
+                i, j = wide.index.get_loc(r), wide.columns.get_loc(c)
+                ax.add_patch(plt.Rectangle((j, i), 1, 1, fill=False, edgecolor="k", lw=2))
+    ax.set(xlabel=col, ylabel=row)
+    ax.tick_params(axis="x", rotation=30)
+    ax.grid(False)
+    return fig, ax

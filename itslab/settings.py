@@ -1,4 +1,4 @@
-"""Run-time configuration read from the environment: smoke/full mode, data dir, cache, device."""
+"""Run-time configuration read from the environment: smoke/full mode, data dir, cache, progress bars, device."""
 
 from __future__ import annotations
 
@@ -35,6 +35,20 @@ def cache_dir() -> Path:
     d = Path(os.environ.get("ITSLAB_CACHE_DIR") or Path.home() / ".cache" / "itslab").expanduser()
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+def progress_disable() -> bool | None:
+    """tqdm's ``disable`` for itslab's progress bars, from ``ITSLAB_PROGRESS``: ``1`` shows them even
+    when stderr is not a terminal (`make demo` sets it, so a piped or logged run shows progress too),
+    ``0`` hides them; unset, tqdm decides (shown on terminals and in notebooks, silent in CI logs)."""
+    v = os.environ.get("ITSLAB_PROGRESS", "").strip().lower()
+    if v in ("", "auto"):
+        return None
+    if v in ("1", "true", "yes", "on"):
+        return False
+    if v in ("0", "false", "no", "off"):
+        return True
+    raise ValueError(f"ITSLAB_PROGRESS must be 1, 0 or auto, got {v!r}")
 
 
 def device() -> str:

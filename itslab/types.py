@@ -142,7 +142,7 @@ class Completion:
         if self.token_ids is not None:
             object.__setattr__(self, "token_ids", tuple(self.token_ids))
         if self.logprobs is not None:
-            object.__setattr__(self, "logprobs", tuple(float(x) for x in self.logprobs))
+            object.__setattr__(self, "logprobs", tuple(map(float, self.logprobs)))
 
     @property
     def logprob(self) -> float | None:

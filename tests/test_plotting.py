@@ -132,3 +132,21 @@ def test_particle_genealogy_from_info_dicts_and_result(tmp_path):
         plotting.particle_genealogy([{"weights": (1.0,)}, {"ancestors": (3,), "weights": (1.0,)}])
     with pytest.raises(ValueError, match="no step carries"):
         plotting.particle_genealogy([{"ess": 1.0}])
+
+
+def test_strategy_heatmap_marks_winners_and_blank_cells(tmp_path):
+    table = pd.DataFrame(
+        {
+            "task": ["t1", "t1", "t2"],
+            "config": ["a", "b", "a"],
+            "accuracy": [0.4, 0.7, 0.9],
+            "winner": [False, True, True],
+        }
+    )
+    fig, ax = plotting.strategy_heatmap(table)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["b", "a"]  # ordered by mean over the tasks run
+    assert any(t.get_text() == "n/a" for t in ax.texts)
+    assert sum(isinstance(p, plt.Rectangle) and p.get_linewidth() == 2 for p in ax.patches) == 2
+    render(fig, tmp_path, "heatmap")
+    with pytest.raises(ValueError, match="lacks columns"):
+        plotting.strategy_heatmap(table.drop(columns="task"))

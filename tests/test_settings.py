@@ -27,3 +27,19 @@ def test_data_dir(monkeypatch, tmp_path):
         config.data_dir()
     monkeypatch.delenv("ITSLAB_DATA_DIR")
     assert config.data_dir() is None
+
+
+@pytest.mark.parametrize("value, disable", [("", None), ("auto", None), ("1", False), ("0", True), ("on", False)])
+def test_progress_bars_follow_itslab_progress(monkeypatch, value, disable):
+    from itslab.settings import progress_disable
+
+    monkeypatch.setenv("ITSLAB_PROGRESS", value)
+    assert progress_disable() is disable
+
+
+def test_a_bad_itslab_progress_is_named(monkeypatch):
+    from itslab.settings import progress_disable
+
+    monkeypatch.setenv("ITSLAB_PROGRESS", "maybe")
+    with pytest.raises(ValueError, match="ITSLAB_PROGRESS"):
+        progress_disable()

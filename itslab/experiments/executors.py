@@ -95,7 +95,9 @@ def run_ray(
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(units), desc="itslab[ray]", unit="unit", leave=False, disable=None)
+        from itslab.settings import progress_disable
+
+        bar = tqdm(total=len(units), desc="itslab[ray]", unit="unit", leave=False, disable=progress_disable())
     try:
         # map keeps submission order, so rows come back in unit order whatever finished first
         for c, (r, res) in zip(chunks, pool.map(lambda a, c: a.run.remote(c, specs, budgets, batch_units), chunks)):

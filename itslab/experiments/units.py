@@ -104,8 +104,11 @@ def _run_units(
     """Rows and results of every (problem, seed) unit, in unit order (the executors' common core);
     `on_rows(rows)` is called with each unit's rows as it finishes."""
     from itslab import strategies as registry
+    from itslab.experiments.pool_memo import EngineCounter
 
-    gen = generator
+    # tokens/s on the progress bar counts what the engine generated, not the rows' usage (nested
+    # budgets and strategies sharing a pool would count the same samples many times)
+    gen = counter = EngineCounter(generator)
     if store is not None:
         from itslab.generators.store import Cached
 
@@ -113,15 +116,15 @@ def _run_units(
     fns = {s.name: registry.get(s.name) for s in specs}
     order = sorted(budgets, key=lambda b: -_limit(b))
     bar = _bar(len(units) * len(specs) * len(order), progress)
-    t0, stats, lock = time.perf_counter(), {"toks": 0, "calls": 0}, threading.Lock()
+    t0, stats, lock = time.perf_counter(), {"calls": 0}, threading.Lock()
 
     def tick(res: Result, unit_calls: int) -> None:
         with lock:
-            stats["toks"] += res.usage.generated_tokens
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(
-                    tok_s=f"{stats['toks'] / max(1e-9, time.perf_counter() - t0):.0f}",
+                    tokens=counter.generated_tokens,
+                    tok_s=f"{counter.generated_tokens / max(1e-9, time.perf_counter() - t0):.1f}",
                     gen_calls=stats["calls"] + unit_calls,
                     refresh=False,
                 )
@@ -185,5 +188,9 @@ def _bar(total: int, on: bool):
         return None
     from tqdm.auto import tqdm
 
-    # disable=None: silent when not attached to a terminal or notebook (CI logs stay readable)
-    return tqdm(total=total, desc="itslab", unit="run", leave=False, mininterval=0.5, disable=None)
+    from itslab.settings import progress_disable
+
+    # by default silent when not attached to a terminal or notebook (CI logs stay readable);
+    # ITSLAB_PROGRESS=1 (make demo) shows it anyway and leaves its last line: the sweep's tokens/s
+    disable = progress_disable()
+    return tqdm(total=total, desc="itslab", unit="run", leave=disable is False, mininterval=0.5, disable=disable)

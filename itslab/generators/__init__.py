@@ -30,6 +30,7 @@ _LAZY: dict[str, str] = {
     "VLLMGenerator": "itslab.generators.vllm",
     "MixtureGenerator": "itslab.generators.mixture",
     "MixtureConfig": "itslab.generators.mixture",
+    "ModelPair": "itslab.generators.pair",
 }
 
 

@@ -17,6 +17,8 @@
 - `skill_gap`   coverage of a model δ logits stronger on Beta-difficulty problems; the break-even gap
 - `stopping`    adaptive stopping replayed on a pool: Adaptive-Consistency's Beta posterior,
                 early-stopping best-of-N (Aggarwal et al. 2023; Huang et al. 2025)
+- `probe_exit`  probe-based early exit replayed on recorded probes (Dynasor-CoT, Fu et al. 2024):
+                every (interval, window) rule from one recording, and the forced answer at a budget
 - `selective`   selective answering with a penalty for wrong answers, risk-coverage, ECE and
                 reliability bins (Jurayj et al. 2025; Guo et al. 2017)
 - `difficulty`  oracle or model-predicted difficulty levels fitted on one split, applied to another
@@ -28,6 +30,16 @@
 - `config_allocation`  samples per sampling configuration (model × temperature × prompt) learned on a
                 train split: OSCA's hill climbing, greedy, best single, uniform (Zhang et al. 2024)
 - `config_population`  simulated problems × configurations: Beta difficulty, logit shifts, copula correlation
+- `bounds`      worst-of-k / average / majority / perfect-verifier bounds per task, their gaps, gain by
+                difficulty (Balachandran et al. 2025); `length` longer-minus-shorter accuracy in a problem
+- `tuning`      tuned against default on a problem split (Liu et al. 2025); `task_grid` strategy × task
+                tables of a harness sweep, cross-fitted all-rounder and largest-drop tests (Sys2Bench)
+- `speculation`  latency of non-SI, SI, DSI and SEED: closed forms and a discrete-event simulation
+                (Leviathan et al. 2023; Timor et al. 2024; Wang et al. 2024)
+- `step_speculation`  SpecReason's step-level speculation in closed form: speed-up and accuracy by threshold
+- `latency`     a wall-clock model beside tokens: calls in series, samples of a call in parallel (s1, APR)
+- `fractured`   fractured sampling's (n, m, H) grid, token cost and allocation under a budget, on all
+                three axes or one (Liao et al. 2025)
 
 Pure numpy/scipy/pandas: importing this package never imports torch.
 """

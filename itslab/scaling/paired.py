@@ -49,6 +49,32 @@ def paired_gap(df: pd.DataFrame, a: str, b: str, by: Sequence[str] = ()) -> pd.D
     return out.reset_index()
 
 
+def cell_gap(df: pd.DataFrame, a: tuple[str, float], b: tuple[str, float]) -> dict[str, float]:
+    """Accuracy of cell `a` = (strategy, budget) minus cell `b`, paired over the problems both ran.
+
+    Cells may differ in budget too (coverage at 16 samples against pass@1). Returns ``gap``,
+    ``se`` (over per-problem differences of seed-means), ``z`` (gap / se; ±inf when every problem
+    differs by the same non-zero amount, 0 when all agree, NaN with fewer than two problems),
+    ``n_problems`` and both accuracies ``a`` and ``b``.
+    """
+    cells = {}
+    for key, (strategy, budget) in (("a", a), ("b", b)):
+        part = df[(df["strategy"] == strategy) & (df["budget"] == budget)]
+        if part.empty:
+            raise ValueError(f"cell_gap: no rows for strategy {strategy!r} at budget {budget}")
+        cells[key] = part.assign(_c=part["correct"].astype(float)).groupby("problem_id")["_c"].mean()
+    d = pd.concat(cells, axis=1).dropna()
+    diff = (d["a"] - d["b"]).to_numpy()
+    n = len(diff)
+    gap = float(diff.mean()) if n else float("nan")
+    se = float(diff.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+    if n < 2:
+        z = float("nan")  # one problem says nothing about how a difference varies
+    else:
+        z = gap / se if se > 0 else (0.0 if gap == 0 else float(np.sign(gap) * np.inf))
+    return {"gap": gap, "se": se, "z": z, "n_problems": n, "a": float(d["a"].mean()), "b": float(d["b"].mean())}
+
+
 def curve(df: pd.DataFrame, strategy: str, cost: str = "generated_tokens") -> pd.DataFrame:
     """Accuracy and mean `cost` per budget of one strategy (seed-mean per problem, then problems)."""
     part = df[df["strategy"] == strategy].assign(_c=lambda x: x["correct"].astype(float))

@@ -71,6 +71,11 @@ _MODULES: tuple[str, ...] = (
     "itslab.strategies.synthesis",
     "itslab.strategies.tree_search",
     "itslab.strategies.evolution",
+    "itslab.strategies.early_exit",
+    "itslab.strategies.length_vote",
+    "itslab.strategies.budget_forcing",
+    "itslab.strategies.speculative",
+    "itslab.strategies.fractured",
 )
 _loaded = False
 

@@ -46,16 +46,27 @@ class Run:
         return self._prompt
 
     # -- spending -------------------------------------------------------------------------
-    def worst_case(self, prefixes: Sequence[str], ns: Sequence[int], max_tokens: int) -> Usage:
-        """Usage if every prefix is read uncached and every sample runs to `max_tokens`."""
-        p = sum(count_tokens(self.generator, x) for x, n in zip(prefixes, ns) if n > 0)
+    def worst_case(
+        self, prefixes: Sequence[str], ns: Sequence[int], max_tokens: int, generator: Generator | None = None
+    ) -> Usage:
+        """Usage if every prefix is read uncached and every sample runs to `max_tokens` (on `generator`,
+        default the run's own)."""
+        gen, cost = self._model(generator)
+        p = sum(count_tokens(gen, x) for x, n in zip(prefixes, ns) if n > 0)
         g = sum(ns) * max_tokens
         return Usage(
             samples=sum(ns),
             prompt_tokens=p,
             generated_tokens=g,
-            generator_flops=2.0 * self.cost.generator_params * (p + g),
+            generator_flops=2.0 * cost.generator_params * (p + g),
         )
+
+    def _model(self, generator: Generator | None) -> tuple[Generator, CostModel]:
+        """The generator to call and its cost model: the run's own, or another model it holds (a
+        `ModelPair`'s drafter), priced at that model's own size."""
+        if generator is None or generator is self.generator:
+            return self.generator, self.cost
+        return generator, CostModel(generator_params=float(getattr(generator, "n_params", 0.0) or 0.0))
 
     def affordable(self, prefix: str, max_tokens: int, want: int | None = None) -> int:
         """How many samples of `prefix` (at most `want`) fit in the remaining budget, worst case."""
@@ -73,30 +84,42 @@ class Run:
         return k
 
     def sample_batch(
-        self, requests: Sequence[Request], *, kind: str, info: Mapping[str, Any] | None = None
+        self,
+        requests: Sequence[Request],
+        *,
+        kind: str,
+        info: Mapping[str, Any] | None = None,
+        generator: Generator | None = None,
     ) -> list[list[Completion]] | None:
         """Generate `requests` if their worst case fits; charge actual usage and trace the step.
 
-        Returns None (and spends nothing) when the worst case does not fit.
+        Returns None (and spends nothing) when the worst case does not fit. `generator` runs them
+        on another model than the run's (a `ModelPair`'s drafter), counted and priced as that model.
         """
         if not requests:
             return []
+        gen, cost = self._model(generator)
         mt = max(r.max_tokens for r in requests)
-        worst = self.worst_case([r.prefix for r in requests], [r.n for r in requests], mt)
+        worst = self.worst_case([r.prefix for r in requests], [r.n for r in requests], mt, gen)
         if not self.meter.can_afford(worst):
             if not self.steps:
                 self.too_small(worst, f"its first step ({sum(r.n for r in requests)} samples of up to {mt} tokens)")
             return None
         t0 = time.perf_counter()
-        outs = self.generator.generate(list(requests))
+        outs = gen.generate(list(requests))
         wall = time.perf_counter() - t0
         flat = [c for cs in outs for c in cs]
         # a generator that knows its samples' models (a mixture) charges each to its own cost model
-        own = getattr(self.generator, "usage_of", None)
-        u = own(flat) if callable(own) else self.cost.generator_usage(flat)
+        own = getattr(gen, "usage_of", None)
+        u = own(flat) if callable(own) else cost.generator_usage(flat)
         u = Usage(**{**_fields(u), "wall_time": wall})
         self.meter.charge(u)
-        rec_info = {"n_requests": len(requests), "n_cached_tokens": u.cached_tokens}
+        # the longest sample is the step's critical path for a wall-clock model (scaling.latency)
+        rec_info = {
+            "n_requests": len(requests),
+            "n_cached_tokens": u.cached_tokens,
+            "max_sample_tokens": max((c.n_tokens for c in flat), default=0),
+        }
         rec_info.update(info or {})
         self.steps.append(StepRecord(len(self.steps), kind, u, rec_info))
         return outs

@@ -11,7 +11,8 @@ step, steps split on `itslab.protocols.STEP_DELIMITER`; `aggregate` folds step s
 - `MetaVerifier` — k sampled critiques voted on, a meta RM keeping the top m (DeepSeek-GRM);
 - `CombinedVerifier` — parts' scores averaged (CoT + PoT verification), `CorrelatedNoisyVerifier` parts;
 - `RuleStepVerifier`, `LengthBiasedPRM` — exact step rules of the synthetic arithmetic / Countdown
-  tasks, and that PRM degraded to a set AUC with a length bias.
+  tasks, and that PRM degraded to a set AUC with a length bias;
+- `StepScore` — a model's 0–9 rating of the last step from its digit log-probabilities (SpecReason).
 
 Heavy modules load on first attribute access, so ``import itslab.verifiers`` stays free of torch.
 """
@@ -45,6 +46,7 @@ _LAZY: dict[str, str] = {
     "run_python": "itslab.verifiers.sandbox",
     "RuleStepVerifier": "itslab.verifiers.step_rules",
     "LengthBiasedPRM": "itslab.verifiers.step_rules",
+    "StepScore": "itslab.verifiers.step_score",
 }
 
 

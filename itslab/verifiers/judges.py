@@ -56,6 +56,9 @@ class SelfEvaluation:
 
     Score = exp(lp_yes) / (exp(lp_yes) + exp(lp_no)), the Yes/No probability renormalised over
     the two answers. Cost: one call per text reading the judge prompt and both answer tokens.
+    Scores are memoised per judge prompt (LRU of `cache_size`): a sweep's nested budgets score
+    the same samples again, and the score is a deterministic function of the text, so each call is
+    still charged (`cost`) as the run would spend it alone, like the runner's pool memo.
     """
 
     def __init__(
@@ -66,8 +69,11 @@ class SelfEvaluation:
         yes: str = " Yes",
         no: str = " No",
         name: str = "self_eval",
+        cache_size: int = 4096,
     ) -> None:
         self.generator, self.template, self.yes, self.no, self.name = generator, template, yes, no, name
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, float] = OrderedDict()  # judge prompt -> P(Yes)
 
     def prefix(self, problem: Problem, text: str) -> str:
         """The judge prompt for one solution."""
@@ -83,9 +89,14 @@ class SelfEvaluation:
             )
         out: list[Scores] = []
         for t in as_texts(texts, f"{self.name}.score"):
-            p = self.prefix(problem, t)
-            d = _logprob(f(p, self.yes)) - _logprob(f(p, self.no))
-            out.append((1.0 / (1.0 + math.exp(-d)) if d >= 0 else math.exp(d) / (1.0 + math.exp(d)),))
+            key = self.prefix(problem, t)
+            if key not in self._cache:
+                d = _logprob(f(key, self.yes)) - _logprob(f(key, self.no))
+                self._cache[key] = 1.0 / (1.0 + math.exp(-d)) if d >= 0 else math.exp(d) / (1.0 + math.exp(d))
+            self._cache.move_to_end(key)
+            out.append((self._cache[key],))
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
         return out
 
     def cost(self, problem: Problem, texts: Sequence[str]) -> Usage:

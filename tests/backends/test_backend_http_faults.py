@@ -118,6 +118,18 @@ def test_server_mode_sends_n_and_counts_the_prompt_once():
     assert [c.n_cached_tokens for c in out] == [3, 7, 7, 7] and all(c.n_tokens == 2 for c in out)
 
 
+def test_logprobs_off_never_asks_for_them_and_counts_from_usage():
+    # llama-cpp-python's server sorts the whole vocabulary in Python per returned logprob: a
+    # strategy that does not read them can switch them off; counts then come from `usage`
+    with FakeOpenAI([200]) as fake:
+        gen = _gen(fake, logprobs=False)
+        out = gen.generate([Request("a", n=2, max_tokens=4, seed=9, logprobs=True, stop=("\n",))])[0]
+    assert len(fake.requests) == 2 and all("logprobs" not in b for b in fake.requests)
+    assert all(c.logprobs is None and c.n_tokens == 2 for c in out)
+    with pytest.raises(ValueError, match="logprobs"):
+        OpenAIGenerator("http://127.0.0.1:9/v1", "m", samples="server", logprobs=False)
+
+
 def test_stop_string_is_restored_from_stop_reason_or_tokens():
     with FakeOpenAI([200], stop_reason="\n\n") as fake:
         out = _gen(fake).generate([Request("a", n=1, max_tokens=4, stop=("\n\n",))])[0][0]

@@ -86,6 +86,52 @@ def test_seq_slots_raise_when_every_slot_is_busy():
         s.acquire()
 
 
+def test_seq_slots_cache_token_budget_evicts_least_recently_used():
+    lib = _FakeLib()
+    s = SeqSlots(lib, None, n_slots=6, cache_tokens=10)
+    a, b, c = s.acquire(), s.acquire(), s.acquire()
+    s.keep(a, [1, 2, 3, 4])
+    s.keep(b, [5, 6, 7, 8])
+    assert s.n_cached_tokens == 8 and s.evictions == 0
+    s.match(np.array([1, 2, 9], np.int32), limit=5)  # a is now more recent than b
+    s.keep(c, [9, 9, 9, 9])  # 12 > 10 tokens: the least recently used entry (b) goes
+    assert set(s.entries) == {a, c} and s.n_cached_tokens == 8 and s.evictions == 1 and ("rm", b) in lib.calls
+    # room for a batch: entries shrink to what is asked, oldest first; the held count follows every drop
+    assert s.make_room(4) == 1 and set(s.entries) == {c} and s.n_cached_tokens == 4
+    assert s.make_room(100) == 0 and s.make_room(0) == 1 and s.n_cached_tokens == 0 and not s.entries
+    d = s.acquire()
+    s.keep(d, list(range(11)))  # longer than the whole budget: not kept
+    assert not s.entries and s.n_cached_tokens == 0 and d in s.free
+    with pytest.raises(ValueError, match="cache_tokens"):
+        SeqSlots(lib, None, n_slots=2, cache_tokens=-1)
+
+
+def test_default_threads_counts_physical_cores_and_reads_the_override(monkeypatch, tmp_path):
+    from itslab.generators.llamacpp import model
+
+    # four logical CPUs on two cores (2-way SMT): two threads; without SMT: one per CPU
+    for cpu, siblings in {0: "0,2", 1: "1,3", 2: "0,2", 3: "1,3"}.items():
+        (tmp_path / f"cpu{cpu}" / "topology").mkdir(parents=True)
+        (tmp_path / f"cpu{cpu}" / "topology" / "thread_siblings_list").write_text(siblings + "\n")
+    monkeypatch.setattr(model, "CPU_SYSFS", tmp_path)
+    monkeypatch.setattr(model.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    monkeypatch.delenv("ITSLAB_LLAMA_THREADS", raising=False)
+    assert model.default_threads() == 2
+    monkeypatch.setattr(model.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert model.default_threads() == 2
+    monkeypatch.setattr(model.os, "sched_getaffinity", lambda pid: {0, 2}, raising=False)
+    assert model.default_threads() == 1
+    monkeypatch.setattr(model, "CPU_SYSFS", tmp_path / "absent")  # no topology: half the logical CPUs
+    monkeypatch.setattr(model.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 4, 5}, raising=False)
+    assert model.default_threads() == 3
+    monkeypatch.setenv("ITSLAB_LLAMA_THREADS", "5")
+    assert model.default_threads() == 5
+    for bad in ("0", "two"):
+        monkeypatch.setenv("ITSLAB_LLAMA_THREADS", bad)
+        with pytest.raises(ValueError, match="ITSLAB_LLAMA_THREADS"):
+            model.default_threads()
+
+
 # ---------------------------------------------------------------- the real engine (SmolLM2-135M GGUF)
 
 
@@ -151,6 +197,36 @@ def test_stop_strings_are_kept_and_the_next_step_reuses_the_prefix(gen):
 def test_a_request_past_the_kv_cache_is_refused(gen):
     with pytest.raises(ValueError, match="n_ctx"):
         gen.generate([Request("abc", max_tokens=10_000)])
+
+
+def test_a_batch_gets_room_before_it_decodes_and_the_cache_stays_in_budget():
+    """A full cache is trimmed before a batch decodes (the old engine let llama_decode fail, then
+    evicted one entry per retry), and cached sequences never hold more than `cache_tokens`."""
+    pytest.importorskip("llama_cpp")
+    from itslab.generators.llamacpp import LlamaCppGenerator
+
+    g = LlamaCppGenerator("smollm2-135m", n_ctx=512, max_batch=4, cache_tokens=512)
+    full = []
+    decode = g.llm.decode
+
+    def spy(n, on_full):  # records every decode that found the KV cache full
+        return decode(n, lambda: full.append(n) or on_full())
+
+    g.llm.decode = spy
+    for k in range(8):  # eight cached prompt + sample sequences of ~40 tokens fill most of the cache
+        g.generate([Request(f"Item {k}: the colour of the sky is", n=1, max_tokens=32, seed=k)], ignore_eos=True)
+    assert g.slots.n_cached_tokens > 512 - 4 * 64
+    out = g.generate([Request("A list of fruits:", n=4, max_tokens=64, seed=0)], ignore_eos=True)[0]
+    assert [c.n_tokens for c in out] == [64] * 4 and full == [] and g.slots.evictions > 0
+    g.close()
+    with pytest.raises(ValueError, match="cache_tokens"):
+        LlamaCppGenerator("smollm2-135m", n_ctx=256, cache_tokens=1000)
+    small = LlamaCppGenerator("smollm2-135m", n_ctx=1024, max_batch=2, cache_tokens=40)
+    for k in range(4):
+        small.generate([Request(f"Item {k}: the sky is", n=2, max_tokens=8, seed=k)])
+        assert small.slots.n_cached_tokens <= 40
+    assert LlamaCppGenerator("smollm2-135m", n_ctx=1024, max_batch=1).slots.cache_tokens == 512
+    small.close()
 
 
 @pytest.mark.slow

@@ -49,6 +49,11 @@ SLIDERS: dict[str, tuple[str, ...]] = {
     "11_adaptive_sampling": ("threshold", "max_samples"),
     "12_verifiers_ii": ("rho", "verifier_auc"),
     "13_tree_search": ("p_fix",),
+    "14_budget_forcing": ("break_decay",),
+    "15_fractured_thinking": ("commit_mean",),
+    "16_training_for_search": ("n_dco",),
+    "17_speculative_reasoning": ("threshold", "acceptance"),
+    "18_capstone": ("k",),
 }
 MIN_CHANGED_PIXELS = 50  # a moved slider must change at least this many pixels of its figure
 SERIES = sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))

@@ -143,6 +143,8 @@ BUILT = {
     "sim-outcome": lambda: _simulated("outcome"),
     "sim-stepwise": lambda: _simulated("stepwise"),
     "sim-sequential": lambda: _simulated("sequential"),
+    "sim-thinking": lambda: _simulated("thinking"),
+    "sim-anytime": lambda: _simulated("anytime"),
 }
 FIXTURES = {"replay": "replay_backend", "bank": "bank_backend", "hf": "hf_backend", "llamacpp": "llamacpp_backend"}
 

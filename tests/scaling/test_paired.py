@@ -47,3 +47,22 @@ def test_cost_to_match_interpolates_in_log_cost():
     assert cost_to_match(df, "fast", "base") == pytest.approx(8.0)
     # never reached: NaN
     assert math.isnan(cost_to_match(df, "base", "fast"))
+
+
+def test_cell_gap_pairs_cells_of_different_budgets_by_hand():
+    from itslab.scaling.paired import cell_gap
+
+    # coverage at 8 against one sample: problems a, b gain, c stays right, d stays wrong
+    df = _frame([
+        ("a", "cov", 8, 0, True, 0), ("b", "cov", 8, 0, True, 0), ("c", "cov", 8, 0, True, 0), ("d", "cov", 8, 0, False, 0),
+        ("a", "one", 1, 0, False, 0), ("b", "one", 1, 0, False, 0), ("c", "one", 1, 0, True, 0), ("d", "one", 1, 0, False, 0),
+    ])  # fmt: skip
+    g = cell_gap(df, ("cov", 8), ("one", 1))
+    assert (g["gap"], g["n_problems"], g["a"], g["b"]) == (0.5, 4, 0.75, 0.25)
+    assert g["se"] == pytest.approx(np.std([1, 1, 0, 0], ddof=1) / 2) and g["z"] == pytest.approx(0.5 / g["se"])
+    every = df.assign(correct=df["strategy"] == "cov")  # every problem gains exactly 1: no spread, z = inf
+    assert cell_gap(every, ("cov", 8), ("one", 1))["z"] == math.inf
+    assert cell_gap(df, ("cov", 8), ("cov", 8))["z"] == 0.0
+    assert math.isnan(cell_gap(df[df.problem_id == "a"], ("cov", 8), ("one", 1))["z"])
+    with pytest.raises(ValueError, match="no rows for strategy 'cov' at budget 2"):
+        cell_gap(df, ("cov", 2), ("one", 1))

@@ -28,6 +28,7 @@ HYPER = {
     "constrained_smc": {"constraint": "constant", "n_particles": 2, "max_tokens": 64},
     "constrained_best_of_n": {"constraint": "constant", "n": 2, "max_tokens": 64},
     "rejection_sampling": {"constraint": "constant", "max_samples": 2, "max_tokens": 64},
+    "speculative_reasoning": {"max_steps": 2},
 }
 
 

@@ -41,6 +41,17 @@ def test_self_evaluation_is_p_yes_renormalised():
     assert (u.verifier_calls, u.verifier_tokens, u.verifier_flops) == (2, n, 2 * 1000.0 * n)
 
 
+def test_self_evaluation_scores_a_text_once_and_charges_every_call():
+    g = FakeLogprobs()
+    v = SelfEvaluation(g, cache_size=2)
+    first = v.score(P, ["4", "5"])
+    assert v.score(P, ["5", "4"]) == first[::-1] and len(g.calls) == 4  # the nested budget's re-score is free
+    assert v.cost(P, ["4"]).verifier_calls == 1  # ... but a run is still charged as if alone
+    v.score(P, ["6"])  # evicts the least recently used ("5")
+    v.score(P, ["5"])
+    assert len(g.calls) == 8
+
+
 def test_self_evaluation_accepts_per_token_lists():
     class ListLogprobs(FakeLogprobs):
         def logprob_of(self, prefix, continuation):

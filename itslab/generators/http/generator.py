@@ -69,6 +69,10 @@ class OpenAIGenerator:
     (server-specific knobs, e.g. llama.cpp's ``{"repeat_penalty": 1.0, "min_p": 0.0}`` to get
     plain temperature sampling). `tokenizer` counts tokens for budget checks; by default the
     server's ``/tokenize`` endpoint is asked, else the UTF-8 byte length bounds it.
+    ``logprobs=False`` never asks the server for per-token logprobs (completions carry none; token
+    counts come from ``usage``), for strategies that do not read them on servers where they are
+    dear: llama-cpp-python's server sorts the whole vocabulary in Python for every token it
+    returns them for (~0.17 CPU-s per token for a 152k vocabulary, several decode steps' worth).
     """
 
     def __init__(
@@ -88,11 +92,16 @@ class OpenAIGenerator:
         model_id: str | None = None,
         n_params: float = 0.0,
         jitter_seed: int = 0,
+        logprobs: bool = True,
     ) -> None:
         if api not in APIS:
             raise ValueError(f"OpenAIGenerator.api must be one of {APIS}, got {api!r}")
         if samples not in SAMPLE_MODES:
             raise ValueError(f"OpenAIGenerator.samples must be one of {SAMPLE_MODES}, got {samples!r}")
+        if not logprobs and samples == "server":
+            raise ValueError(
+                "OpenAIGenerator: samples='server' needs logprobs=True (they give each choice's token count)"
+            )
         if max_concurrency < 1 or timeout <= 0:
             raise ValueError(
                 f"OpenAIGenerator: need max_concurrency >= 1 and timeout > 0, got {max_concurrency}, {timeout}"
@@ -101,7 +110,7 @@ class OpenAIGenerator:
         self.api, self.samples, self.max_concurrency, self.timeout = api, samples, max_concurrency, timeout
         self.retry, self.extra_body, self.system_prompt = retry, dict(extra_body or {}), system_prompt
         self.api_key_env, self.jitter_seed, self.n_params = api_key_env, jitter_seed, float(n_params)
-        self._tokenizer = tokenizer
+        self._tokenizer, self.logprobs = tokenizer, logprobs
         self._count_cache: dict[str, int] = {}
         self._count_route: str | None = None if tokenizer is None else "callable"
         self.stats = HTTPStats()
@@ -174,7 +183,14 @@ class OpenAIGenerator:
     # -- request and reply mapping -------------------------------------------------------
     def _body(self, r: Request, n: int, seed: int) -> dict[str, Any]:
         return request_body(
-            r, n=n, seed=seed, model=self.model, api=self.api, extra=self.extra_body, system_prompt=self.system_prompt
+            r,
+            n=n,
+            seed=seed,
+            model=self.model,
+            api=self.api,
+            extra=self.extra_body,
+            system_prompt=self.system_prompt,
+            logprobs=self.logprobs,
         )
 
     def _completion(
@@ -216,7 +232,9 @@ class OpenAIGenerator:
             n_tokens=n_tokens,
             n_prompt_tokens=n_prompt,
             n_cached_tokens=cached if first else n_prompt,
-            logprobs=None if (lps is None or not r.logprobs) else tuple(float(x or 0.0) for x in lps),
+            logprobs=None
+            if (lps is None or not (r.logprobs and self.logprobs))
+            else tuple(float(x or 0.0) for x in lps),
             finish_reason=finish,
             seed=r.seed,
             meta={"index": j, "stop": stop, "stop_source": source, "server_seed": seed},

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from itslab import settings as config
+from itslab.generators.llamacpp.model import default_threads
 
 LOOPBACK = "127.0.0.1"
 # plain temperature / top-p sampling on llama.cpp servers (their defaults add min-p, top-k 40, a repeat penalty)
@@ -208,7 +209,7 @@ def llama_cpp_python_server(
         "--logits_all",
         "True",
         "--n_threads",
-        str(n_threads or max(1, (os.cpu_count() or 2) // 2)),
+        str(n_threads or default_threads()),
         *extra_args,
     ]
     if api_key:
@@ -334,7 +335,7 @@ def llama_server(
         str(parallel * ctx_per_slot),
         "--cont-batching",
         "--threads",
-        str(n_threads or max(1, (os.cpu_count() or 2) // 2)),
+        str(n_threads or default_threads()),
         *extra_args,
     ]
     return LocalServer(cmd, host=host, port=port, name="llama-server", model=name, extra_body=LLAMA_NEUTRAL_SAMPLING)

@@ -20,14 +20,23 @@ def sample_seed(seed: int, j: int) -> int:
 
 
 def request_body(
-    r: Request, *, n: int, seed: int, model: str, api: str, extra: Mapping[str, Any], system_prompt: str | None = None
+    r: Request,
+    *,
+    n: int,
+    seed: int,
+    model: str,
+    api: str,
+    extra: Mapping[str, Any],
+    system_prompt: str | None = None,
+    logprobs: bool = True,
 ) -> dict[str, Any]:
     """The JSON body asking for `n` samples of `r` with server seed `seed`.
 
     Logprobs are asked for when the request wants them, when it has stop strings (the generated
-    tokens show which stop fired) and when ``n > 1`` (they give each choice's token count).
+    tokens show which stop fired) and when ``n > 1`` (they give each choice's token count) —
+    never with ``logprobs=False``.
     """
-    want_lp = r.logprobs or bool(r.stop) or n > 1
+    want_lp = logprobs and (r.logprobs or bool(r.stop) or n > 1)
     body: dict[str, Any] = {
         "model": model,
         "max_tokens": r.max_tokens,

@@ -63,7 +63,10 @@ class LlamaCppGenerator:
     ``n_ctx`` is the KV cache size in tokens, shared by all sequences (cached ones included);
     ``max_batch`` caps the samples decoded together; ``n_seq_max`` the sequence slots (batch rows
     plus cached sequences, at most 256). ``cache_samples=False`` drops finished samples instead
-    of caching them (pure best-of-N gains nothing from them). ``weights="q8_0"`` (or "q4_0",
+    of caching them (pure best-of-N gains nothing from them). ``cache_tokens`` caps the tokens
+    cached sequences hold (default ``n_ctx // 2``; least recently used go first): every decode
+    step scans every KV cell in use, so an unbounded cache slows all later batches; before a
+    batch is decoded, cached sequences make room for its worst case. ``weights="q8_0"`` (or "q4_0",
     "f16") converts the GGUF once to a type llama.cpp batches well on CPU (`requantized`);
     the model id then says so, as the samples differ slightly.
     """
@@ -79,6 +82,7 @@ class LlamaCppGenerator:
         n_threads: int | None = None,
         n_gpu_layers: int = 0,
         cache_samples: bool = True,
+        cache_tokens: int | None = None,
         weights: str | None = None,
         model_id: str | None = None,
         verbose: bool = False,
@@ -111,7 +115,12 @@ class LlamaCppGenerator:
             n_gpu_layers=n_gpu_layers,
             verbose=verbose,
         )
-        self.slots = SeqSlots(self.llm.lib, self.llm.memory, n_seq_max)
+        cache_tokens = self.llm.n_ctx // 2 if cache_tokens is None else cache_tokens
+        if not 0 <= cache_tokens <= self.llm.n_ctx:
+            raise ValueError(
+                f"LlamaCppGenerator.cache_tokens must lie in [0, n_ctx={self.llm.n_ctx}], got {cache_tokens}"
+            )
+        self.slots = SeqSlots(self.llm.lib, self.llm.memory, n_seq_max, cache_tokens)
         self.n_ctx, self.max_batch, self.cache_samples = self.llm.n_ctx, max_batch, cache_samples
         self._lock = threading.Lock()
         self.path = path
@@ -230,6 +239,9 @@ class LlamaCppGenerator:
                 )
         for i, (slot, _, _) in prefix.items():
             self.slots.keep(slot, ids[i])
+        # free the cells the rows may grow into now, least recently used first, rather than when a
+        # decode finds the cache full (a failed llama_decode, a warning and one eviction per retry)
+        self.slots.make_room(max(0, self.n_ctx - sum(w.max_tokens for w in rows)))
         self._decode_rows(rows, np.stack([prefix[w.i][2] for w in rows]), ids, eog)
         for w in rows:
             out[w.i][w.j] = Completion(
@@ -285,6 +297,16 @@ class LlamaCppGenerator:
         mx = z.max(axis=1)
         lse = mx + np.log(np.exp(z - mx[:, None]).sum(axis=1))
         return (z[np.arange(len(c)), c] - lse).tolist()
+
+    def next_token_logprobs(self, prefix: str, then: Sequence[int] = ()) -> np.ndarray:
+        """Log-softmax over the vocabulary of the token after `prefix` followed by token ids `then`
+        (raw logits, T = 1): every candidate next token scored from one read (a judge's digits)."""
+        ids = self.encode(prefix) + [int(t) for t in then]
+        with self._lock:
+            slot, _, lg = self._read_prefix(ids, len(ids) - 1)
+            self.slots.keep(slot, ids)
+        z = lg[-1].astype(np.float64)
+        return z - (z.max() + np.log(np.exp(z - z.max()).sum()))
 
     def logprob_of(self, prefix: str, continuation: str | Sequence[int]) -> float:
         """Sum of `token_logprobs` (the model's log-probability of the continuation)."""

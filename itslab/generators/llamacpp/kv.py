@@ -7,8 +7,12 @@ vLLM-style automatic prefix caching (Kwon et al. 2023; RadixAttention, Zheng et 
 sequence the engine finishes (a prompt, or a prompt plus one sample) stays in its slot as a cache
 entry; a new prefix is matched against the entries, the longest shared token prefix is copied
 into a fresh slot, and only the rest is read. Entries are evicted least-recently-used when slots
-or KV cells run out; an entry that is a prefix of a newer one is dropped at once (the newer one
-serves every match it could).
+or KV cells run out, or when they hold more than `cache_tokens` tokens; an entry that is a prefix
+of a newer one is dropped at once (the newer one serves every match it could).
+
+Why bound the cache: with a unified cache every decode step attends over (flash attention: scans
+the mask of) every cell in use, cached or not, so a cache grown to ``n_ctx`` slows each step of
+every later batch (docs/methods.md, "llama.cpp KV cache").
 
 Why not state save/restore (``llama_state_seq_get_data``)? It copies the KV bytes out and back
 in for every reuse; sequence copies in a unified cache are free and keep all reuse on the device.
@@ -47,12 +51,15 @@ class SeqSlots:
     in so this bookkeeping can be tested without a model.
     """
 
-    def __init__(self, lib: Any, mem: Any, n_slots: int) -> None:
-        self.lib, self.mem = lib, mem
+    def __init__(self, lib: Any, mem: Any, n_slots: int, cache_tokens: int | None = None) -> None:
+        if cache_tokens is not None and cache_tokens < 0:
+            raise ValueError(f"SeqSlots.cache_tokens must be >= 0 or None, got {cache_tokens}")
+        self.lib, self.mem, self.cache_tokens = lib, mem, cache_tokens
         self.free: list[int] = list(range(n_slots - 1, -1, -1))  # pop() hands out slot 0 first
         self.entries: dict[int, Entry] = {}
         self.busy: set[int] = set()
         self._tick = 0
+        self._held = 0  # tokens held by entries (a shared prefix counted once per entry)
         self.hits = 0
         self.evictions = 0
 
@@ -108,6 +115,16 @@ class SeqSlots:
                 return
         self._tick += 1
         self.entries[slot] = Entry(slot, toks, self._tick)
+        self._held += len(toks)
+        if self.cache_tokens is not None:
+            self.make_room(self.cache_tokens)
+
+    def make_room(self, max_held: int) -> int:
+        """Evict least recently used entries until they hold at most `max_held` tokens; how many went."""
+        n = 0
+        while self._held > max_held and self.evict_one():
+            n += 1
+        return n
 
     def evict_one(self) -> bool:
         """Evict the least recently used entry; False when there is none."""
@@ -124,11 +141,11 @@ class SeqSlots:
             self._drop(slot)
 
     def _drop(self, slot: int) -> None:
-        del self.entries[slot]
+        self._held -= len(self.entries.pop(slot).tokens)
         self.lib.llama_memory_seq_rm(self.mem, slot, -1, -1)
         self.free.append(slot)
 
     @property
     def n_cached_tokens(self) -> int:
         """Tokens held by cache entries, counting shared prefixes once per entry (an upper bound on cells)."""
-        return sum(len(e.tokens) for e in self.entries.values())
+        return self._held

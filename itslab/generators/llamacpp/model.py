@@ -61,10 +61,30 @@ def requantized(path: Path, weights: str) -> Path:
     return out
 
 
+CPU_SYSFS = Path("/sys/devices/system/cpu")  # Linux's CPU topology (a module constant, for tests)
+
+
 def default_threads() -> int:
-    """Half the logical cores (llama-cpp-python's default): llama.cpp's threads spin at barriers, so
-    more threads than free cores (hyper-threads, a shared machine) slows decoding down sharply."""
-    return max(1, (os.cpu_count() or 2) // 2)
+    """``$ITSLAB_LLAMA_THREADS``, else the physical cores this process may run on.
+
+    One thread per core: llama.cpp's threads spin at barriers, so two on the hyper-threads of one
+    core (or more than the free cores) slow decoding down; half the logical cores, llama-cpp-python's
+    default, is right only with 2-way SMT and leaves half the cores idle on a machine without it
+    (a 2-vCPU VM decoded with one thread). Unknown topology: half the logical cores.
+    """
+    env = os.environ.get("ITSLAB_LLAMA_THREADS", "").strip()
+    if env:
+        if not env.isdigit() or int(env) < 1:
+            raise ValueError(f"ITSLAB_LLAMA_THREADS must be a positive integer, got {env!r}")
+        return int(env)
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 2))
+    cores = set()
+    for c in cpus:
+        try:  # the logical CPUs sharing c's core, e.g. "0,8" or "0-1"; one entry per physical core
+            cores.add((CPU_SYSFS / f"cpu{c}" / "topology" / "thread_siblings_list").read_text().strip())
+        except OSError:
+            return max(1, len(cpus) // 2)
+    return max(1, len(cores))
 
 
 class LlamaModel:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from itslab.generators.simulated.anytime import AnytimeSimGenerator
 from itslab.generators.simulated.core import AnswerModel, SimBase
 from itslab.generators.simulated.outcome import SimulatedGenerator, expected_tokens
 from itslab.generators.simulated.refine import RefineSimGenerator
@@ -36,6 +37,7 @@ from itslab.generators.simulated.text import (
     extract_boxed,
     sim_tokenize,
 )
+from itslab.generators.simulated.thinking import ThinkingSimGenerator
 from itslab.rng import problem_rng
 from itslab.types import Problem
 
@@ -44,6 +46,8 @@ KINDS: dict[str, type[SimBase]] = {
     "stepwise": StepwiseSimGenerator,
     "sequential": SequentialSimGenerator,
     "refine": RefineSimGenerator,
+    "thinking": ThinkingSimGenerator,
+    "anytime": AnytimeSimGenerator,
 }
 
 
@@ -101,7 +105,9 @@ def make_suite(
     """Synthetic problems plus a simulated generator for them: ``(problems, generator)``.
 
     `kind` is ``"outcome"`` (`SimulatedGenerator`), ``"stepwise"`` (`StepwiseSimGenerator`),
-    ``"sequential"`` (`SequentialSimGenerator`) or ``"refine"`` (`RefineSimGenerator`); `params`
+    ``"sequential"`` (`SequentialSimGenerator`), ``"refine"`` (`RefineSimGenerator`) or ``"thinking"``
+    (`ThinkingSimGenerator`, a trace whose probed answer settles part-way) or ``"anytime"``
+    (`AnytimeSimGenerator`, a trace cut and answered at any depth); `params`
     go to its constructor (e.g.
     ``distractor_concentration``, ``gold_paths``, ``distractor_paths``, ``confidence_auc``,
     ``recover``, ``p_fix``). The generator's ``p_correct(problem)`` equals
@@ -117,12 +123,14 @@ def make_suite(
 __all__ = [
     "ANSWER_TEMPLATE",
     "AnswerModel",
+    "AnytimeSimGenerator",
     "KINDS",
     "RefineSimGenerator",
     "SequentialSimGenerator",
     "SimBase",
     "SimulatedGenerator",
     "StepwiseSimGenerator",
+    "ThinkingSimGenerator",
     "THINK_END",
     "WAIT",
     "answer_line",

@@ -110,7 +110,7 @@ def tempered2(p: float, temperature: float, n_event: int = 1, n_rest: int = 1) -
     return 1.0 / (1.0 + math.exp(b - a)) if b - a < 700 else 0.0
 
 
-def lognormal(mean: float, sigma: float, u1: np.ndarray, u2: np.ndarray) -> np.ndarray:
+def lognormal(mean: float | np.ndarray, sigma: float, u1: np.ndarray, u2: np.ndarray) -> np.ndarray:
     """Lognormal draws with the given mean (Box–Muller on two uniforms); lengths of texts."""
     z = np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)
     return mean * np.exp(sigma * z - 0.5 * sigma * sigma)

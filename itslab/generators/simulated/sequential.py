@@ -3,6 +3,13 @@
 A thinking trace closed by `THINK_END`, then ``The answer is \\boxed{X}.``; appending `WAIT`
 ("Wait") after stripping `THINK_END` makes it reconsider, fixing or breaking its answer with
 decaying probabilities (s1 budget forcing; architecture.md, "Backends").
+
+Length and correctness are coupled two ways. Within a trace, the m-th reconsideration fixes a
+wrong belief with ``p_fix·fix_decay^(m-1)`` and breaks a right one with
+``p_break·break_decay^(m-1)``: when fixes fade faster than breaks, accuracy against forced
+thinking rises, peaks and falls (m1's interior optimum, Huang et al. 2025, arXiv:2504.00869).
+Across samples, a first pass that ends in a wrong answer is ``wrong_length_factor`` times longer
+on average (correct solutions are shorter, Zeng et al. 2025, arXiv:2502.12215).
 """
 
 from __future__ import annotations
@@ -74,21 +81,34 @@ class SequentialSimGenerator(SimBase):
         p_fix: float = 0.3,
         p_break: float = 0.05,
         decay: float = 0.8,
+        fix_decay: float | None = None,
+        break_decay: float | None = None,
         guess_factor: float = 0.5,
         mean_think_tokens: float = 150.0,
         mean_wait_tokens: float = 60.0,
         length_sigma: float = 0.35,
         length_difficulty: float = 1.0,
+        wrong_length_factor: float = 1.0,
         confidence_auc: float = 0.75,
         model_id: str | None = None,
     ) -> None:
-        for name, v in (("p_fix", p_fix), ("p_break", p_break), ("decay", decay), ("guess_factor", guess_factor)):
+        fix_decay = decay if fix_decay is None else fix_decay
+        break_decay = decay if break_decay is None else break_decay
+        for name, v in (
+            ("p_fix", p_fix),
+            ("p_break", p_break),
+            ("decay", decay),
+            ("fix_decay", fix_decay),
+            ("break_decay", break_decay),
+            ("guess_factor", guess_factor),
+        ):
             if not 0.0 <= v <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {v}")
-        if mean_think_tokens <= 0 or mean_wait_tokens <= 0 or length_sigma < 0:
+                raise ValueError(f"SequentialSimGenerator: {name} must be in [0, 1], got {v}")
+        if mean_think_tokens <= 0 or mean_wait_tokens <= 0 or length_sigma < 0 or wrong_length_factor <= 0:
             raise ValueError(
                 f"bad length model: mean_think_tokens={mean_think_tokens}, "
-                f"mean_wait_tokens={mean_wait_tokens}, length_sigma={length_sigma}"
+                f"mean_wait_tokens={mean_wait_tokens}, length_sigma={length_sigma}, "
+                f"wrong_length_factor={wrong_length_factor}"
             )
         self.p_fix, self.p_break, self.decay, self.guess_factor = (
             float(p_fix),
@@ -96,6 +116,14 @@ class SequentialSimGenerator(SimBase):
             float(decay),
             float(guess_factor),
         )
+        self.fix_decay, self.break_decay = float(fix_decay), float(break_decay)
+        self.wrong_length_factor = float(wrong_length_factor)
+        # new knobs enter the model id only when set, so default simulators keep their ids
+        extra: dict[str, Any] = {}
+        if (self.fix_decay, self.break_decay) != (self.decay, self.decay):
+            extra["decays"] = [self.fix_decay, self.break_decay]
+        if self.wrong_length_factor != 1.0:
+            extra["wlf"] = self.wrong_length_factor
         self.mean_think_tokens, self.mean_wait_tokens = float(mean_think_tokens), float(mean_wait_tokens)
         self.length_sigma, self.length_difficulty, self.confidence_auc = (
             float(length_sigma),
@@ -116,13 +144,14 @@ class SequentialSimGenerator(SimBase):
                 "fix": [p_fix, p_break, decay, guess_factor],
                 "len": [mean_think_tokens, mean_wait_tokens, length_sigma, length_difficulty],
                 "auc": confidence_auc,
+                **extra,
             },
         )
 
     # --- closed forms ------------------------------------------------------------------------
-    def _fix_break(self, m: int, temperature: float) -> tuple[float, float]:
-        s = self.decay ** (m - 1)
-        f, b = self.p_fix * s, self.p_break * s
+    def fix_break(self, m: int, temperature: float = 1.0) -> tuple[float, float]:
+        """(fix, break) probabilities of the m-th reconsideration (m >= 1) at `temperature`."""
+        f, b = self.p_fix * self.fix_decay ** (m - 1), self.p_break * self.break_decay ** (m - 1)
         # a fix reaches the gold answer (one of `gold_paths` paths), a break a wrong one (one of
         # `distractor_paths`): the transitions are tempered over paths like the answers themselves
         g, d = self.gold_paths, self.distractor_paths
@@ -132,7 +161,7 @@ class SequentialSimGenerator(SimBase):
         """Exact pass@1 after `n_waits` budget-forcing extensions (``n_waits=0``: p at T = 1)."""
         c = float(self.answer_model(problem).probs(temperature)[0])
         for m in range(1, n_waits + 1):
-            f, b = self._fix_break(m, temperature)
+            f, b = self.fix_break(m, temperature)
             c = c * (1.0 - b) + (1.0 - c) * f
         return c
 
@@ -175,9 +204,10 @@ class SequentialSimGenerator(SimBase):
             cdf = np.cumsum(self.answer_probs(problem, request))
             ans = np.asarray(m.answers, dtype=object)[inverse_cdf(cdf, u[:, 0])]
             mean = self.mean_think_tokens * (1.0 + self.length_difficulty * (1.0 - m.p))
+            mean = np.where(ans == m.gold, mean, mean * self.wrong_length_factor)
             opener = _OPEN_FIRST
         else:  # a reconsideration segment after the n_waits-th "Wait"
-            f, b = self._fix_break(max(1, n_waits), T)
+            f, b = self.fix_break(max(1, n_waits), T)
             if belief == m.gold:
                 ans = np.where(u[:, 1] < b, wrong, belief)
             else:

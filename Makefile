@@ -74,7 +74,7 @@ lint: $(STAMP)
 	$(PY) -m mypy itslab
 
 test: $(STAMP) models lint chromium
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(NB_WORKERS)
 	$(PY) -m pytest -m slow tests/backends
 	ITSLAB_MODE=smoke $(PY) -m pytest -n $(NB_WORKERS) --nbmake --nbmake-timeout=300 notebooks/
 	$(PY) -m pytest -m browser tests/browser -k "$(BROWSER_QUICK)"

@@ -36,6 +36,8 @@ def _hyper(name: str) -> dict:
         h.update({k: min(v, 2) for k, v in h.items() if k in ("beam_width", "n_iterations")})
     else:
         h["max_tokens"] = 16
+        # thinking/answer/probe lengths of the sequential strategies shrink the same way
+        h.update({k: min(v, 8) for k, v in h.items() if k.endswith("_tokens") and k != "max_tokens"})
         if "max_samples" in h:
             h["max_samples"] = 4
     return h

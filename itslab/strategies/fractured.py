@@ -22,7 +22,7 @@ from itslab.generators.truncation import cuts, forced_answer, truncation_request
 from itslab.protocols import Generator, Verifier
 from itslab.rng import draw_seed
 from itslab.strategies import register
-from itslab.strategies.base import Run, outcome_score
+from itslab.strategies.base import Run
 from itslab.strategies.sampling import _candidates, _score_pool, _vote, draw_pool
 from itslab.trace import Candidate, Result
 from itslab.types import Problem, Usage
@@ -118,7 +118,7 @@ def fractured_sampling(
                 text = cut.prefix[len(run.prompt) :] + c.text
                 meta = {"depth": cut.depth, "trajectory": i, "n_tokens": c.n_tokens, "cut_tokens": cut.n_tokens}
                 cands.append(Candidate(text, forced_answer(problem, cut, c), None, None, meta))
-    answer, cands = _select(run, cands, pool, select, agg)
+    answer, cands = _select(run, cands, select, agg)
     hyper: dict[str, Any] = dict(
         n=n, m=m, H=H, max_tokens=max_tokens, answer_tokens=answer_tokens, temperature=temperature
     )
@@ -126,20 +126,13 @@ def fractured_sampling(
     return run.finish(answer, cands, hyper=hyper)
 
 
-def _select(
-    run: Run, cands: list[Candidate], pool: list[Any], select: str, agg: str
-) -> tuple[str | None, list[Candidate]]:
+def _select(run: Run, cands: list[Candidate], select: str, agg: str) -> tuple[str | None, list[Candidate]]:
     """The chosen answer, and the candidates with their verifier scores (where scored)."""
     if select == "majority":
         answer, info = _vote([c.answer for c in cands], [1.0] * len(cands), run.problem)
         run.note("vote", info)
         return answer, cands
-    if len(cands) == len(pool):  # no cuts: exactly best_of_n's scoring
-        scores, _ = _score_pool(run, pool, agg)
-    else:
-        texts = [c.text for c in cands]
-        raw = run.score(texts[: run.affordable_scores(texts)]) or []
-        scores = [outcome_score(s, agg) for s in raw]
+    scores, _ = _score_pool(run, cands, agg)  # no cuts: the pool's texts, exactly best_of_n's scoring
     cands = [replace(c, score=s) for c, s in zip(cands, scores)] + cands[len(scores) :]
     if not scores:
         return None, cands

@@ -23,8 +23,7 @@ import numpy as np
 from itslab.budget import Budget
 from itslab.protocols import Generator, Verifier
 from itslab.strategies import register
-from itslab.strategies.base import Run, equivalence_classes
-from itslab.strategies.sampling import _candidates, _vote, draw_pool
+from itslab.strategies.sampling import _tally, _vote, pooled_vote
 from itslab.trace import Result
 from itslab.types import Problem
 
@@ -37,16 +36,7 @@ def shortest_majority(
     """Zeng et al.'s Shortest Majority Vote: the answer maximising count / log(mean length) (arXiv:2502.12215)."""
     if len(answers) != len(lengths):
         raise ValueError(f"shortest_majority: {len(answers)} answers but {len(lengths)} lengths")
-    classes = equivalence_classes(answers, problem)
-    count: dict[int, int] = {}
-    total: dict[int, float] = {}
-    first: dict[int, int] = {}
-    for i, (c, n) in enumerate(zip(classes, lengths)):
-        if c < 0:
-            continue
-        count[c] = count.get(c, 0) + 1
-        total[c] = total.get(c, 0.0) + float(n)
-        first.setdefault(c, i)
+    count, total, first = _tally(answers, lengths, problem)
     if not count:
         return None, {"n_classes": 0}
     score = {c: count[c] / math.log(max(2.0, total[c] / count[c])) for c in count}
@@ -84,10 +74,15 @@ def shortest_majority_vote(
     top_p: float = 1.0,
 ) -> Result:
     """Sample N solutions and return Zeng et al.'s shortest-majority answer (arXiv:2502.12215)."""
-    run = Run("shortest_majority_vote", problem, generator, None, budget)
-    pool = draw_pool(run, rng, n, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
-    cands = _candidates(problem, pool)
-    answer, info = shortest_majority([c.answer for c in cands], [c.n_tokens for c in pool], problem)
-    run.note("vote", info)
-    hyper = {"n": n, "max_tokens": max_tokens, "temperature": temperature, "top_p": top_p}
-    return run.finish(answer, cands, hyper=hyper)
+    return pooled_vote(
+        "shortest_majority_vote",
+        problem,
+        generator,
+        budget,
+        rng,
+        lambda cands, pool: shortest_majority([c.answer for c in cands], [c.n_tokens for c in pool], problem),
+        n=n,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        top_p=top_p,
+    )

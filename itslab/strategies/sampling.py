@@ -19,7 +19,7 @@ budget ≥ k, and answers are compared after normalisation / math equivalence.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -103,7 +103,9 @@ def _candidates(
     return out
 
 
-def _score_pool(run: Run, pool: Sequence[Completion], agg: str) -> tuple[list[float], list[tuple[float, ...]]]:
+def _score_pool(
+    run: Run, pool: Sequence[Completion | Candidate], agg: str
+) -> tuple[list[float], list[tuple[float, ...]]]:
     """Verifier scores for the prefix of `pool` the budget can pay for."""
     texts = [c.text for c in pool]
     k = run.affordable_scores(texts)
@@ -111,18 +113,29 @@ def _score_pool(run: Run, pool: Sequence[Completion], agg: str) -> tuple[list[fl
     return [outcome_score(s, agg) for s in raw], raw
 
 
+def _tally(
+    answers: Sequence[str | None], values: Sequence[float], problem: Problem | None = None
+) -> tuple[dict[int, int], dict[int, float], dict[int, int]]:
+    """Per equivalence class of the answers: how many, the sum of their `values`, and the first index
+    (unparsed answers belong to no class)."""
+    classes = equivalence_classes(answers, problem)
+    count: dict[int, int] = {}
+    total: dict[int, float] = {}
+    first: dict[int, int] = {}
+    for i, (c, v) in enumerate(zip(classes, values)):
+        if c < 0:
+            continue
+        count[c] = count.get(c, 0) + 1
+        total[c] = total.get(c, 0.0) + float(v)
+        first.setdefault(c, i)
+    return count, total, first
+
+
 def _vote(
     answers: Sequence[str | None], weights: Sequence[float], problem: Problem | None = None
 ) -> tuple[str | None, dict[str, Any]]:
     """The answer whose equivalence class has the largest total weight (ties: earliest first seen)."""
-    classes = equivalence_classes(answers, problem)
-    totals: dict[int, float] = {}
-    first: dict[int, int] = {}
-    for i, (c, w) in enumerate(zip(classes, weights)):
-        if c < 0:
-            continue
-        totals[c] = totals.get(c, 0.0) + float(w)
-        first.setdefault(c, i)
+    _, totals, first = _tally(answers, weights, problem)
     if not totals:
         return None, {"n_classes": 0}
     best = max(totals, key=lambda c: (totals[c], -first[c]))
@@ -151,10 +164,40 @@ def majority_vote(
     top_p: float = 1.0,
 ) -> Result:
     """Self-consistency (Wang et al. 2023): sample N solutions, return the most frequent answer."""
-    run = Run("majority_vote", problem, generator, None, budget)
+    return pooled_vote(
+        "majority_vote",
+        problem,
+        generator,
+        budget,
+        rng,
+        lambda cands, pool: _vote([c.answer for c in cands], [1.0] * len(cands), problem),
+        n=n,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        top_p=top_p,
+    )
+
+
+def pooled_vote(
+    strategy: str,
+    problem: Problem,
+    generator: Generator,
+    budget: Budget,
+    rng: np.random.Generator,
+    vote: Callable[[list[Candidate], list[Completion]], tuple[str | None, dict[str, Any]]],
+    *,
+    n: int | None,
+    max_tokens: int,
+    temperature: float,
+    top_p: float,
+) -> Result:
+    """The body of the verifier-free voting strategies: draw one pool of N solutions and return the
+    answer `vote(candidates, pool)` picks (self-consistency, Wang et al. 2023; shortest majority,
+    Zeng et al. 2025)."""
+    run = Run(strategy, problem, generator, None, budget)
     pool = draw_pool(run, rng, n, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
     cands = _candidates(problem, pool)
-    answer, info = _vote([c.answer for c in cands], [1.0] * len(cands), problem)
+    answer, info = vote(cands, pool)
     run.note("vote", info)
     return run.finish(answer, cands, hyper=_hyper(n=n, max_tokens=max_tokens, temperature=temperature, top_p=top_p))
 

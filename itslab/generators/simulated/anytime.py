@@ -31,7 +31,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from itslab.generators.simulated.core import SimBase, confidence, logit, lognormal
+from itslab.generators.simulated.core import SimBase, lognormal
 from itslab.generators.simulated.sequential import THINK_END
 from itslab.generators.simulated.text import answer_line, count_tokens, extract_boxed, filler
 from itslab.rng import inverse_cdf
@@ -271,12 +271,7 @@ class AnytimeSimGenerator(SimBase):
     def _finish(
         self, problem: Problem, texts: list[str], ans: np.ndarray, u: np.ndarray, request: Request, extra: list[dict]
     ) -> tuple[list[str], list[dict], list[int] | None]:
-        gold = self.answer_model(problem).gold
-        correct = np.asarray([a == gold for a in ans], dtype=bool)
-        prior = logit(float(self.answer_probs(problem, request)[0]))
-        conf = confidence(
-            np.full(len(ans), prior), correct, u[:, 7], u[:, 8], auc=self.confidence_auc, scale=1.0, bias=0.0
-        )
+        conf, correct = self.answer_confidence(problem, request, list(ans), u[:, 7], u[:, 8])
         metas = [
             {"answer": a, "sim_correct": bool(ok), "confidence": float(c), **e}
             for a, ok, c, e in zip(ans, correct, conf, extra)

@@ -154,6 +154,7 @@ class SimBase:
     """
 
     kind = "sim"
+    confidence_auc: float  # set by each simulator: the AUC of its self-reported confidence
 
     def __init__(
         self,
@@ -300,6 +301,16 @@ class SimBase:
         rows = 1 if request.temperature == 0 else request.n
         u = np.random.Generator(np.random.PCG64(ss)).random((rows, width))  # default_rng(ss), minus its checks
         return np.repeat(u, request.n, axis=0) if rows == 1 else u
+
+    def answer_confidence(
+        self, problem: Problem, request: Request, answers: Sequence[str | None], u1: np.ndarray, u2: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(confidence, correct) of each answer: `confidence` with AUC ``self.confidence_auc``, the prior
+        being the request's P(gold), calibrated (scale 1, bias 0)."""
+        gold = self.answer_model(problem).gold
+        correct = np.asarray([a == gold for a in answers], dtype=bool)
+        prior = np.full(len(correct), logit(float(self.answer_probs(problem, request)[0])))
+        return confidence(prior, correct, u1, u2, auc=self.confidence_auc, scale=1.0, bias=0.0), correct
 
     def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
         """Sample ``request.n`` continuations of each request's prefix (the `Generator` protocol)."""

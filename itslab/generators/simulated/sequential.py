@@ -25,8 +25,6 @@ from itslab.generators.simulated.core import (
     GOLD_PATHS,
     AnswerModel,
     SimBase,
-    confidence,
-    logit,
     lognormal,
     tempered2,
 )
@@ -242,12 +240,7 @@ class SequentialSimGenerator(SimBase):
         request: Request,
         counts: list[int] | None,
     ) -> tuple[list[str], list[dict], list[int] | None]:
-        gold = self.answer_model(problem).gold
-        correct = np.asarray([a == gold for a in ans], dtype=bool)
-        prior = logit(float(self.answer_probs(problem, request)[0]))
-        conf = confidence(
-            np.full(len(ans), prior), correct, u[:, 6], u[:, 7], auc=self.confidence_auc, scale=1.0, bias=0.0
-        )
+        conf, _ = self.answer_confidence(problem, request, list(ans), u[:, 6], u[:, 7])
         return texts, [{"confidence": float(c)} for c in conf], counts
 
     def _finalize_meta(self, problem: Problem, solution: str, text: str, meta: dict) -> dict:

@@ -30,6 +30,7 @@ JUDGE_PROMPT = (
     "Question: {question}\n\nProposed solution: {solution}\n\n"
     "Is the proposed solution correct? Answer Yes or No.\nAnswer:"
 )
+FOLLOW_UP_PROMPT = "Is your solution above correct? Answer Yes or No."
 VERIFY_PROMPT = (
     "Question: {question}\n\nProposed solution: {solution}\n\n"
     "Check the proposed solution step by step. Then, on the last line, write "
@@ -59,24 +60,45 @@ class SelfEvaluation:
     Scores are memoised per judge prompt (LRU of `cache_size`): a sweep's nested budgets score
     the same samples again, and the score is a deterministic function of the text, so each call is
     still charged (`cost`) as the run would spend it alone, like the runner's pool memo.
+
+    ``follow_up=False`` (the default): a new prompt, `template` with the question and the solution
+    (Kadavath et al.'s "Proposed Answer" form); the judge re-reads the whole solution.
+    ``follow_up=True``: the question (`template`, default `FOLLOW_UP_PROMPT`) is a user turn after
+    the solution in the sample's own chat, rendered by the generator's ``chat_prompt``; the judge
+    prompt then extends the sample's tokens, so an engine that keeps samples in its prefix cache
+    (llama.cpp, transformers) reads only the follow-up turn. Needs a generator with
+    ``chat_prompt``. The answers default to "Yes"/"No" (the reply's first token). `cost` charges
+    the whole judge prompt in both modes: a bound that holds whether or not the sample is cached.
     """
 
     def __init__(
         self,
         generator: Any,
         *,
-        template: str = JUDGE_PROMPT,
-        yes: str = " Yes",
-        no: str = " No",
+        template: str | None = None,
+        yes: str | None = None,
+        no: str | None = None,
         name: str = "self_eval",
         cache_size: int = 4096,
+        follow_up: bool = False,
     ) -> None:
-        self.generator, self.template, self.yes, self.no, self.name = generator, template, yes, no, name
-        self.cache_size = cache_size
+        if follow_up and generator is not None and not callable(getattr(generator, "chat_prompt", None)):
+            raise TypeError(
+                f"SelfEvaluation(follow_up=True) needs a generator with chat_prompt(messages); "
+                f"{type(generator).__name__} has none"
+            )
+        self.generator, self.name, self.cache_size, self.follow_up = generator, name, cache_size, follow_up
+        self.template = template if template is not None else (FOLLOW_UP_PROMPT if follow_up else JUDGE_PROMPT)
+        self.yes = yes if yes is not None else ("Yes" if follow_up else " Yes")
+        self.no = no if no is not None else ("No" if follow_up else " No")
         self._cache: OrderedDict[str, float] = OrderedDict()  # judge prompt -> P(Yes)
 
     def prefix(self, problem: Problem, text: str) -> str:
         """The judge prompt for one solution."""
+        if self.follow_up:  # the sample's chat, verbatim, then the question: it extends the sample's tokens
+            messages = list(problem.messages or ({"role": "user", "content": problem.prompt},))
+            messages += [{"role": "assistant", "content": text}, {"role": "user", "content": self.template}]
+            return str(self.generator.chat_prompt(messages))
         return self.template.format(question=_question(problem), solution=text.strip())
 
     def score(self, problem: Problem, texts: Sequence[str]) -> list[Scores]:

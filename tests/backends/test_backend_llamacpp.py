@@ -11,7 +11,7 @@ import pytest
 
 from itslab.generators.llamacpp.kv import SeqSlots, common_prefix
 from itslab.generators.llamacpp.sampling import RowSampling, sample_rows
-from itslab.types import Request
+from itslab.types import Problem, Request
 
 # ---------------------------------------------------------------- sampler and slots (no model)
 
@@ -192,6 +192,25 @@ def test_stop_strings_are_kept_and_the_next_step_reuses_the_prefix(gen):
     out = gen.generate([Request(nxt, n=1, max_tokens=4, temperature=0.0, seed=0)])[0][0]
     n_old = gen.count_tokens(prefix)
     assert out.n_cached_tokens >= n_old and out.n_cached_tokens == out.n_prompt_tokens - 1
+
+
+def test_a_follow_up_judge_reads_only_the_question_turn(gen, prompt):
+    """SelfEvaluation(follow_up=True) on a cached sample: the sample's tokens come from the cache."""
+    from itslab.verifiers import SelfEvaluation
+
+    gen.clear_cache()
+    problem = Problem(id="t/judge", prompt="What is 12 + 7? Think step by step.", answer="19")
+    assert gen.format_prompt(problem) == prompt
+    [sample] = gen.generate([Request(prompt, n=1, max_tokens=24, temperature=0.8, seed=3)])[0]
+    judge = SelfEvaluation(gen, follow_up=True)
+    served = gen.slots.served
+    ((p_yes,),) = judge.score(problem, [sample.text])
+    assert 0.0 < p_yes < 1.0
+    n_judge = gen.count_tokens(judge.prefix(problem, sample.text))
+    # the first call found the prompt and (all but the last of) the sample's tokens cached; the second the judge prompt
+    first = gen.slots.served - served - (n_judge - 1)
+    assert first >= gen.count_tokens(prompt) + sample.n_tokens - 2
+    assert n_judge - first <= 24  # the question turn (and a token or two at the seam) was read
 
 
 def test_a_request_past_the_kv_cache_is_refused(gen):

@@ -66,6 +66,52 @@ def test_self_evaluation_needs_logprob_of():
         SelfEvaluation(object()).score(P, ["4"])
 
 
+class FakeChat(FakeLogprobs):
+    """A ChatML template (as Qwen2.5 and SmolLM2); 'Yes' likelier when the sample said 4."""
+
+    def chat_prompt(self, messages, add_generation_prompt=True):
+        body = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+        return body + ("<|im_start|>assistant\n" if add_generation_prompt else "")
+
+    def format_prompt(self, problem):
+        return self.chat_prompt([{"role": "user", "content": problem.prompt}])
+
+    def logprob_of(self, prefix, continuation):
+        self.calls.append((prefix, continuation))
+        p_yes = 0.8 if "assistant\n4<|im_end|>" in prefix else 0.3
+        return math.log(p_yes if continuation == "Yes" else (1 - p_yes) / 2)
+
+
+def test_self_evaluation_follow_up_extends_the_samples_own_tokens():
+    g = FakeChat()
+    v = SelfEvaluation(g, follow_up=True)
+    (a,), (b,) = v.score(P, ["4", "5"])
+    assert a == pytest.approx(0.8 / 0.9) and b == pytest.approx(0.3 / 0.65)
+    # the judge prompt is the generation prompt, the sample verbatim, then the question as a user turn
+    for text in ("4", " 5 \n"):
+        judge = v.prefix(P, text)
+        assert judge.startswith(g.format_prompt(P) + text + "<|im_end|>")
+        assert judge.endswith(
+            "<|im_start|>user\nIs your solution above correct? Answer Yes or No.<|im_end|>\n<|im_start|>assistant\n"
+        )
+    assert {c for _, c in g.calls} == {"Yes", "No"}
+    # a problem's own chat messages are kept
+    q = Problem(
+        id="toy/msgs",
+        prompt="ignored",
+        answer="4",
+        messages=({"role": "system", "content": "Be brief."}, {"role": "user", "content": "2+2?"}),
+    )
+    assert v.prefix(q, "4").startswith("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n2+2?")
+    # the default judge is unchanged by the option's existence
+    assert SelfEvaluation(g).prefix(P, "4").endswith("Answer Yes or No.\nAnswer:")
+
+
+def test_self_evaluation_follow_up_needs_chat_prompt():
+    with pytest.raises(TypeError, match="chat_prompt"):
+        SelfEvaluation(FakeLogprobs(), follow_up=True)
+
+
 class FakeSampler:
     """generate: each rationale votes Yes with prob 0.9 if the solution says 4, else 0.2 (seeded per request)."""
 

@@ -61,6 +61,7 @@ class SeqSlots:
         self._tick = 0
         self._held = 0  # tokens held by entries (a shared prefix counted once per entry)
         self.hits = 0
+        self.served = 0  # prefix tokens served from cache entries (not read again)
         self.evictions = 0
 
     # -- matching ------------------------------------------------------------------------
@@ -75,6 +76,7 @@ class SeqSlots:
             self._tick += 1
             self.entries[best].tick = self._tick
             self.hits += 1
+            self.served += m
         return best, m
 
     # -- slots ---------------------------------------------------------------------------

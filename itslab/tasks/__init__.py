@@ -32,7 +32,7 @@ def load(
     """Problems of task `name`: a benchmark (gsm8k, math500, aime24, amc23) or a synthetic task.
 
     Benchmarks read ``data_dir`` or ``ITSLAB_DATA_DIR`` (`itslab.settings.data_dir`), else the hub.
-    Synthetic tasks (arithmetic, countdown, game24, graph) take ``difficulty`` and ``seed`` in
+    Synthetic tasks (arithmetic, countdown, game24, graph, meeting) take ``difficulty`` and ``seed`` in
     `synthetic_options` and make `limit` problems (default 100).
     """
     if name in synthetic.GENERATORS:

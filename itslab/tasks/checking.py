@@ -1,7 +1,8 @@
 """Task-aware correctness: the one grading rule every part of itslab uses.
 
-Most tasks compare the extracted final answer with the gold one (`answers_equal`); tasks with
-many valid answers (Countdown, Game of 24) name a checker in ``meta["checker"]``. Three
+Most tasks compare the extracted final answer with the gold one (`answers_equal`); tasks graded by
+a rule (Countdown and the Game of 24: many valid expressions; meeting scheduling: a slot read
+from free text and checked against every constraint) name a checker in ``meta["checker"]``. Three
 functions, defined through each other so they cannot disagree:
 
 - `answer_of(problem, text)`: the answer a text gives for `problem` (task-aware extraction);
@@ -22,12 +23,28 @@ from itslab.types import Problem
 
 
 def _has_checker(problem: Problem) -> bool:
-    return problem.meta.get("checker") == "countdown"
+    return problem.meta.get("checker") in ("countdown", "meeting")
+
+
+def _meeting_answer(text: str) -> str | None:
+    """The canonical slot ("Tuesday 14:00") of a meeting answer: the extracted answer, else the last line."""
+    from itslab.tasks.synthetic.scheduling import parse_slot, slot_text
+
+    first = extract_answer(text)
+    lines = [ln for ln in str(text).splitlines() if ln.strip()]
+    for cand in (first, lines[-1] if lines else None):
+        slot = parse_slot(cand)
+        if slot is not None:
+            return slot_text(slot)
+    return first
 
 
 def answer_of(problem: Problem, text: str) -> str | None:
     """The final answer `text` gives for `problem`; for Countdown, the expression that reaches the target
-    (the extracted one, or the left side of ``= target`` on the last line that has one)."""
+    (the extracted one, or the left side of ``= target`` on the last line that has one); for meeting
+    scheduling, the slot written canonically."""
+    if problem.meta.get("checker") == "meeting":
+        return _meeting_answer(text)
     if _has_checker(problem):
         from itslab.tasks.synthetic.countdown import candidate_expressions, check_expression
 
@@ -42,6 +59,11 @@ def check_answer(problem: Problem, answer: str | None, *, symbolic: bool = True)
     """Whether an extracted `answer` is correct for `problem` (task checker, else gold comparison). Never raises."""
     if answer is None:
         return False
+    if problem.meta.get("checker") == "meeting":
+        from itslab.tasks.synthetic.scheduling import parse_slot, violations
+
+        slot = parse_slot(answer)
+        return slot is not None and not violations(problem.meta, slot)
     if _has_checker(problem):
         from itslab.tasks.synthetic.countdown import check_expression
 
@@ -66,6 +88,11 @@ def gradable(problem: Problem) -> bool:
 
 def same_answer(problem: Problem | None, a: str, b: str) -> bool:
     """Whether answers `a` and `b` count as one answer when voting on `problem` (None: a math task)."""
+    if problem is not None and problem.meta.get("checker") == "meeting":
+        from itslab.tasks.synthetic.scheduling import parse_slot
+
+        sa, sb = parse_slot(a), parse_slot(b)
+        return sa == sb if sa is not None and sb is not None else normalize_answer(a) == normalize_answer(b)
     if problem is not None and _has_checker(problem):
         return normalize_answer(a) == normalize_answer(b)
     return answers_equal(a, b)

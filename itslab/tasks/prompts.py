@@ -69,6 +69,7 @@ DEFAULT_TEMPLATE: Mapping[str, str] = {
     "countdown": "zero_shot_boxed",
     "game24": "zero_shot_boxed",
     "graph": "zero_shot_hash",
+    "meeting": "zero_shot_boxed",
 }
 
 

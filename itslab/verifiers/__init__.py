@@ -12,7 +12,9 @@ step, steps split on `itslab.protocols.STEP_DELIMITER`; `aggregate` folds step s
 - `CombinedVerifier` — parts' scores averaged (CoT + PoT verification), `CorrelatedNoisyVerifier` parts;
 - `RuleStepVerifier`, `LengthBiasedPRM` — exact step rules of the synthetic arithmetic / Countdown
   tasks, and that PRM degraded to a set AUC with a length bias;
-- `StepScore` — a model's 0–9 rating of the last step from its digit log-probabilities (SpecReason).
+- `StepScore` — a model's 0–9 rating of the last step from its digit log-probabilities (SpecReason);
+- `ConstraintScore`, `CountdownDistance`, `MeetingConstraints` — partial credit with feedback for
+  tree and evolutionary search (AB-MCTS, Mind Evolution).
 
 Heavy modules load on first attribute access, so ``import itslab.verifiers`` stays free of torch.
 """
@@ -47,6 +49,9 @@ _LAZY: dict[str, str] = {
     "RuleStepVerifier": "itslab.verifiers.step_rules",
     "LengthBiasedPRM": "itslab.verifiers.step_rules",
     "StepScore": "itslab.verifiers.step_score",
+    "ConstraintScore": "itslab.verifiers.partial",
+    "CountdownDistance": "itslab.verifiers.partial",
+    "MeetingConstraints": "itslab.verifiers.partial",
 }
 
 
@@ -74,6 +79,8 @@ _REGISTRY: dict[str, Callable[..., Any]] = {
     "generative": _judge("GenerativeVerifier"),
     "step_rules": _plain("RuleStepVerifier"),
     "step_rules_noisy": _plain("LengthBiasedPRM"),
+    "countdown_distance": _plain("CountdownDistance"),
+    "meeting_constraints": _plain("MeetingConstraints"),
 }
 
 

@@ -10,6 +10,8 @@ add ``feedback(problem, text) -> str`` to the `Verifier` protocol.
   ``Checks:`` line); feedback names the violated ones (a meeting-planning evaluator's report).
 - `CountdownDistance`: Countdown's distance to the target, ``1 - min(1, |value - target| / target)``
   for an expression that uses exactly the given numbers, 0 otherwise; 1.0 exactly when correct.
+- `MeetingConstraints`: the fraction of a meeting-scheduling instance's constraints the proposed
+  slot keeps (0 when no slot can be read); feedback names each broken one in words.
 
 >>> from itslab.tasks import load
 >>> [p] = load("countdown", limit=1, difficulty=2, seed=0)
@@ -106,4 +108,42 @@ class CountdownDistance:
 
     def feedback(self, problem: Problem, text: str) -> str:
         """What the expression evaluates to and how far it is from the target."""
+        return self._assess(problem, text)[1]
+
+
+@dataclass(frozen=True)
+class MeetingConstraints:
+    """Meeting scheduling's partial credit: the fraction of constraints the proposed slot keeps (module docstring)."""
+
+    name: str = "meeting_constraints"
+
+    def _assess(self, problem: Problem, text: str) -> tuple[float, str]:
+        from itslab.tasks.checking import answer_of
+        from itslab.tasks.synthetic.scheduling import constraint_texts, parse_slot, slot_text, violations
+
+        slot = parse_slot(answer_of(problem, text))
+        rules = constraint_texts(problem.meta)
+        if slot is None:
+            return (
+                0.0,
+                "No slot found. Answer with a weekday and a start time between 9:00 and 16:00, e.g. Monday 9:00.",
+            )
+        bad = violations(problem.meta, slot)
+        if not bad:
+            return 1.0, f"{slot_text(slot)} meets every constraint."
+        broken = "; ".join(rules[i] for i in bad)
+        return 1.0 - len(bad) / len(
+            rules
+        ), f"{slot_text(slot)} breaks {len(bad)} of {len(rules)} constraints: {broken}."
+
+    def score(self, problem: Problem, texts: Sequence[str]) -> list[Scores]:
+        """Constraints kept / constraints, per text; 1.0 exactly when the slot is right."""
+        return [(self._assess(problem, t)[0],) for t in as_texts(texts, "score")]
+
+    def cost(self, problem: Problem, texts: Sequence[str]) -> Usage:
+        """One call per text, no tokens (a rule)."""
+        return rule_cost(as_texts(texts, "cost"))
+
+    def feedback(self, problem: Problem, text: str) -> str:
+        """Which constraints the slot breaks, in the instance's words."""
         return self._assess(problem, text)[1]

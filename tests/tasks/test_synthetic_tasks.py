@@ -119,3 +119,64 @@ def test_graph_answer_is_shortest_and_hops_equal_difficulty():
             for u, v in zip(path, path[1:]):
                 rest = [e for e in edges if {e[0], e[1]} != {u, v}]
                 assert shortest_distance(rest, p.meta["start"], p.meta["goal"]) > int(p.answer)
+
+
+def test_meeting_scheduling_has_exactly_the_planted_slot():
+    from itslab.tasks.synthetic.scheduling import DAYS, HOURS, parse_slot, valid_slots, violations
+
+    for d in (1, 3, 6):
+        for p in make("meeting", 20, difficulty=d, seed=d):
+            meta = p.meta
+            assert len(meta["attendees"]) == d + 1 and len(meta["prefs"]) == d
+            assert meta["n_constraints"] == 2 * d + 1
+            gold = parse_slot(p.answer)
+            assert valid_slots(meta) == [gold]
+            # every other slot of the week breaks at least one constraint; none breaks more than all
+            for day in range(len(DAYS)):
+                for h in HOURS:
+                    n_bad = len(violations(meta, (day, h)))
+                    assert (n_bad == 0) == ((day, h) == gold) and n_bad <= meta["n_constraints"]
+
+
+@pytest.mark.parametrize(
+    "text, slot",
+    [
+        ("Tuesday 14:00", (1, 14)),
+        ("tue at 2pm", (1, 14)),
+        ("Let's meet on Thursday, 9:00 am.", (3, 9)),
+        ("Monday 10 is bad; Friday 3 p.m. works", (4, 15)),
+        ("Wednesday at 16:30", None),  # not on the hour
+        ("Saturday 10:00", None),
+        ("Friday 17:00", None),  # ends after 17:00
+        ("some month at 10:00", None),  # "month" is not Monday
+        (None, None),
+    ],
+)
+def test_meeting_slots_are_read_from_free_text(text, slot):
+    from itslab.tasks.synthetic.scheduling import parse_slot
+
+    assert parse_slot(text) == slot
+
+
+def test_meeting_answers_are_graded_by_the_constraints():
+    from itslab.tasks import answer_of, same_answer
+    from itslab.tasks.synthetic.scheduling import DAYS, HOURS, slot_text, violations
+    from itslab.verifiers.partial import MeetingConstraints
+
+    [p] = make("meeting", 1, difficulty=3, seed=0)
+    day, hour = p.answer.split()[0], int(p.answer.split()[1].split(":")[0])
+    pm = f"{hour - 12} pm" if hour > 12 else f"{hour} am"
+    assert is_correct(p, f"Checked every calendar.\nSo: {day[:3]} at {pm}")
+    assert answer_of(p, f"\\boxed{{{day.lower()} {pm}}}") == p.answer
+    assert same_answer(p, p.answer, f"{day[:3]} {pm}") and not same_answer(p, p.answer, "Monday 9:00 x")
+    v = MeetingConstraints()
+    n = p.meta["n_constraints"]
+    for d in range(len(DAYS)):
+        for h in HOURS:
+            text = f"\\boxed{{{slot_text((d, h))}}}"
+            k = len(violations(p.meta, (d, h)))
+            assert v.score(p, [text]) == [(1.0 - k / n,)]
+            assert is_correct(p, text) == (k == 0)
+            if k:
+                assert f"breaks {k} of {n} constraints" in v.feedback(p, text)
+    assert v.score(p, ["no idea"]) == [(0.0,)] and "No slot found" in v.feedback(p, "no idea")

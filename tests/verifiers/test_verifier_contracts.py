@@ -22,7 +22,7 @@ from itslab.verifiers import (
     SelfEvaluation,
     SimulatedCritic,
 )
-from itslab.verifiers.partial import ConstraintScore, CountdownDistance
+from itslab.verifiers.partial import ConstraintScore, CountdownDistance, MeetingConstraints
 
 # every verifier class the package ships, built cheaply (the per-module tests check their behaviour)
 SHIPPED = [
@@ -35,6 +35,7 @@ SHIPPED = [
     LengthBiasedPRM(auc=0.8, seed=3),
     ConstraintScore(),
     CountdownDistance(),
+    MeetingConstraints(),
     MetaVerifier(SimulatedCritic(accuracy=0.7, seed=1), k=4),
     CombinedVerifier(
         [CorrelatedNoisyVerifier("cot", tpr=0.8, fpr=0.3), CorrelatedNoisyVerifier("pot", tpr=0.7, fpr=0.1)]
@@ -77,7 +78,12 @@ def test_scores_and_cost_are_deterministic(v):
     from itslab import tasks
 
     # the step-rule and partial-credit verifiers read a synthetic task's structure
-    task = {"step_rules": "arithmetic", "step_rules_noisy": "arithmetic", "countdown_distance": "countdown"}
+    task = {
+        "step_rules": "arithmetic",
+        "step_rules_noisy": "arithmetic",
+        "countdown_distance": "countdown",
+        "meeting_constraints": "meeting",
+    }
     p = (
         tasks.load(task[v.name.split("(")[0]], limit=1)[0]
         if v.name.split("(")[0] in task

@@ -4,7 +4,9 @@ They keep every test and smoke run offline and make difficulty controllable:
 
 - `arithmetic`: multi-step arithmetic word problems, difficulty = number of operations;
 - `countdown` / `game24`: reach a target with + - * /, certified solvable by an exact solver;
-- `graph_navigation`: shortest route on a small road map, difficulty = roads on the route.
+- `graph_navigation`: shortest route on a small road map, difficulty = roads on the route;
+- `meeting_scheduling`: the one-hour slot every calendar and preference allows (partial credit:
+  constraints violated), difficulty = attendees - 1.
 
 Every generator takes ``(n, *, difficulty, rng)``; `make` builds from a name and an int seed.
 
@@ -20,6 +22,7 @@ from typing import Any, Callable
 from itslab.rng import problem_rng
 from itslab.tasks.synthetic.countdown import check_expression, count_solutions, countdown, game24, solve
 from itslab.tasks.synthetic.graphs import graph_navigation, shortest_distance
+from itslab.tasks.synthetic.scheduling import meeting_scheduling
 from itslab.tasks.synthetic.word_problems import arithmetic
 from itslab.types import Problem
 
@@ -28,6 +31,7 @@ GENERATORS: dict[str, Callable[..., list[Problem]]] = {
     "countdown": countdown,
     "game24": game24,
     "graph": graph_navigation,
+    "meeting": meeting_scheduling,
 }
 
 
@@ -51,6 +55,7 @@ __all__ = [
     "game24",
     "graph_navigation",
     "make",
+    "meeting_scheduling",
     "shortest_distance",
     "solve",
 ]

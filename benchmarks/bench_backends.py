@@ -29,7 +29,9 @@ Rows (tokens/s, and the ratio against the named baseline):
 7. a sweep row: majority vote and best-of-N with self-evaluation (`itslab.experiments.run`,
    ``--sweep-units`` problems batched per engine call) over ``--sweep-problems`` GSM8K problems x 8
    samples on ``--sweep-model``: generated tokens/s over the whole sweep (scoring included) against
-   raw batched decoding of as many rows on that model (target: >= 0.7x).
+   raw batched decoding of as many rows on that model (target: >= 0.7x), twice: the self-evaluation
+   judge as a separate prompt that re-reads each solution, and as a follow-up turn after the sample
+   (``SelfEvaluation(follow_up=True)``) whose solution tokens the engine's cache serves.
 
 Run: ``ITSLAB_DATA_DIR=/path/to/data python benchmarks/bench_backends.py [--samples 32 --tokens 128
 --server llama-server]``. The numbers depend on what else runs on the machine; the tables say how
@@ -212,39 +214,64 @@ def bench_bandwidth(prompt: str, tokens: int, reps: int, threads: int) -> tuple[
     return bw, out
 
 
-def bench_sweep(args: argparse.Namespace, threads: int) -> dict[str, float]:
-    """The sweep row: majority vote + best-of-N (self-evaluation) over GSM8K, against raw batched decoding."""
+def bench_sweep(args: argparse.Namespace, threads: int, follow_up: bool) -> dict[str, float]:
+    """The sweep row: majority vote + best-of-N (self-evaluation) over GSM8K, its generated tokens over
+    its whole wall time; the judge as a separate prompt, or as a follow-up turn read from the cache."""
     from itslab import tasks
     from itslab.experiments.pool_memo import EngineCounter
     from itslab.experiments.runner import run
     from itslab.generators.llamacpp import LlamaCppGenerator
-    from itslab.models import gguf_path
     from itslab.verifiers import SelfEvaluation
 
     n, units, tokens = 8, args.sweep_units, args.sweep_tokens
     problems = tasks.load("gsm8k", limit=args.sweep_problems)
-    gen = LlamaCppGenerator(args.sweep_model, n_ctx=units * (512 + n * tokens), max_batch=units * n, n_threads=threads)
+    n_ctx = units * (512 + n * tokens)
+    # the follow-up judge reads each sample from the cache, so samples stay until scored (the next batch
+    # evicts them before it decodes); the separate judge gains nothing from them, so the default cap
+    gen = LlamaCppGenerator(
+        args.sweep_model,
+        n_ctx=n_ctx,
+        max_batch=units * n,
+        n_threads=threads,
+        cache_tokens=n_ctx if follow_up else None,
+    )
     counted = EngineCounter(gen)
     hyper = {"max_tokens": tokens, "temperature": 0.8}
     gen.generate([Request(gen.format_prompt(problems[0]), n=2, max_tokens=4, seed=1)])  # warm-up
     gen.clear_cache()
+    served = gen.slots.served
     t0 = time.perf_counter()
     specs = [("majority_vote", hyper), ("best_of_n", hyper)]
-    run(problems, specs, [n], [0], counted, SelfEvaluation(gen), progress=False, batch_units=units)
+    judge = SelfEvaluation(gen, follow_up=follow_up)
+    df = run(problems, specs, [n], [0], counted, judge, progress=False, batch_units=units)
     sweep_s = time.perf_counter() - t0
-    evictions = gen.slots.evictions
-    ids = gen.encode(gen.format_prompt(problems[0]))
-    gen.close()
-    tok, sec = raw_decode(gguf_path(args.sweep_model), ids, units * n, tokens, threads)
-    return {
+    out = {
         "tokens": counted.generated_tokens,
         "sweep_s": sweep_s,
         "engine_s": counted.seconds,
         "calls": counted.calls,
-        "evictions": evictions,
-        "raw_rows": units * n,
-        "raw_tok_s": tok / sec,
+        "evictions": gen.slots.evictions,
+        "served": gen.slots.served - served,
+        "bon_acc": float(df[df.strategy_name == "best_of_n"].correct.mean()),
+        "maj_acc": float(df[df.strategy_name == "majority_vote"].correct.mean()),
     }
+    gen.close()
+    return out
+
+
+def bench_raw_sweep_rate(args: argparse.Namespace, threads: int) -> tuple[int, float]:
+    """Raw batched decoding of the sweep's batch shape (rows, tokens) on its model: (rows, tokens/s)."""
+    from itslab import tasks
+    from itslab.generators.llamacpp import LlamaCppGenerator
+    from itslab.models import gguf_path
+
+    problem = tasks.load("gsm8k", limit=1)[0]
+    gen = LlamaCppGenerator(args.sweep_model, n_ctx=4096, max_batch=1, n_threads=threads)
+    ids = gen.encode(gen.format_prompt(problem))
+    gen.close()
+    rows = args.sweep_units * 8
+    tok, sec = raw_decode(gguf_path(args.sweep_model), ids, rows, args.sweep_tokens, threads)
+    return rows, tok / sec
 
 
 def print_engine_sections(args: argparse.Namespace, prompt: str, threads: int) -> None:
@@ -263,19 +290,26 @@ def print_engine_sections(args: argparse.Namespace, prompt: str, threads: int) -
                 f"{nbytes * tok_s / 1e9:.1f} GB/s = {nbytes * tok_s / bw:.0%} of the bound"
             )
     if not args.skip_sweep:
-        r = bench_sweep(args, threads)
-        rate = r["tokens"] / r["sweep_s"]
         print(
             f"\nsweep: majority vote + best-of-N (self-evaluation), {args.sweep_problems} GSM8K problems x 8 samples, "
-            f"{args.sweep_model}, max_tokens {args.sweep_tokens}, {args.sweep_units} problems per engine call\n"
-            f"  {r['tokens']} tokens in {r['sweep_s']:.1f} s = {rate:.1f} tokens/s over the whole sweep "
-            f"({r['engine_s']:.1f} s inside {r['calls']} generate calls, the rest scoring and strategy code; "
-            f"{r['evictions']} cache evictions)\n"
-            f"  raw batched decoding, {r['raw_rows']} rows x {args.sweep_tokens} tokens: "
-            f"{r['raw_tok_s']:.1f} tokens/s\n"
-            f"  sweep / raw = {rate / r['raw_tok_s']:.2f}x (target >= 0.7: "
-            f"{'met' if rate / r['raw_tok_s'] >= 0.7 else 'MISSED'})"
+            f"{args.sweep_model}, max_tokens {args.sweep_tokens}, {args.sweep_units} problems per engine call"
         )
+        rows, raw = bench_raw_sweep_rate(args, threads)
+        print(f"  raw batched decoding, {rows} rows x {args.sweep_tokens} tokens: {raw:.1f} tokens/s")
+        judges = {"separate": (False, "judge as a separate prompt"), "follow_up": (True, "judge as a follow-up turn")}
+        bad = sorted(set(args.sweep_judges.split(",")) - set(judges))
+        if bad:
+            raise SystemExit(f"--sweep-judges: unknown {bad}; valid: {sorted(judges)}")
+        for follow_up, label in (judges[j] for j in args.sweep_judges.split(",")):
+            r = bench_sweep(args, threads, follow_up)
+            rate = r["tokens"] / r["sweep_s"]
+            print(
+                f"  {label}: {r['tokens']} tokens in {r['sweep_s']:.1f} s = {rate:.1f} tokens/s over the whole sweep "
+                f"({r['engine_s']:.1f} s inside {r['calls']} generate calls, the rest scoring and strategy code; "
+                f"{r['served']} prompt tokens served from cache, {r['evictions']} evictions; accuracy majority "
+                f"{r['maj_acc']:.2f}, best-of-8 {r['bon_acc']:.2f})\n"
+                f"    sweep / raw = {rate / raw:.2f}x (target >= 0.7: {'met' if rate / raw >= 0.7 else 'MISSED'})"
+            )
 
 
 def main() -> None:
@@ -291,7 +325,12 @@ def main() -> None:
         default="q8_0,f16",
         help="weight types llama-server serves, comma-separated (q4_1 = the embedded GGUF as is)",
     )
-    ap.add_argument("--threads", type=int, default=None, help="llama.cpp threads (default: half the cores)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="llama.cpp threads (default: one per physical core, as LlamaCppGenerator)",
+    )
     ap.add_argument("--skip-hf", action="store_true")
     ap.add_argument("--engine-batches", default="1,8,32", help="batch sizes of the raw vs LlamaCppGenerator rows")
     ap.add_argument("--reps", type=int, default=2, help="interleaved repetitions of rows 5-6 (best kept)")
@@ -300,6 +339,11 @@ def main() -> None:
     ap.add_argument("--sweep-problems", type=int, default=10)
     ap.add_argument("--sweep-units", type=int, default=4, help="problems per engine call in the sweep row")
     ap.add_argument("--sweep-tokens", type=int, default=256, help="max_tokens of the sweep's samples")
+    ap.add_argument(
+        "--sweep-judges",
+        default="separate,follow_up",
+        help="self-evaluation judges of the sweep row: separate (a new prompt), follow_up (a turn after the sample)",
+    )
     ap.add_argument("--skip-sweep", action="store_true", help="skip row 7 (needs ITSLAB_DATA_DIR)")
     args = ap.parse_args()
     args.engine_batches = [int(b) for b in args.engine_batches.split(",")]

@@ -75,7 +75,7 @@ lint: $(STAMP)
 
 test: $(STAMP) models lint chromium
 	$(PY) -m pytest -n $(NB_WORKERS)
-	$(PY) -m pytest -n $(NB_WORKERS) -m slow tests/backends --durations=15
+	$(PY) -m pytest -m slow tests/backends --durations=15
 	ITSLAB_MODE=smoke $(PY) -m pytest -n $(NB_WORKERS) --nbmake --nbmake-timeout=300 notebooks/
 	$(PY) -m pytest -m browser tests/browser -k "$(BROWSER_QUICK)"
 

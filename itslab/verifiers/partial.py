@@ -75,8 +75,27 @@ def _value(expr: str) -> tuple[Fraction, list[int]] | None:
         return None
 
 
+class _Assessed:
+    """A rule verifier built on ``_assess(problem, text) -> (score, feedback)``: one call per text, no tokens."""
+
+    def _assess(self, problem: Problem, text: str) -> tuple[float, str]:
+        raise NotImplementedError
+
+    def score(self, problem: Problem, texts: Sequence[str]) -> list[Scores]:
+        """Partial credit in [0, 1] per text; 1.0 exactly when the answer is right."""
+        return [(self._assess(problem, t)[0],) for t in as_texts(texts, "score")]
+
+    def cost(self, problem: Problem, texts: Sequence[str]) -> Usage:
+        """One call per text, no tokens (a rule)."""
+        return rule_cost(as_texts(texts, "cost"))
+
+    def feedback(self, problem: Problem, text: str) -> str:
+        """What an evaluator would tell the model about its answer."""
+        return self._assess(problem, text)[1]
+
+
 @dataclass(frozen=True)
-class CountdownDistance:
+class CountdownDistance(_Assessed):
     """Countdown's partial credit: closeness of the expression's value to the target (module docstring)."""
 
     name: str = "countdown_distance"
@@ -98,21 +117,9 @@ class CountdownDistance:
             return 1.0, f"Correct: {expr} = {target}."
         return score, f"{expr} = {float(value):g}, which is {float(dist):g} away from {target}. Try again."
 
-    def score(self, problem: Problem, texts: Sequence[str]) -> list[Scores]:
-        """Partial credit in [0, 1] per text; 1.0 exactly when the expression is correct."""
-        return [(self._assess(problem, t)[0],) for t in as_texts(texts, "score")]
-
-    def cost(self, problem: Problem, texts: Sequence[str]) -> Usage:
-        """One call per text, no tokens (a rule)."""
-        return rule_cost(as_texts(texts, "cost"))
-
-    def feedback(self, problem: Problem, text: str) -> str:
-        """What the expression evaluates to and how far it is from the target."""
-        return self._assess(problem, text)[1]
-
 
 @dataclass(frozen=True)
-class MeetingConstraints:
+class MeetingConstraints(_Assessed):
     """Meeting scheduling's partial credit: the fraction of constraints the proposed slot keeps (module docstring)."""
 
     name: str = "meeting_constraints"
@@ -132,18 +139,5 @@ class MeetingConstraints:
         if not bad:
             return 1.0, f"{slot_text(slot)} meets every constraint."
         broken = "; ".join(rules[i] for i in bad)
-        return 1.0 - len(bad) / len(
-            rules
-        ), f"{slot_text(slot)} breaks {len(bad)} of {len(rules)} constraints: {broken}."
-
-    def score(self, problem: Problem, texts: Sequence[str]) -> list[Scores]:
-        """Constraints kept / constraints, per text; 1.0 exactly when the slot is right."""
-        return [(self._assess(problem, t)[0],) for t in as_texts(texts, "score")]
-
-    def cost(self, problem: Problem, texts: Sequence[str]) -> Usage:
-        """One call per text, no tokens (a rule)."""
-        return rule_cost(as_texts(texts, "cost"))
-
-    def feedback(self, problem: Problem, text: str) -> str:
-        """Which constraints the slot breaks, in the instance's words."""
-        return self._assess(problem, text)[1]
+        kept = 1.0 - len(bad) / len(rules)
+        return kept, f"{slot_text(slot)} breaks {len(bad)} of {len(rules)} constraints: {broken}."

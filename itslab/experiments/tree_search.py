@@ -168,3 +168,48 @@ def width_adaptation(
         shares.append(df.set_index("problem_id")["width_share"])
     d = (shares[0] - shares[1]).to_numpy()
     return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))), [float(s.mean()) for s in shares]
+
+
+# Meta-Reasoner (Sui et al. 2025, arXiv:2502.19918): the bandit over strategies and its single-arm ablations
+META_REASONER: dict[str, tuple[str, dict[str, Any]]] = {
+    "meta_reasoner": ("meta_reasoner", {}),
+    "meta_reasoner (no context)": ("meta_reasoner", {"contextual": False}),
+    "only continue": ("meta_reasoner", {"arms": ("continue",)}),
+    "only backtrack": ("meta_reasoner", {"arms": ("backtrack",)}),
+    "only restart": ("meta_reasoner", {"arms": ("restart",)}),
+}
+FIXED_ARMS = ("only continue", "only backtrack", "only restart")
+
+
+def strategy_bandit(
+    n_problems: int, n: int, p_fix: Sequence[float] = (0.0, 0.5), *, seed: int = 0, max_tokens: int = 200
+) -> pd.DataFrame:
+    """Meta-Reasoner against each of its strategies fixed, at `n` calls (stopping on a solved plan),
+    on a mixture of tasks: the same `n_problems` problems once with each refinement strength in
+    `p_fix` (0: feedback useless, restarting is right; 0.5: refining is right). One row per
+    (regime, problem, strategy): ``problem_id`` (names the regime, so pairs stay in it), ``task``,
+    ``p_fix``, ``strategy``, ``budget``, ``correct``, ``samples`` and ``restart_share`` (the share of
+    the bandit's choices that restarted; NaN when it made none)."""
+    from itslab.strategies.meta_reasoner import arm_shares
+
+    rows = []
+    for pf in p_fix:
+        suite = calibrated_suite(n_problems, seed=seed, p_fix=pf)
+        for label, (name, hyper) in META_REASONER.items():
+            fn = get(name)
+            for p in suite.problems:
+                rng = problem_rng(seed, p.id, label)
+                r = fn(p, suite.generator, suite.verifier, Budget(samples=n), rng, **hyper, n=n, max_tokens=max_tokens)
+                rows.append(
+                    {
+                        "problem_id": f"p_fix={pf}/{p.id}",
+                        "task": p.id,
+                        "p_fix": pf,
+                        "strategy": label,
+                        "budget": n,
+                        "correct": bool(r.correct),
+                        "samples": r.usage.samples,
+                        "restart_share": arm_shares(r)["restart"],
+                    }
+                )
+    return pd.DataFrame(rows)

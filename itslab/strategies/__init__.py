@@ -76,6 +76,7 @@ _MODULES: tuple[str, ...] = (
     "itslab.strategies.budget_forcing",
     "itslab.strategies.speculative",
     "itslab.strategies.fractured",
+    "itslab.strategies.meta_reasoner",
 )
 _loaded = False
 

@@ -25,6 +25,19 @@ pytestmark = pytest.mark.slow
 
 BACKENDS = ["llamacpp", "http"]
 BUDGETS = [Budget(samples=4), Budget(generated_tokens=48, verifier_calls=6)]
+# Same-seed determinism over HTTP is a property of the server's seed handling, which every strategy
+# reaches through the same few generator calls (sample, continue a prefix, step, probe); one strategy
+# per call shape keeps that column honest at a third of its cost (each HTTP case decodes ~20 s). The
+# in-process column still runs every strategy.
+HTTP_SAME_SEED = {
+    "majority_vote",  # one batched sample call
+    "best_of_n",  # sample + verifier
+    "beam_search",  # step-level continuation from a prefix
+    "particle_filter",  # resampled step prefixes
+    "ab_mcts",  # refine: a prompt built from a candidate
+    "budget_forcing",  # suppress the delimiter and extend ("Wait")
+    "probe_early_exit",  # probes appended to a partial text
+}
 
 
 def _hyper(name: str) -> dict:
@@ -74,7 +87,9 @@ def test_budget_never_exceeded_and_usage_is_trace_sum(backend, problems, name):
 
 
 @pytest.mark.parametrize("name", strategies.names())
-def test_same_seed_same_result_and_inputs_unchanged(backend, problems, name):
+def test_same_seed_same_result_and_inputs_unchanged(request, backend, problems, name):
+    if request.node.callspec.params["backend"] == "http" and name not in HTTP_SAME_SEED:
+        pytest.skip("same-seed over HTTP is checked on one strategy per generator call shape")
     gen, reset = backend
     fn, ver, hyper = strategies.get(name), _verifier(name), _hyper(name)
     p, budget = problems[0], Budget(samples=6, generated_tokens=160)
@@ -88,3 +103,7 @@ def test_same_seed_same_result_and_inputs_unchanged(backend, problems, name):
     reset()
     r3 = fn(p, gen, ver, budget, problem_rng(4, p.id), **hyper)
     assert r3.candidates != r1.candidates  # the seed matters
+
+
+def test_the_http_same_seed_sample_names_registered_strategies():
+    assert HTTP_SAME_SEED <= set(strategies.names())

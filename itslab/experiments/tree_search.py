@@ -16,7 +16,7 @@ Sequential-Revision+ (10 chains of 80 turns) at 82.8 % fixes the refinement's `p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
@@ -26,6 +26,7 @@ from itslab.generators.simulated.refine import RefineSimGenerator, calibrate, ca
 from itslab.rng import problem_rng
 from itslab.strategies import get
 from itslab.strategies.refinement import width_share
+from itslab.trace import Result
 from itslab.types import Problem
 from itslab.verifiers.partial import ConstraintScore
 
@@ -86,9 +87,11 @@ def compare(
     which: Sequence[str] | None = None,
     extra: Mapping[str, tuple[str, dict[str, Any]]] | None = None,
     max_tokens: int = 200,
+    columns: Callable[[Result], dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """Every strategy on every problem at each number of calls: problem_id, strategy, budget, correct,
-    samples (calls made), width_share (share of fresh samples)."""
+    samples (calls made), width_share (share of fresh samples), plus what `columns` reads off each
+    result."""
     rows = []
     for n in calls:
         todo = {**strategies_at(n), **(extra or {})}
@@ -115,6 +118,7 @@ def compare(
                         "samples": r.usage.samples,
                         "width_share": width_share(r),
                         "p_correct": p.meta["p_correct"],
+                        **(columns(r) if columns is not None else {}),
                     }
                 )
     return pd.DataFrame(rows)
@@ -192,24 +196,12 @@ def strategy_bandit(
     the bandit's choices that restarted; NaN when it made none)."""
     from itslab.strategies.meta_reasoner import arm_shares
 
-    rows = []
+    frames = []
     for pf in p_fix:
         suite = calibrated_suite(n_problems, seed=seed, p_fix=pf)
-        for label, (name, hyper) in META_REASONER.items():
-            fn = get(name)
-            for p in suite.problems:
-                rng = problem_rng(seed, p.id, label)
-                r = fn(p, suite.generator, suite.verifier, Budget(samples=n), rng, **hyper, n=n, max_tokens=max_tokens)
-                rows.append(
-                    {
-                        "problem_id": f"p_fix={pf}/{p.id}",
-                        "task": p.id,
-                        "p_fix": pf,
-                        "strategy": label,
-                        "budget": n,
-                        "correct": bool(r.correct),
-                        "samples": r.usage.samples,
-                        "restart_share": arm_shares(r)["restart"],
-                    }
-                )
-    return pd.DataFrame(rows)
+        df = compare(
+            suite, [n], seed=seed, which=list(META_REASONER), extra=META_REASONER, max_tokens=max_tokens,
+            columns=lambda r: {"restart_share": arm_shares(r)["restart"]},
+        )  # fmt: skip
+        frames.append(df.assign(task=df["problem_id"], p_fix=pf, problem_id=f"p_fix={pf}/" + df["problem_id"]))
+    return pd.concat(frames, ignore_index=True)

@@ -122,8 +122,16 @@ def meta_reasoner(
             best, stall = node.index, 0
         else:
             stall += 1
-        info = {"round": len(prop.nodes) - 1, "arm": ARMS[arm], "chosen": x is not None, "reward": reward}
-        run.note("strategy", {**info, "node": node.index})
+        run.note(
+            "strategy",
+            {
+                "round": len(prop.nodes) - 1,
+                "arm": ARMS[arm],
+                "chosen": x is not None,
+                "reward": reward,
+                "node": node.index,
+            },
+        )
     hyper = dict(
         n=n, arms=tuple(arms), alpha=alpha, contextual=contextual, stop_score=stop_score, max_tokens=max_tokens,
         temperature=temperature, top_p=top_p,

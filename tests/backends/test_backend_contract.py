@@ -29,8 +29,11 @@ BUDGETS = [Budget(samples=4), Budget(generated_tokens=48, verifier_calls=6)]
 # reaches through the same few generator calls; a few strategies keep that column honest at a fraction
 # of its cost (each HTTP case decodes ~20 s). The in-process column still runs every strategy.
 # ab_mcts (refine prompts) and budget_forcing (continue after "Wait") are left out: on
-# llama-cpp-python's server their two same-seed runs differed in CI (2026-12-03) depending on
-# the requests before them, even after the reset request below; see the closing note of that day.
+# llama-cpp-python's server (0.3.36) their two same-seed runs differed in CI (2026-12-03), even
+# after the reset request below. Measured since (/tmp scripts, 2026-12-03, SmolLM2, 5 repeats):
+# ab_mcts gave 3 distinct results at max_concurrency 2 and 2 at max_concurrency 1, so request
+# order is not the cause; logging every call showed the server answering the same prompt with the
+# same seed, after the same earlier requests, with different text. budget_forcing agreed 5 of 5.
 HTTP_SAME_SEED = {
     "majority_vote",  # one batched sample call
     "best_of_n",  # sample + verifier

@@ -29,9 +29,10 @@ Rows (tokens/s, and the ratio against the named baseline):
 7. a sweep row: majority vote and best-of-N with self-evaluation (`itslab.experiments.run`,
    ``--sweep-units`` problems batched per engine call) over ``--sweep-problems`` GSM8K problems x 8
    samples on ``--sweep-model``: generated tokens/s over the whole sweep (scoring included) against
-   raw batched decoding of as many rows on that model (target: >= 0.7x), twice: the self-evaluation
-   judge as a separate prompt that re-reads each solution, and as a follow-up turn after the sample
-   (``SelfEvaluation(follow_up=True)``) whose solution tokens the engine's cache serves.
+   raw batched decoding of as many rows on that model (target: >= 0.7x), with the self-evaluation
+   judge as a separate prompt that re-reads each solution, as a follow-up turn after the sample
+   (``SelfEvaluation(follow_up=True)``) whose solution tokens the engine's cache serves, and as that
+   follow-up read while the sample's row is still in the batch (``in_batch=True``).
 
 Run: ``ITSLAB_DATA_DIR=/path/to/data python benchmarks/bench_backends.py [--samples 32 --tokens 128
 --server llama-server]``. The numbers depend on what else runs on the machine; the tables say how
@@ -214,9 +215,10 @@ def bench_bandwidth(prompt: str, tokens: int, reps: int, threads: int) -> tuple[
     return bw, out
 
 
-def bench_sweep(args: argparse.Namespace, threads: int, follow_up: bool) -> dict[str, float]:
+def bench_sweep(args: argparse.Namespace, threads: int, judge_mode: str) -> dict[str, float]:
     """The sweep row: majority vote + best-of-N (self-evaluation) over GSM8K, its generated tokens over
-    its whole wall time; the judge as a separate prompt, or as a follow-up turn read from the cache."""
+    its whole wall time; the judge as a separate prompt ("separate"), as a follow-up turn read from the
+    cache ("follow_up"), or as that turn read in the decoding batch ("in_batch")."""
     from itslab import tasks
     from itslab.experiments.pool_memo import EngineCounter
     from itslab.experiments.runner import run
@@ -233,7 +235,7 @@ def bench_sweep(args: argparse.Namespace, threads: int, follow_up: bool) -> dict
         n_ctx=n_ctx,
         max_batch=units * n,
         n_threads=threads,
-        cache_tokens=n_ctx if follow_up else None,
+        cache_tokens=n_ctx if judge_mode == "follow_up" else None,
     )
     counted = EngineCounter(gen)
     hyper = {"max_tokens": tokens, "temperature": 0.8}
@@ -242,7 +244,7 @@ def bench_sweep(args: argparse.Namespace, threads: int, follow_up: bool) -> dict
     served = gen.slots.served
     t0 = time.perf_counter()
     specs = [("majority_vote", hyper), ("best_of_n", hyper)]
-    judge = SelfEvaluation(gen, follow_up=follow_up)
+    judge = SelfEvaluation(gen, follow_up=judge_mode != "separate", in_batch=judge_mode == "in_batch")
     df = run(problems, specs, [n], [0], counted, judge, progress=False, batch_units=units)
     sweep_s = time.perf_counter() - t0
     out = {
@@ -254,6 +256,7 @@ def bench_sweep(args: argparse.Namespace, threads: int, follow_up: bool) -> dict
         "served": gen.slots.served - served,
         "bon_acc": float(df[df.strategy_name == "best_of_n"].correct.mean()),
         "maj_acc": float(df[df.strategy_name == "majority_vote"].correct.mean()),
+        "kept": judge.kept,
     }
     gen.close()
     return out
@@ -296,17 +299,23 @@ def print_engine_sections(args: argparse.Namespace, prompt: str, threads: int) -
         )
         rows, raw = bench_raw_sweep_rate(args, threads)
         print(f"  raw batched decoding, {rows} rows x {args.sweep_tokens} tokens: {raw:.1f} tokens/s")
-        judges = {"separate": (False, "judge as a separate prompt"), "follow_up": (True, "judge as a follow-up turn")}
+        judges = {
+            "separate": "judge as a separate prompt",
+            "follow_up": "judge as a follow-up turn",
+            "in_batch": "judge as a follow-up turn read in the batch",
+        }
         bad = sorted(set(args.sweep_judges.split(",")) - set(judges))
         if bad:
             raise SystemExit(f"--sweep-judges: unknown {bad}; valid: {sorted(judges)}")
-        for follow_up, label in (judges[j] for j in args.sweep_judges.split(",")):
-            r = bench_sweep(args, threads, follow_up)
+        for mode in args.sweep_judges.split(","):
+            label = judges[mode]
+            r = bench_sweep(args, threads, mode)
             rate = r["tokens"] / r["sweep_s"]
             print(
                 f"  {label}: {r['tokens']} tokens in {r['sweep_s']:.1f} s = {rate:.1f} tokens/s over the whole sweep "
                 f"({r['engine_s']:.1f} s inside {r['calls']} generate calls, the rest scoring and strategy code; "
-                f"{r['served']} prompt tokens served from cache, {r['evictions']} evictions; accuracy majority "
+                f"{r['served']} prompt tokens served from cache, {r['evictions']} evictions, {r['kept']} scores read "
+                f"in the batch; accuracy majority "
                 f"{r['maj_acc']:.2f}, best-of-8 {r['bon_acc']:.2f})\n"
                 f"    sweep / raw = {rate / raw:.2f}x (target >= 0.7: {'met' if rate / raw >= 0.7 else 'MISSED'})"
             )
@@ -341,8 +350,9 @@ def main() -> None:
     ap.add_argument("--sweep-tokens", type=int, default=256, help="max_tokens of the sweep's samples")
     ap.add_argument(
         "--sweep-judges",
-        default="separate,follow_up",
-        help="self-evaluation judges of the sweep row: separate (a new prompt), follow_up (a turn after the sample)",
+        default="separate,in_batch",
+        help="self-evaluation judges of the sweep row: separate (a new prompt), follow_up (a turn after the "
+        "sample), in_batch (that turn read while the sample's row is in the batch)",
     )
     ap.add_argument("--skip-sweep", action="store_true", help="skip row 7 (needs ITSLAB_DATA_DIR)")
     args = ap.parse_args()

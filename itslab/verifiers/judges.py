@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import OrderedDict
 from typing import Any, Sequence
 
@@ -48,6 +49,11 @@ def _logprob(value: Any) -> float:
     return float(value)
 
 
+def _p_yes(d: float) -> float:
+    """P(Yes) renormalised over Yes and No from d = lp(Yes) - lp(No), without overflow."""
+    return 1.0 / (1.0 + math.exp(-d)) if d >= 0 else math.exp(d) / (1.0 + math.exp(d))
+
+
 def _question(problem: Problem) -> str:
     return str(problem.meta.get("question", problem.prompt))
 
@@ -69,6 +75,16 @@ class SelfEvaluation:
     (llama.cpp, transformers) reads only the follow-up turn. Needs a generator with
     ``chat_prompt``. The answers default to "Yes"/"No" (the reply's first token). `cost` charges
     the whole judge prompt in both modes: a bound that holds whether or not the sample is cached.
+
+    ``in_batch=True`` (with ``follow_up=True``, on an engine with ``attach_follow_up``: llama.cpp)
+    reads the follow-up turn while the sample's row is still in the decoding batch — one more
+    prefill in the decode steps of the rows still sampling, no re-read, no cached sample held —
+    and keeps the score for `score` to find. The prompt is the request's prefix + the sample's
+    text + the template's tail after an assistant turn; where that is not the prompt `prefix`
+    renders (a chat template that is not prefix-stable, a strategy that scores an edited text),
+    `score` finds nothing kept and reads the prompt itself: the score is the same either way.
+    Every sample the engine writes from then on is judged, so attach it for sampling sweeps (the
+    runner's best-of-N with self-evaluation), not for step-level search.
     """
 
     def __init__(
@@ -81,10 +97,21 @@ class SelfEvaluation:
         name: str = "self_eval",
         cache_size: int = 4096,
         follow_up: bool = False,
+        in_batch: bool = False,
+        reserve: int = 64,
     ) -> None:
         if follow_up and generator is not None and not callable(getattr(generator, "chat_prompt", None)):
             raise TypeError(
                 f"SelfEvaluation(follow_up=True) needs a generator with chat_prompt(messages); "
+                f"{type(generator).__name__} has none"
+            )
+        if in_batch and not follow_up:
+            raise ValueError(
+                "SelfEvaluation(in_batch=True) needs follow_up=True: only a follow-up turn extends the sample"
+            )
+        if in_batch and not callable(getattr(generator, "attach_follow_up", None)):
+            raise TypeError(
+                f"SelfEvaluation(in_batch=True) needs an engine with attach_follow_up (llama.cpp); "
                 f"{type(generator).__name__} has none"
             )
         self.generator, self.name, self.cache_size, self.follow_up = generator, name, cache_size, follow_up
@@ -92,6 +119,39 @@ class SelfEvaluation:
         self.yes = yes if yes is not None else ("Yes" if follow_up else " Yes")
         self.no = no if no is not None else ("No" if follow_up else " No")
         self._cache: OrderedDict[str, float] = OrderedDict()  # judge prompt -> P(Yes)
+        self._lock = threading.Lock()  # the engine keeps in-batch scores from the thread that decodes
+        self.reserve, self.kept = reserve, 0  # kept: scores read in the batch
+        if in_batch:
+            self._answer_ids = [generator.encode_plain(a) for a in (self.yes, self.no)]
+            if any(len(a) != 1 for a in self._answer_ids):
+                raise ValueError(
+                    f"SelfEvaluation(in_batch=True): the answers {self.yes!r} and {self.no!r} must be one token each, "
+                    f"got {self._answer_ids}"
+                )
+            marker = "@@itslab-answer@@"  # the tail after any assistant turn, read off a rendered chat
+            chat = generator.chat_prompt(
+                [
+                    {"role": "user", "content": "q"},
+                    {"role": "assistant", "content": marker},
+                    {"role": "user", "content": self.template},
+                ]
+            )
+            self._tail = chat[chat.index(marker) + len(marker) :]
+            generator.attach_follow_up(self)
+
+    def follow_up_prompt(self, prefix: str, text: str) -> str | None:
+        """The follow-up prompt after a sample of `prefix` (the engine's `FollowUp` hook)."""
+        return prefix + text + self._tail
+
+    def take(self, prompt: str, logprobs: Any) -> None:
+        """Keep P(Yes) for `prompt` from the engine's log-softmax after it (`FollowUp` hook)."""
+        (yes,), (no,) = self._answer_ids
+        with self._lock:
+            self._cache[prompt] = _p_yes(float(logprobs[yes] - logprobs[no]))
+            self._cache.move_to_end(prompt)
+            self.kept += 1
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
 
     def prefix(self, problem: Problem, text: str) -> str:
         """The judge prompt for one solution."""
@@ -112,13 +172,17 @@ class SelfEvaluation:
         out: list[Scores] = []
         for t in as_texts(texts, f"{self.name}.score"):
             key = self.prefix(problem, t)
-            if key not in self._cache:
-                d = _logprob(f(key, self.yes)) - _logprob(f(key, self.no))
-                self._cache[key] = 1.0 / (1.0 + math.exp(-d)) if d >= 0 else math.exp(d) / (1.0 + math.exp(d))
-            self._cache.move_to_end(key)
-            out.append((self._cache[key],))
-        while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+            with self._lock:
+                p = self._cache.get(key)
+            if p is None:  # read outside the lock: the engine takes it to keep in-batch scores
+                p = _p_yes(_logprob(f(key, self.yes)) - _logprob(f(key, self.no)))
+            with self._lock:
+                self._cache[key] = p
+                self._cache.move_to_end(key)
+            out.append((p,))
+        with self._lock:
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
         return out
 
     def cost(self, problem: Problem, texts: Sequence[str]) -> Usage:

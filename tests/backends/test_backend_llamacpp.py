@@ -213,6 +213,54 @@ def test_a_follow_up_judge_reads_only_the_question_turn(gen, prompt):
     assert n_judge - first <= 24  # the question turn (and a token or two at the seam) was read
 
 
+def test_an_in_batch_judge_reads_each_sample_once(gen, prompt, monkeypatch):
+    """SelfEvaluation(in_batch=True): the follow-up turn is read while each row is in the batch,
+    runs repeat exactly, and `score` reads nothing again."""
+    from itslab.verifiers import SelfEvaluation
+
+    problem = Problem(id="t/judge", prompt="What is 12 + 7? Think step by step.", answer="19")
+    req = Request(prompt, n=6, max_tokens=24, temperature=0.8, seed=5)
+    runs = []
+    for _ in range(2):
+        gen.clear_cache()
+        judge = SelfEvaluation(gen, follow_up=True, in_batch=True)
+        try:
+            out = gen.generate([req])[0]
+        finally:
+            gen.attach_follow_up(None)
+        assert judge.kept == req.n
+        with monkeypatch.context() as m:
+            m.setattr(gen, "logprob_of", lambda *a: pytest.fail("an in-batch score was read again"))
+            runs.append(([c.text for c in out], judge.score(problem, [c.text for c in out])))
+    assert runs[0] == runs[1]
+
+
+def test_an_in_batch_judge_reads_what_a_separate_read_would(gen, prompt):
+    """One row: the follow-up is read alone in its decode step, as `next_token_logprobs` reads it
+    from the cached sample, so the two log-softmax vectors are the same bit for bit. (With other rows
+    in the batch they agree only up to llama.cpp's CPU kernels, whose rounding depends on the batch's
+    size; for the same reason samples drawn beside an in-batch judge are not bitwise those of a run
+    without it.)"""
+    from itslab.verifiers import SelfEvaluation
+
+    req = Request(prompt, n=1, max_tokens=24, temperature=0.8, seed=7)
+    gen.clear_cache()
+    judge = SelfEvaluation(gen, follow_up=True, in_batch=True)
+    seen = {}
+    take = judge.take
+    judge.take = lambda p, lp: (seen.setdefault(p, np.array(lp)), take(p, lp))  # type: ignore[method-assign]
+    try:
+        [with_judge] = gen.generate([req])[0]
+    finally:
+        gen.attach_follow_up(None)
+    gen.clear_cache()
+    [alone] = gen.generate([req])[0]
+    assert alone.text == with_judge.text
+    [(judged, lp)] = seen.items()
+    assert judged == judge.follow_up_prompt(prompt, alone.text)
+    assert np.array_equal(gen.next_token_logprobs(judged), lp)
+
+
 def test_a_request_past_the_kv_cache_is_refused(gen):
     with pytest.raises(ValueError, match="n_ctx"):
         gen.generate([Request("abc", max_tokens=10_000)])

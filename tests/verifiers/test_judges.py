@@ -112,6 +112,45 @@ def test_self_evaluation_follow_up_needs_chat_prompt():
         SelfEvaluation(FakeLogprobs(), follow_up=True)
 
 
+class FakeEngine(FakeChat):
+    """FakeChat with the llama.cpp engine's follow-up hook and one-token answers."""
+
+    def __init__(self):
+        super().__init__()
+        self.hook = None
+
+    def encode_plain(self, text):
+        return {"Yes": [1], "No": [2]}.get(text, [3, 4])
+
+    def attach_follow_up(self, hook):
+        self.hook = hook
+
+
+def test_self_evaluation_in_batch_keeps_what_the_engine_read():
+    g = FakeEngine()
+    v = SelfEvaluation(g, follow_up=True, in_batch=True)
+    assert g.hook is v
+    # the engine's prompt (request prefix + sample + the template's tail) is the prompt score renders
+    prompt = v.follow_up_prompt(g.format_prompt(P), "4")
+    assert prompt == v.prefix(P, "4")
+    lp = np.log(np.array([0.1, 0.6, 0.2, 0.1]))  # P(Yes) = 0.6 / 0.8 renormalised over Yes and No
+    v.take(prompt, lp)
+    ((a,),) = v.score(P, ["4"])
+    assert a == pytest.approx(0.75) and v.kept == 1
+    assert g.calls == []  # kept in the batch: the judge read nothing again
+    ((b,),) = v.score(P, ["5"])  # never read in a batch: read the usual way
+    assert b == pytest.approx(0.3 / 0.65) and {c for _, c in g.calls} == {"Yes", "No"}
+
+
+def test_self_evaluation_in_batch_refuses_what_it_cannot_do():
+    with pytest.raises(ValueError, match="follow_up=True"):
+        SelfEvaluation(FakeEngine(), in_batch=True)
+    with pytest.raises(TypeError, match="attach_follow_up"):
+        SelfEvaluation(FakeChat(), follow_up=True, in_batch=True)
+    with pytest.raises(ValueError, match="one token each"):
+        SelfEvaluation(FakeEngine(), follow_up=True, in_batch=True, yes="Yes indeed")
+
+
 class FakeSampler:
     """generate: each rationale votes Yes with prob 0.9 if the solution says 4, else 0.2 (seeded per request)."""
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 import numpy as np
 
 from itslab.generators.common import empty_completions, find_stop, validate_requests
-from itslab.generators.llamacpp.kv import SeqSlots
+from itslab.generators.llamacpp.kv import SeqSlots, common_prefix
 from itslab.generators.llamacpp.model import LlamaModel, requantized
 from itslab.generators.llamacpp.sampling import RowSampling, sample_rows
 from itslab.rng import sample_uniforms
@@ -40,6 +40,9 @@ class _Row:
     text: bytes = b""
     finish: str | None = None
     stop: str | None = None
+    judge: str = ""  # the follow-up prompt read after the sample (`FollowUp`), while it is read
+    judge_ids: list[int] = field(default_factory=list)
+    judge_at: int = 0  # position of the next follow-up token to read
 
     def push(self, tok: int, lp: float, is_eog: bool, piece: bytes) -> None:
         self.tokens.append(tok)
@@ -54,6 +57,22 @@ class _Row:
             self.text, self.finish, self.stop = self.text[: hit[0]], "stop", hit[1].decode("utf-8")
         elif len(self.tokens) >= self.max_tokens:
             self.finish = "length"
+
+
+class FollowUp(Protocol):
+    """A prompt read right after a sample ends, while its row is still in the batch: the sample's
+    tokens are in the KV cache then, so only the new turn is read, in the same decode steps as the
+    rows still sampling (`SelfEvaluation(in_batch=True)` is one)."""
+
+    reserve: int  # the most tokens one follow-up may read; a longer one is skipped (read later, outside)
+
+    def follow_up_prompt(self, prefix: str, text: str) -> str | None:
+        """The prompt to read after a sample of `prefix` that wrote `text` (None: nothing to read)."""
+        ...
+
+    def take(self, prompt: str, logprobs: np.ndarray) -> None:
+        """Receive the log-softmax over the vocabulary of the token after `prompt`."""
+        ...
 
 
 class LlamaCppGenerator:
@@ -126,6 +145,11 @@ class LlamaCppGenerator:
         self.path = path
         self.model_id = model_id or name
         self.n_params = self.llm.n_params
+        self.follow_up: FollowUp | None = None
+
+    def attach_follow_up(self, hook: FollowUp | None) -> None:
+        """Read `hook`'s prompt after every sample from now on, in the batch (None detaches; one at a time)."""
+        self.follow_up = hook
 
     # -- tokens and text -----------------------------------------------------------------
     def encode(self, text: str) -> list[int]:
@@ -177,7 +201,8 @@ class LlamaCppGenerator:
                 if r.max_tokens == 0:
                     out[i] = empty_completions(r)
                     continue
-                fit = (self.n_ctx - len(ids[i])) // r.max_tokens
+                row_cells = r.max_tokens + (self.follow_up.reserve if self.follow_up is not None else 0)
+                fit = (self.n_ctx - len(ids[i])) // row_cells
                 if fit < 1:
                     raise ValueError(
                         f"requests[{i}]: prefix of {len(ids[i])} tokens + max_tokens="
@@ -186,7 +211,7 @@ class LlamaCppGenerator:
                 step = min(self.max_batch, fit)
                 for j0 in range(0, r.n, step):
                     j1 = min(r.n, j0 + step)
-                    need = len(ids[i]) + (j1 - j0) * r.max_tokens
+                    need = len(ids[i]) + (j1 - j0) * row_cells
                     if groups[-1] and (rows + j1 - j0 > self.max_batch or cells + need > self.n_ctx):
                         groups.append([])
                         rows = cells = 0
@@ -241,8 +266,9 @@ class LlamaCppGenerator:
             self.slots.keep(slot, ids[i])
         # free the cells the rows may grow into now, least recently used first, rather than when a
         # decode finds the cache full (a failed llama_decode, a warning and one eviction per retry)
-        self.slots.make_room(max(0, self.n_ctx - sum(w.max_tokens for w in rows)))
-        self._decode_rows(rows, np.stack([prefix[w.i][2] for w in rows]), ids, eog)
+        reserve = self.follow_up.reserve if self.follow_up is not None else 0
+        self.slots.make_room(max(0, self.n_ctx - sum(w.max_tokens + reserve for w in rows)))
+        self._decode_rows(rows, np.stack([prefix[w.i][2] for w in rows]), requests, ids, eog)
         for w in rows:
             out[w.i][w.j] = Completion(
                 text=w.text.decode("utf-8", errors="replace"),
@@ -256,27 +282,69 @@ class LlamaCppGenerator:
                 meta={"index": w.j, "stop": w.stop},
             )
 
-    def _decode_rows(self, rows: list[_Row], logits: np.ndarray, ids: list[list[int]], eog: np.ndarray) -> None:
-        """Sample every row to its end: one token per live row per ``llama_decode``."""
-        live = rows
-        while live:
-            u = np.array([w.uniforms[len(w.tokens)] for w in live])
-            toks, lps = sample_rows(logits, [w.sampling for w in live], u)
-            still = []
-            for w, t, lp in zip(live, toks.tolist(), lps.tolist()):
-                w.push(t, lp, bool(eog[t]), self.llm.pieces[t])
-                if w.finish is None:
-                    still.append(w)
-                elif self.cache_samples:  # all but the last token are in the KV cache
-                    self.slots.keep(w.slot, ids[w.i] + w.tokens[:-1])
+    def _decode_rows(
+        self, rows: list[_Row], logits: np.ndarray, requests: Sequence[Request], ids: list[list[int]], eog: np.ndarray
+    ) -> None:
+        """Sample every row to its end: one token per live row per ``llama_decode``; a finished row
+        then reads the follow-up prompt (`FollowUp`), if one is attached, in the same decode steps."""
+        live, judging, hook = rows, [], self.follow_up
+        while True:
+            if live:
+                u = np.array([w.uniforms[len(w.tokens)] for w in live])
+                toks, lps = sample_rows(logits[: len(live)], [w.sampling for w in live], u)
+                still = []
+                for w, t, lp in zip(live, toks.tolist(), lps.tolist()):
+                    w.push(t, lp, bool(eog[t]), self.llm.pieces[t])
+                    if w.finish is None:
+                        still.append(w)
+                    elif hook is not None and self._start_follow_up(w, hook, requests[w.i].prefix, ids[w.i]):
+                        judging.append(w)
+                    elif self.cache_samples:  # all but the last token are in the KV cache
+                        self.slots.keep(w.slot, ids[w.i] + w.tokens[:-1])
+                    else:
+                        self.slots.release(w.slot)
+                live = still
+            if not live and not judging:
+                return
+            for k, w in enumerate(live):
+                self.llm.put(k, w.tokens[-1], w.prompt_len + len(w.tokens) - 1, w.slot, True)
+            k, read = len(live), []
+            for w in judging:  # as much of the follow-ups as the batch has room for, oldest first
+                take = min(self.llm.n_batch - k, len(w.judge_ids) - w.judge_at)
+                for p in range(w.judge_at, w.judge_at + take):
+                    self.llm.put(k, w.judge_ids[p], p, w.slot, p == len(w.judge_ids) - 1)
+                    k += 1
+                w.judge_at += take
+                if w.judge_at == len(w.judge_ids):
+                    read.append(w)
+            self.llm.decode(k, self.slots.evict_one)
+            logits = self.llm.logits(len(live) + len(read))
+            for w, z in zip(read, logits[len(live) :]):  # outputs come in batch order: live rows first
+                z = z.astype(np.float64)
+                hook.take(w.judge, z - (z.max() + np.log(np.exp(z - z.max()).sum())))  # type: ignore[union-attr]
+                if self.cache_samples:
+                    self.slots.keep(w.slot, w.judge_ids)
                 else:
                     self.slots.release(w.slot)
-            live = still
-            if live:
-                for k, w in enumerate(live):
-                    self.llm.put(k, w.tokens[-1], w.prompt_len + len(w.tokens) - 1, w.slot, True)
-                self.llm.decode(len(live), self.slots.evict_one)
-                logits = self.llm.logits(len(live))
+            judging = [w for w in judging if w.judge_at < len(w.judge_ids)]
+
+    def _start_follow_up(self, w: _Row, hook: FollowUp, prefix: str, prompt_ids: list[int]) -> bool:
+        """Set row `w` up to read `hook`'s follow-up prompt: keep the KV it shares with the sample
+        (all but the sample's last token are in the cache) and queue the rest; False when there is
+        nothing to read or more than ``hook.reserve`` tokens."""
+        judge = hook.follow_up_prompt(prefix, w.text.decode("utf-8", errors="replace"))
+        if judge is None:
+            return False
+        jids = self.encode(judge)
+        m = min(
+            common_prefix(np.asarray(jids, np.int32), np.asarray(prompt_ids + w.tokens, np.int32)),
+            len(prompt_ids) + len(w.tokens) - 1,
+        )
+        if not 0 < len(jids) - m <= hook.reserve:
+            return False
+        self.llm.lib.llama_memory_seq_rm(self.llm.memory, w.slot, m, -1)
+        w.judge, w.judge_ids, w.judge_at = judge, jids, m
+        return True
 
     # -- hooks ---------------------------------------------------------------------------
     def token_logprobs(self, prefix: str, continuation: str | Sequence[int]) -> list[float]:

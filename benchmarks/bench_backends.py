@@ -26,13 +26,16 @@ Rows (tokens/s, and the ratio against the named baseline):
 6. the fraction of the memory-bandwidth bound at batch 1, for the Q4_1 and (re-quantized) Q8_0
    weights: weight bytes one decode step reads x tokens/s / the read bandwidth measured here
    (numpy sums of a 1 GiB array in as many threads as llama.cpp uses);
-7. a sweep row: majority vote and best-of-N with self-evaluation (`itslab.experiments.run`,
-   ``--sweep-units`` problems batched per engine call) over ``--sweep-problems`` GSM8K problems x 8
+7. a sweep row: majority vote and best-of-N with self-evaluation (`itslab.experiments.run`) over
+   ``--sweep-problems`` GSM8K problems x 8
    samples on ``--sweep-model``: generated tokens/s over the whole sweep (scoring included) against
    raw batched decoding of as many rows on that model (target: >= 0.7x), with the self-evaluation
    judge as a separate prompt that re-reads each solution, as a follow-up turn after the sample
    (``SelfEvaluation(follow_up=True)``) whose solution tokens the engine's cache serves, and as that
-   follow-up read while the sample's row is still in the batch (``in_batch=True``).
+   follow-up read while the sample's row is still in the batch (``in_batch=True``); and with the
+   problems batched in rounds (``--sweep-units`` problems per engine call, the `Coalescer`) or
+   continuously (twice as many problems in flight, their rows admitted as rows end, the engine's
+   batch capped at the same ``--sweep-units`` x 8 rows).
 
 Run: ``ITSLAB_DATA_DIR=/path/to/data python benchmarks/bench_backends.py [--samples 32 --tokens 128
 --server llama-server]``. The numbers depend on what else runs on the machine; the tables say how
@@ -215,19 +218,24 @@ def bench_bandwidth(prompt: str, tokens: int, reps: int, threads: int) -> tuple[
     return bw, out
 
 
-def bench_sweep(args: argparse.Namespace, threads: int, judge_mode: str) -> dict[str, float]:
+def bench_sweep(args: argparse.Namespace, threads: int, judge_mode: str, batching: str) -> dict[str, float]:
     """The sweep row: majority vote + best-of-N (self-evaluation) over GSM8K, its generated tokens over
     its whole wall time; the judge as a separate prompt ("separate"), as a follow-up turn read from the
-    cache ("follow_up"), or as that turn read in the decoding batch ("in_batch")."""
+    cache ("follow_up"), or as that turn read in the decoding batch ("in_batch"); problems batched in
+    rounds ("round": `--sweep-units` per engine call) or continuously ("continuous": twice as many in
+    flight, the engine's batch refilled as rows end). The engine decodes at most `--sweep-units` x 8
+    rows at once either way, the raw figure's batch."""
     from itslab import tasks
     from itslab.experiments.pool_memo import EngineCounter
     from itslab.experiments.runner import run
     from itslab.generators.llamacpp import LlamaCppGenerator
+    from itslab.protocols import GeneratorWrapper
     from itslab.verifiers import SelfEvaluation
 
     n, units, tokens = 8, args.sweep_units, args.sweep_tokens
     problems = tasks.load("gsm8k", limit=args.sweep_problems)
-    n_ctx = units * (512 + n * tokens)
+    # room for every row's worst case (and its follow-up) beside its prompt, so the batch is never split
+    n_ctx = units * (512 + n * (tokens + 64))
     # the follow-up judge reads each sample from the cache, so samples stay until scored (the next batch
     # evicts them before it decodes); the separate judge gains nothing from them, so the default cap
     gen = LlamaCppGenerator(
@@ -238,6 +246,8 @@ def bench_sweep(args: argparse.Namespace, threads: int, judge_mode: str) -> dict
         cache_tokens=n_ctx if judge_mode == "follow_up" else None,
     )
     counted = EngineCounter(gen)
+    # a wrapper that does not admit concurrent calls makes the runner merge them in rounds (Coalescer)
+    target = counted if batching == "continuous" else GeneratorWrapper(counted)
     hyper = {"max_tokens": tokens, "temperature": 0.8}
     gen.generate([Request(gen.format_prompt(problems[0]), n=2, max_tokens=4, seed=1)])  # warm-up
     gen.clear_cache()
@@ -245,7 +255,8 @@ def bench_sweep(args: argparse.Namespace, threads: int, judge_mode: str) -> dict
     t0 = time.perf_counter()
     specs = [("majority_vote", hyper), ("best_of_n", hyper)]
     judge = SelfEvaluation(gen, follow_up=judge_mode != "separate", in_batch=judge_mode == "in_batch")
-    df = run(problems, specs, [n], [0], counted, judge, progress=False, batch_units=units)
+    in_flight = 2 * units if batching == "continuous" else units
+    df = run(problems, specs, [n], [0], target, judge, progress=False, batch_units=in_flight)  # type: ignore[arg-type]
     sweep_s = time.perf_counter() - t0
     out = {
         "tokens": counted.generated_tokens,
@@ -295,7 +306,7 @@ def print_engine_sections(args: argparse.Namespace, prompt: str, threads: int) -
     if not args.skip_sweep:
         print(
             f"\nsweep: majority vote + best-of-N (self-evaluation), {args.sweep_problems} GSM8K problems x 8 samples, "
-            f"{args.sweep_model}, max_tokens {args.sweep_tokens}, {args.sweep_units} problems per engine call"
+            f"{args.sweep_model}, max_tokens {args.sweep_tokens}, at most {args.sweep_units * 8} rows per decode step"
         )
         rows, raw_before = bench_raw_sweep_rate(args, threads)
         print(f"  raw batched decoding, {rows} rows x {args.sweep_tokens} tokens: {raw_before:.1f} tokens/s (before)")
@@ -304,20 +315,27 @@ def print_engine_sections(args: argparse.Namespace, prompt: str, threads: int) -
             "follow_up": "judge as a follow-up turn",
             "in_batch": "judge as a follow-up turn read in the batch",
         }
-        bad = sorted(set(args.sweep_judges.split(",")) - set(judges))
-        if bad:
-            raise SystemExit(f"--sweep-judges: unknown {bad}; valid: {sorted(judges)}")
+        batchings = {
+            "round": f"{args.sweep_units} problems per engine call",
+            "continuous": f"{2 * args.sweep_units} problems in flight, rows admitted as rows end",
+        }
+        for flag, given, valid in (("judges", args.sweep_judges, judges), ("batching", args.sweep_batching, batchings)):
+            bad = sorted(set(given.split(",")) - set(valid))
+            if bad:
+                raise SystemExit(f"--sweep-{flag}: unknown {bad}; valid: {sorted(valid)}")
         results = []
         for mode in args.sweep_judges.split(","):
-            r = bench_sweep(args, threads, mode)
-            results.append((judges[mode], r))
-            print(
-                f"  {judges[mode]}: {r['tokens']} tokens in {r['sweep_s']:.1f} s = {r['tokens'] / r['sweep_s']:.1f} "
-                f"tokens/s over the whole sweep ({r['engine_s']:.1f} s inside {r['calls']} generate calls, the rest "
-                f"scoring and strategy code; {r['served']} prompt tokens served from cache, {r['evictions']} "
-                f"evictions, {r['kept']} scores read in the batch; accuracy majority {r['maj_acc']:.2f}, "
-                f"best-of-8 {r['bon_acc']:.2f})"
-            )
+            for batching in args.sweep_batching.split(","):
+                r = bench_sweep(args, threads, mode, batching)
+                label = f"{judges[mode]}, {batchings[batching]}"
+                results.append((label, r))
+                print(
+                    f"  {label}: {r['tokens']} tokens in {r['sweep_s']:.1f} s = {r['tokens'] / r['sweep_s']:.1f} "
+                    f"tokens/s over the whole sweep ({r['engine_s']:.1f} s with a generate call running, "
+                    f"{r['calls']} calls; {r['served']} prompt tokens served from cache, {r['evictions']} "
+                    f"evictions, {r['kept']} scores read in the batch; accuracy majority {r['maj_acc']:.2f}, "
+                    f"best-of-8 {r['bon_acc']:.2f})"
+                )
         # the machine's speed drifts over a run of many minutes: raw decoding again after the sweeps, and
         # each ratio against the faster of the two (the smaller ratio)
         _, raw_after = bench_raw_sweep_rate(args, threads)
@@ -353,13 +371,21 @@ def main() -> None:
     ap.add_argument("--skip-engine", action="store_true", help="skip rows 5-6 (raw llama.cpp, bandwidth bound)")
     ap.add_argument("--sweep-model", default="qwen2.5-coder-0.5b")
     ap.add_argument("--sweep-problems", type=int, default=10)
-    ap.add_argument("--sweep-units", type=int, default=4, help="problems per engine call in the sweep row")
+    ap.add_argument(
+        "--sweep-units", type=int, default=4, help="problems per engine call in rounds (the batch: units x 8 rows)"
+    )
     ap.add_argument("--sweep-tokens", type=int, default=256, help="max_tokens of the sweep's samples")
     ap.add_argument(
         "--sweep-judges",
         default="separate,in_batch",
         help="self-evaluation judges of the sweep row: separate (a new prompt), follow_up (a turn after the "
         "sample), in_batch (that turn read while the sample's row is in the batch)",
+    )
+    ap.add_argument(
+        "--sweep-batching",
+        default="round,continuous",
+        help="how the sweep's problems share the engine: round (a Coalescer round per call), continuous "
+        "(concurrent calls, rows admitted as rows end)",
     )
     ap.add_argument("--skip-sweep", action="store_true", help="skip row 7 (needs ITSLAB_DATA_DIR)")
     args = ap.parse_args()

@@ -99,6 +99,10 @@ class GeneratorWrapper:
     and every attribute they do not define — `format_prompt`, `count_tokens`, `logprob_of`, ... —
     read from the wrapped one, so strategies see the model's own prompt format through any stack."""
 
+    # a wrapper is not safe to call from several threads at once unless it says so (its counters,
+    # stores and pools assume one caller), whatever the engine under it allows
+    admits_concurrent_calls = False
+
     def __init__(self, generator: Generator) -> None:
         self.inner = generator
         self.model_id = generator.model_id

@@ -102,3 +102,66 @@ def test_a_strategy_error_in_one_unit_is_raised_and_the_sweep_stops(stepwise_sui
     with pytest.raises(Exception):
         # best_of_n without a verifier fails inside every unit; the first error surfaces
         experiments.run(problems[:4], ["best_of_n"], [2], [0], gen, None, batch_units=4, progress=False)
+
+
+class Concurrent(Recording):
+    """A generator that says it batches concurrent calls itself: records how many overlap."""
+
+    admits_concurrent_calls = True
+
+    def __init__(self, inner):
+        super().__init__(inner)
+        self.inside = self.most = 0
+        self.arrived = threading.Barrier(2)
+
+    def generate(self, requests):
+        with self._lock:
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+        try:
+            try:
+                self.arrived.wait(timeout=2)  # hold the first two calls until both are inside
+            except threading.BrokenBarrierError:
+                pass
+            return super().generate(requests)
+        finally:
+            with self._lock:
+                self.inside -= 1
+
+
+def test_an_engine_that_batches_concurrent_calls_gets_them_without_a_coalescer(stepwise_suite):
+    problems, gen = stepwise_suite
+    prm = NoisyProcessVerifier(step_oracle, noise=0.5, seed=0)
+    seq, con = Recording(gen), Concurrent(gen)
+    a = experiments.run(problems[:6], _specs(), [1, 4], [0], seq, prm, budget_axis="rollouts", progress=False)
+    b = experiments.run(
+        problems[:6], _specs(), [1, 4], [0], con, prm, budget_axis="rollouts", progress=False, batch_units=3
+    )
+    pd.testing.assert_frame_equal(a.drop(columns="wall_time"), b.drop(columns="wall_time"))
+    # the calls came one unit at a time (no merging), and two were inside the engine at once
+    assert sorted(con.sizes) == sorted(seq.sizes) and con.most >= 2
+
+
+def test_engine_counter_counts_overlapping_calls_once():
+    import time
+
+    from itslab.experiments.pool_memo import EngineCounter
+
+    class Slow:
+        model_id, n_params, admits_concurrent_calls = "slow", 0.0, True
+
+        def generate(self, requests):
+            time.sleep(0.3)
+            return [[] for _ in requests]
+
+    counter = EngineCounter(Slow())
+    assert counter.admits_concurrent_calls
+    assert not EngineCounter(Recording(Slow())).admits_concurrent_calls  # only what the engine says
+    ts = [threading.Thread(target=counter.generate, args=([Request("x", n=1, max_tokens=1)],)) for _ in range(3)]
+    t0 = time.perf_counter()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(10)
+    wall = time.perf_counter() - t0
+    assert counter.calls == 3 and 0.3 <= counter.seconds <= wall  # summed, it would be 0.9 s or more

@@ -7,7 +7,9 @@ could decode 40. `Coalescer` lets the runner execute K (problem, seed) units in 
 sends the union to the wrapped generator in one call and hands each unit its share. Continuous
 batching in vLLM (Kwon et al. 2023, "Efficient Memory Management for Large Language Model
 Serving with PagedAttention") does the same inside a server; here it is done at the call level
-so any `Generator` benefits.
+so any `Generator` benefits. An engine that admits rows between its own decode steps
+(``admits_concurrent_calls``: the in-process llama.cpp engine) is called directly instead; a round
+waits for its longest row, which continuous admission does not.
 
 Results do not depend on the grouping for generators that honour the contract (sample j of a
 request depends only on its prefix, parameters, seed and j): the simulators and the HTTP

@@ -49,20 +49,37 @@ class EngineCounter(GeneratorWrapper):
 
     Rows report what each budget *would* have spent (nested budgets share one pool), so summing
     a frame's ``generated_tokens`` over-counts the work done; this counts it once, for throughput.
+    Safe from several threads: `seconds` is the time at least one call was inside the engine, so
+    calls that overlap (a continuously batching engine) are not counted twice.
     """
 
     def __init__(self, generator: Generator) -> None:
         super().__init__(generator)
         self.calls = self.samples = self.generated_tokens = 0
         self.seconds = 0.0
+        self._lock, self._inside, self._since = threading.Lock(), 0, 0.0
+
+    @property
+    def admits_concurrent_calls(self) -> bool:  # type: ignore[override]
+        """As the wrapped engine: counting is thread-safe."""
+        return bool(getattr(self.inner, "admits_concurrent_calls", False))
 
     def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
-        t0 = time.perf_counter()
-        outs = self.inner.generate(requests)
-        self.seconds += time.perf_counter() - t0
-        self.calls += 1
-        self.samples += sum(len(o) for o in outs)
-        self.generated_tokens += sum(c.n_tokens for o in outs for c in o)
+        with self._lock:
+            if self._inside == 0:
+                self._since = time.perf_counter()
+            self._inside += 1
+        try:
+            outs = self.inner.generate(requests)
+        finally:
+            with self._lock:
+                self._inside -= 1
+                if self._inside == 0:
+                    self.seconds += time.perf_counter() - self._since
+        with self._lock:
+            self.calls += 1
+            self.samples += sum(len(o) for o in outs)
+            self.generated_tokens += sum(c.n_tokens for o in outs for c in o)
         return outs
 
     def stats(self) -> dict[str, float]:

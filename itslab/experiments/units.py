@@ -149,10 +149,12 @@ def _run_units(
 
 
 def _run_threads(units, out, stats, k, specs, order, fns, gen, verifier, tick, on_rows=None) -> None:
-    """Run units in `k` threads whose generator calls are merged into one batch per round."""
+    """Run units in `k` threads whose generator calls share the engine's batch: called concurrently
+    where the engine batches continuously (``admits_concurrent_calls``, the in-process llama.cpp
+    engine), else merged into one batch per round by a `Coalescer`."""
     from itslab.experiments.batching import Coalescer
 
-    shared = Coalescer(gen, k)
+    shared = gen if getattr(gen, "admits_concurrent_calls", False) else Coalescer(gen, k)
     queue, lock = list(enumerate(units))[::-1], threading.Lock()
     errors: list[BaseException] = []
 
@@ -172,7 +174,8 @@ def _run_threads(units, out, stats, k, specs, order, fns, gen, verifier, tick, o
             with lock:
                 errors.append(e)
         finally:
-            shared.leave()
+            if isinstance(shared, Coalescer):
+                shared.leave()
 
     threads = [threading.Thread(target=worker, name=f"itslab-unit-{j}", daemon=True) for j in range(k)]
     for t in threads:

@@ -331,3 +331,65 @@ def test_prefix_reuse_with_two_slots_matches_fresh_reads(gen):
         prefix += got.text
     assert cached[0] == 0 and all(c > 0 for c in cached[1:])
     tight.close()
+
+
+def test_calls_from_threads_share_the_batch_and_each_returns_when_its_rows_are_done(gen, prompt):
+    """Continuous batching: a call made while another decodes joins its batch at the next step and
+    returns as soon as its own rows end; the long call runs on, driven by its own thread."""
+    import threading
+    import time
+
+    gen.clear_cache()
+    sizes, decode = [], gen.llm.decode
+
+    def spy(n, on_full):  # the tokens of every decode step
+        sizes.append(n)
+        return decode(n, on_full)
+
+    gen.llm.decode = spy
+    done, outs = {}, {}
+
+    def call(name, req, **kw):
+        outs[name] = gen.generate([req], **kw)[0]
+        done[name] = time.perf_counter()
+
+    long = threading.Thread(
+        target=call, args=("long", Request(prompt, n=2, max_tokens=160, seed=1)), kwargs={"ignore_eos": True}
+    )
+    try:
+        long.start()
+        while not gen._live:  # the long call is decoding
+            time.sleep(0.001)
+        call("short", Request("Count: 1, 2, 3,", n=3, max_tokens=6, temperature=0.0, seed=0))
+        long.join(60)
+    finally:
+        gen.llm.decode = decode
+    assert not long.is_alive() and done["short"] < done["long"]
+    assert [c.n_tokens for c in outs["long"]] == [160, 160] and all(1 <= c.n_tokens <= 6 for c in outs["short"])
+    assert 5 in sizes  # a step decoded the long call's 2 rows and the short call's 3 together
+    assert not gen._live and not gen._calls and not gen._judging  # nothing left behind
+
+
+def test_scoring_and_a_bad_call_from_other_threads_do_not_disturb_a_running_batch(gen, prompt):
+    """`next_token_logprobs` runs between two decode steps of another thread's batch and reads what
+    it reads on an idle engine (up to kernel rounding); a call refused for its size fails alone."""
+    import threading
+    import time
+
+    gen.clear_cache()
+    idle = gen.next_token_logprobs(prompt + "The answer is")
+    outs = {}
+    long = threading.Thread(
+        target=lambda: outs.setdefault(
+            "long", gen.generate([Request(prompt, n=4, max_tokens=96, seed=2)], ignore_eos=True)[0]
+        )
+    )
+    long.start()
+    while not gen._live:
+        time.sleep(0.001)
+    busy = gen.next_token_logprobs(prompt + "The answer is")
+    with pytest.raises(ValueError, match=r"requests\[0\].*n_ctx"):
+        gen.generate([Request("abc", max_tokens=10_000)])
+    long.join(60)
+    assert np.allclose(busy, idle, atol=1e-3) and int(np.argmax(busy)) == int(np.argmax(idle))
+    assert [c.n_tokens for c in outs["long"]] == [96] * 4

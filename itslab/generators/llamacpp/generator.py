@@ -3,6 +3,13 @@
 Built on llama-cpp-python's low-level API (one sequence id per sample, prefix KV shared by
 ``llama_memory_seq_cp``, finished sequences kept in slots for the next step); accounting,
 sampling and stop strings follow the shared backend conventions (architecture.md, "Backends").
+
+Continuous batching (Yu et al. 2022, "Orca: A Distributed Serving System for Transformer-Based
+Generative Models"; vLLM, Kwon et al. 2023): `generate` may be called from many threads at once.
+One of the waiting threads drives the engine; between two decode steps it admits the rows of calls
+that arrived meanwhile, as far as `max_batch` and the KV cache allow, and hands each call its
+completions as soon as its own rows are done. A batch therefore refills as rows end instead of
+thinning until its longest row is done. Other engine work (`token_logprobs`, ...) runs between steps.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Callable, Mapping, Protocol, Sequence, TypeVar
 
 import numpy as np
 
@@ -20,6 +27,12 @@ from itslab.generators.llamacpp.model import LlamaModel, requantized
 from itslab.generators.llamacpp.sampling import RowSampling, sample_rows
 from itslab.rng import sample_uniforms
 from itslab.types import Completion, Request
+
+
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    """Log-softmax of one logit row, in float64 (what the judges and `next_token_logprobs` read)."""
+    z = z.astype(np.float64)
+    return z - (z.max() + np.log(np.exp(z - z.max()).sum()))
 
 
 @dataclass(eq=False)
@@ -43,6 +56,10 @@ class _Row:
     judge: str = ""  # the follow-up prompt read after the sample (`FollowUp`), while it is read
     judge_ids: list[int] = field(default_factory=list)
     judge_at: int = 0  # position of the next follow-up token to read
+    call: _Call | None = None  # the `generate` call the row belongs to
+    chunk: int = 0  # rows admitted together share their prompt's KV cells
+    prefix_cells: int = 0
+    eog: np.ndarray | None = None  # end-of-generation tokens (none with ignore_eos)
 
     def push(self, tok: int, lp: float, is_eog: bool, piece: bytes) -> None:
         self.tokens.append(tok)
@@ -57,6 +74,36 @@ class _Row:
             self.text, self.finish, self.stop = self.text[: hit[0]], "stop", hit[1].decode("utf-8")
         elif len(self.tokens) >= self.max_tokens:
             self.finish = "length"
+
+
+@dataclass(eq=False)
+class _Work:
+    """Something a thread waits for while the engine's driver does it: `done`, then `value` or `err`."""
+
+    done: bool = False
+    err: BaseException | None = None
+    value: Any = None
+
+
+@dataclass(eq=False)
+class _Job(_Work):
+    """Engine work other than sampling (scoring, cache control), run between two decode steps."""
+
+    fn: Callable[[], Any] | None = None
+
+
+@dataclass(eq=False)
+class _Call(_Work):
+    """One `generate` call: its requests, the rows not yet admitted, and the completions so far."""
+
+    requests: Sequence[Request] = ()
+    eog: np.ndarray | None = None
+    ids: list[list[int]] = field(default_factory=list)
+    queue: list[tuple[int, int]] = field(default_factory=list)  # (request, sample) rows not yet admitted
+    left: int = 0  # rows not yet complete
+
+
+_W = TypeVar("_W", bound=_Work)
 
 
 class FollowUp(Protocol):
@@ -141,11 +188,21 @@ class LlamaCppGenerator:
             )
         self.slots = SeqSlots(self.llm.lib, self.llm.memory, n_seq_max, cache_tokens)
         self.n_ctx, self.max_batch, self.cache_samples = self.llm.n_ctx, max_batch, cache_samples
-        self._lock = threading.Lock()
+        # continuous batching: work waits in `_inbox` for the thread driving the engine (`_submit`)
+        self._cv = threading.Condition()
+        self._inbox: list[_Work] = []
+        self._driving = False
+        self._calls: list[_Call] = []  # admitted calls with rows still waiting for room, oldest first
+        self._live: list[_Row] = []  # rows sampling; `_z` holds their next-token logits, in order
+        self._judging: list[_Row] = []  # finished rows reading their follow-up prompt
+        self._z = np.zeros((0, self.llm.n_vocab), np.float32)
+        self._chunks = 0
         self.path = path
         self.model_id = model_id or name
         self.n_params = self.llm.n_params
         self.follow_up: FollowUp | None = None
+
+    admits_concurrent_calls = True  # `generate` from many threads shares one batch (continuous batching)
 
     def attach_follow_up(self, hook: FollowUp | None) -> None:
         """Read `hook`'s prompt after every sample from now on, in the batch (None detaches; one at a time)."""
@@ -179,154 +236,258 @@ class LlamaCppGenerator:
     def _read_prefix(self, ids: list[int], out_from: int) -> tuple[int, int, np.ndarray]:
         """Slot holding `ids` (cache hit shared, rest read), tokens served from cache, and the
         logits at positions ``out_from ..``."""
+        if not self._z.flags.owndata:  # the live rows' logits are a view this read would overwrite
+            self._z = self._z.copy()
         slot = self.slots.acquire()  # first: acquiring may evict, and must not evict the match
         src, m = self.slots.match(np.asarray(ids, np.int32), limit=min(len(ids) - 1, out_from))
         if src is not None:
             self.slots.copy(src, slot, m)
         return slot, m, self.llm.prefill(ids, slot, m, out_from, self.slots.evict_one)
 
+    def _read_and_keep(self, ids: list[int], out_from: int) -> np.ndarray:
+        """Logits at positions ``out_from ..`` of `ids`, read (from the cache where it can) and kept cached."""
+        slot, _, lg = self._read_prefix(ids, out_from)
+        self.slots.keep(slot, ids)
+        return lg
+
     # -- Generator protocol --------------------------------------------------------------
     def generate(self, requests: Sequence[Request], *, ignore_eos: bool = False) -> list[list[Completion]]:
         """Sample ``requests[i].n`` continuations of each prefix (accounting: architecture.md, "Backends").
 
+        Safe to call from several threads: their rows share the batch (module docstring).
         ``ignore_eos=True`` keeps sampling past end-of-sequence (for fixed-length benchmarks).
         """
         validate_requests(requests)
-        with self._lock:
-            ids = [self.encode(r.prefix) for r in requests]
-            out: list[list[Any]] = [[None] * r.n for r in requests]
-            groups: list[list[tuple[int, int, int]]] = [[]]
-            rows = cells = 0
-            for i, r in enumerate(requests):
+        eog = np.zeros_like(self.llm.eog) if ignore_eos else self.llm.eog
+        return self._submit(_Call(requests=list(requests), eog=eog)).value  # type: ignore[no-any-return]
+
+    @property
+    def _reserve(self) -> int:
+        """KV cells each row keeps free after its sample for the attached follow-up."""
+        return self.follow_up.reserve if self.follow_up is not None else 0
+
+    def _exclusive(self, fn: Callable[[], Any]) -> Any:
+        """`fn()` with the engine to itself (between two decode steps when a batch is running)."""
+        return self._submit(_Job(fn=fn)).value
+
+    def _submit(self, work: _W) -> _W:
+        """Queue `work` and wait for it; while no thread drives the engine, this one does."""
+        with self._cv:
+            self._inbox.append(work)
+            while not work.done:
+                if self._driving:
+                    self._cv.wait()
+                    continue
+                self._driving = True
+                try:
+                    while not work.done:
+                        inbox, self._inbox = self._inbox, []
+                        self._cv.release()
+                        try:
+                            self._drive_once(inbox)
+                        finally:
+                            self._cv.acquire()
+                        self._cv.notify_all()
+                finally:
+                    self._driving = False
+                    self._cv.notify_all()
+        if work.err is not None:
+            raise work.err
+        return work
+
+    def _drive_once(self, inbox: list[_Work]) -> None:
+        """Run new jobs, take new calls, admit waiting rows where there is room, one decode step."""
+        for w in inbox:
+            if isinstance(w, _Job):
+                try:
+                    w.value = w.fn() if w.fn is not None else None
+                except Exception as e:  # the caller's own error, raised in its thread
+                    w.err = e
+                w.done = True
+            else:
+                assert isinstance(w, _Call)
+                self._take_call(w)
+        try:
+            self._admit()
+        except Exception as e:  # reading a prompt failed: only the call that owns it fails
+            self._fail([self._calls[0]], e)
+        if self._live or self._judging:
+            try:
+                self._step()
+            except Exception as e:  # a decode failed: every call in the batch fails, none hangs
+                self._fail(list({id(w.call): w.call for w in self._live + self._judging}.values()), e)
+        elif self._calls:  # cannot happen (`_take_call` checked each row fits an empty batch): never spin
+            self._fail(self._calls[:1], RuntimeError("llama.cpp: no room to admit a row into an empty batch"))
+
+    def _take_call(self, c: _Call) -> None:
+        """Tokenize a new call and queue its rows; refuse it whole if one request cannot fit the cache."""
+        try:
+            c.ids = [self.encode(r.prefix) for r in c.requests]
+            out: list[list[Any]] = [[None] * r.n for r in c.requests]
+            for i, r in enumerate(c.requests):
                 if r.max_tokens == 0:
                     out[i] = empty_completions(r)
                     continue
-                row_cells = r.max_tokens + (self.follow_up.reserve if self.follow_up is not None else 0)
-                fit = (self.n_ctx - len(ids[i])) // row_cells
-                if fit < 1:
+                if len(c.ids[i]) + r.max_tokens + self._reserve > self.n_ctx:
                     raise ValueError(
-                        f"requests[{i}]: prefix of {len(ids[i])} tokens + max_tokens="
+                        f"requests[{i}]: prefix of {len(c.ids[i])} tokens + max_tokens="
                         f"{r.max_tokens} exceeds the KV cache (n_ctx={self.n_ctx})"
                     )
-                step = min(self.max_batch, fit)
-                for j0 in range(0, r.n, step):
-                    j1 = min(r.n, j0 + step)
-                    need = len(ids[i]) + (j1 - j0) * row_cells
-                    if groups[-1] and (rows + j1 - j0 > self.max_batch or cells + need > self.n_ctx):
-                        groups.append([])
-                        rows = cells = 0
-                    groups[-1].append((i, j0, j1))
-                    rows, cells = rows + j1 - j0, cells + need
-            eog = np.zeros_like(self.llm.eog) if ignore_eos else self.llm.eog
-            for g in groups:
-                if g:
-                    self._run_group(g, requests, ids, out, eog)
-            return out
+                c.queue += [(i, j) for j in range(r.n)]
+        except Exception as e:
+            c.err, c.done = e, True
+            return
+        c.value, c.left = out, len(c.queue)
+        if c.left:
+            self._calls.append(c)
+        else:
+            c.done = True
 
-    def _run_group(
-        self,
-        units: list[tuple[int, int, int]],
-        requests: Sequence[Request],
-        ids: list[list[int]],
-        out: list[list[Any]],
-        eog: np.ndarray,
-    ) -> None:
-        # slots are taken lazily: each acquisition evicts the least recently used cached sequence
-        # only when no slot is free, so a prefix matched a moment ago survives until it is copied
-        prefix: dict[int, tuple[int, int, np.ndarray]] = {}
-        rows: list[_Row] = []
-        first: set[int] = set()
-        for i, j0, j1 in units:
-            r, n_ids = requests[i], len(ids[i])
-            if i not in prefix:
-                slot, m, lg = self._read_prefix(ids[i], n_ids - 1)
-                prefix[i] = (slot, m, lg[-1])
-            slot, m, _ = prefix[i]
-            stops = tuple(s.encode("utf-8") for s in r.stop if s)
-            sampling = RowSampling(r.temperature, r.top_p, r.top_k or 0)
-            for j in range(j0, j1):
+    def _admit(self) -> None:
+        """Start waiting rows, oldest call first, while the batch has rows and KV cells to spare: one
+        chunk of consecutive samples of one request at a time, its prompt read once for the chunk."""
+        while self._calls:
+            c = self._calls[0]
+            while c.queue:
+                i = c.queue[0][0]
+                busy = self._live + self._judging
+                # worst case of the rows in the batch, and each chunk's prompt once (its rows share it)
+                held = sum(w.max_tokens + self._reserve for w in busy) + sum(
+                    {w.chunk: w.prefix_cells for w in busy}.values()
+                )
+                row_cells = c.requests[i].max_tokens + self._reserve
+                same = next((k for k, (i2, _) in enumerate(c.queue) if i2 != i), len(c.queue))
+                k = min(same, self.max_batch - len(busy), (self.n_ctx - held - len(c.ids[i])) // row_cells)
+                if k < 1:
+                    return
+                self._start_rows(c, i, [j for _, j in c.queue[:k]])
+                del c.queue[:k]
+            self._calls.pop(0)
+
+    def _start_rows(self, c: _Call, i: int, js: list[int]) -> None:
+        """Read request `i`'s prompt once (or find it cached) and add samples `js` of it to the batch."""
+        r, ids = c.requests[i], c.ids[i]
+        slot, m, lg = self._read_prefix(ids, len(ids) - 1)
+        self._chunks += 1
+        stops = tuple(s.encode("utf-8") for s in r.stop if s)
+        sampling = RowSampling(r.temperature, r.top_p, r.top_k or 0)
+        rows = []
+        try:
+            for k, j in enumerate(js):
                 row_slot = self.slots.acquire()
-                self.slots.copy(slot, row_slot, n_ids)
-                cached = n_ids if i in first else m  # the prefix was read once for the group
-                first.add(i)
+                self.slots.copy(slot, row_slot, len(ids))
                 rows.append(
                     _Row(
                         i,
                         j,
                         row_slot,
-                        n_ids,
+                        len(ids),
                         r.max_tokens,
                         stops,
                         sampling,
                         sample_uniforms(r.seed, j, r.max_tokens),
-                        cached,
+                        m if k == 0 else len(ids),  # the prompt was read once for the chunk
+                        call=c,
+                        chunk=self._chunks,
+                        prefix_cells=len(ids),
+                        eog=c.eog,
                     )
                 )
-        for i, (slot, _, _) in prefix.items():
-            self.slots.keep(slot, ids[i])
+        except Exception:
+            for w in rows:
+                self.slots.release(w.slot)
+            raise
+        finally:
+            self.slots.keep(slot, ids)
+        self._live += rows
+        self._z = np.concatenate([self._z, np.repeat(lg[-1:], len(rows), axis=0)])
         # free the cells the rows may grow into now, least recently used first, rather than when a
         # decode finds the cache full (a failed llama_decode, a warning and one eviction per retry)
-        reserve = self.follow_up.reserve if self.follow_up is not None else 0
-        self.slots.make_room(max(0, self.n_ctx - sum(w.max_tokens + reserve for w in rows)))
-        self._decode_rows(rows, np.stack([prefix[w.i][2] for w in rows]), requests, ids, eog)
-        for w in rows:
-            out[w.i][w.j] = Completion(
-                text=w.text.decode("utf-8", errors="replace"),
-                n_tokens=len(w.tokens),
-                n_prompt_tokens=w.prompt_len,
-                n_cached_tokens=w.cached,
-                token_ids=tuple(w.tokens),
-                logprobs=tuple(w.logprobs),
-                finish_reason=w.finish or "length",
-                seed=requests[w.i].seed,
-                meta={"index": w.j, "stop": w.stop},
-            )
+        busy = self._live + self._judging
+        self.slots.make_room(max(0, self.n_ctx - sum(w.max_tokens + self._reserve for w in busy)))
 
-    def _decode_rows(
-        self, rows: list[_Row], logits: np.ndarray, requests: Sequence[Request], ids: list[list[int]], eog: np.ndarray
-    ) -> None:
-        """Sample every row to its end: one token per live row per ``llama_decode``; a finished row
-        then reads the follow-up prompt (`FollowUp`), if one is attached, in the same decode steps."""
-        live, judging, hook = rows, [], self.follow_up
-        while True:
-            if live:
-                u = np.array([w.uniforms[len(w.tokens)] for w in live])
-                toks, lps = sample_rows(logits[: len(live)], [w.sampling for w in live], u)
-                still = []
-                for w, t, lp in zip(live, toks.tolist(), lps.tolist()):
-                    w.push(t, lp, bool(eog[t]), self.llm.pieces[t])
-                    if w.finish is None:
-                        still.append(w)
-                    elif hook is not None and self._start_follow_up(w, hook, requests[w.i].prefix, ids[w.i]):
-                        judging.append(w)
-                    elif self.cache_samples:  # all but the last token are in the KV cache
-                        self.slots.keep(w.slot, ids[w.i] + w.tokens[:-1])
-                    else:
-                        self.slots.release(w.slot)
-                live = still
-            if not live and not judging:
-                return
-            for k, w in enumerate(live):
-                self.llm.put(k, w.tokens[-1], w.prompt_len + len(w.tokens) - 1, w.slot, True)
-            k, read = len(live), []
-            for w in judging:  # as much of the follow-ups as the batch has room for, oldest first
-                take = min(self.llm.n_batch - k, len(w.judge_ids) - w.judge_at)
-                for p in range(w.judge_at, w.judge_at + take):
-                    self.llm.put(k, w.judge_ids[p], p, w.slot, p == len(w.judge_ids) - 1)
-                    k += 1
-                w.judge_at += take
-                if w.judge_at == len(w.judge_ids):
-                    read.append(w)
-            self.llm.decode(k, self.slots.evict_one)
-            logits = self.llm.logits(len(live) + len(read))
-            for w, z in zip(read, logits[len(live) :]):  # outputs come in batch order: live rows first
-                z = z.astype(np.float64)
-                hook.take(w.judge, z - (z.max() + np.log(np.exp(z - z.max()).sum())))  # type: ignore[union-attr]
-                if self.cache_samples:
-                    self.slots.keep(w.slot, w.judge_ids)
+    def _step(self) -> None:
+        """One token for every sampling row, and as much of the finished rows' follow-ups as fits, in
+        one ``llama_decode``; rows that end (and have read their follow-up) complete their call."""
+        live, judging, hook = self._live, self._judging, self.follow_up
+        if live:
+            u = np.array([w.uniforms[len(w.tokens)] for w in live])
+            toks, lps = sample_rows(self._z[: len(live)], [w.sampling for w in live], u)
+            still = []
+            for w, t, lp in zip(live, toks.tolist(), lps.tolist()):
+                w.push(t, lp, bool(w.eog[t]), self.llm.pieces[t])  # type: ignore[index]
+                if w.finish is None:
+                    still.append(w)
+                    continue
+                assert w.call is not None
+                prefix, ids = w.call.requests[w.i].prefix, w.call.ids[w.i]
+                if hook is not None and self._start_follow_up(w, hook, prefix, ids):
+                    judging.append(w)
+                    continue
+                if self.cache_samples:  # all but the last token are in the KV cache
+                    self.slots.keep(w.slot, ids + w.tokens[:-1])
                 else:
                     self.slots.release(w.slot)
-            judging = [w for w in judging if w.judge_at < len(w.judge_ids)]
+                self._complete(w)
+            live = self._live = still
+        if not live and not judging:
+            self._z = self._z[:0]
+            return
+        for k, w in enumerate(live):
+            self.llm.put(k, w.tokens[-1], w.prompt_len + len(w.tokens) - 1, w.slot, True)
+        k, read = len(live), []
+        for w in judging:  # as much of the follow-ups as the batch has room for, oldest first
+            take = min(self.llm.n_batch - k, len(w.judge_ids) - w.judge_at)
+            for p in range(w.judge_at, w.judge_at + take):
+                self.llm.put(k, w.judge_ids[p], p, w.slot, p == len(w.judge_ids) - 1)
+                k += 1
+            w.judge_at += take
+            if w.judge_at == len(w.judge_ids):
+                read.append(w)
+        self.llm.decode(k, self.slots.evict_one)
+        logits = self.llm.logits(len(live) + len(read))
+        for w, z in zip(read, logits[len(live) :]):  # outputs come in batch order: live rows first
+            hook.take(w.judge, log_softmax(z))  # type: ignore[union-attr]
+            if self.cache_samples:
+                self.slots.keep(w.slot, w.judge_ids)
+            else:
+                self.slots.release(w.slot)
+            self._complete(w)
+        self._judging = [w for w in judging if w.judge_at < len(w.judge_ids)]
+        self._z = logits[: len(live)]
+
+    def _complete(self, w: _Row) -> None:
+        """Write row `w`'s completion into its call; the call is done with its last row."""
+        c = w.call
+        assert c is not None and c.value is not None
+        c.value[w.i][w.j] = Completion(
+            text=w.text.decode("utf-8", errors="replace"),
+            n_tokens=len(w.tokens),
+            n_prompt_tokens=w.prompt_len,
+            n_cached_tokens=w.cached,
+            token_ids=tuple(w.tokens),
+            logprobs=tuple(w.logprobs),
+            finish_reason=w.finish or "length",
+            seed=c.requests[w.i].seed,
+            meta={"index": w.j, "stop": w.stop},
+        )
+        c.left -= 1
+        c.done = c.left == 0
+
+    def _fail(self, calls: Sequence[_Call | None], err: BaseException) -> None:
+        """End `calls` with `err`: their rows leave the batch (slots freed), their waiting rows are dropped."""
+        gone = {id(c) for c in calls}
+        keep = [k for k, w in enumerate(self._live) if id(w.call) not in gone]
+        for w in self._live + self._judging:
+            if id(w.call) in gone:
+                self.slots.release(w.slot)
+        self._z = self._z[keep] if len(self._z) == len(self._live) else self._z[:0]
+        self._live = [self._live[k] for k in keep]
+        self._judging = [w for w in self._judging if id(w.call) not in gone]
+        self._calls = [c for c in self._calls if id(c) not in gone]
+        for c in calls:
+            if c is not None:
+                c.err, c.done = err, True
 
     def _start_follow_up(self, w: _Row, hook: FollowUp, prefix: str, prompt_ids: list[int]) -> bool:
         """Set row `w` up to read `hook`'s follow-up prompt: keep the KV it shares with the sample
@@ -358,9 +519,7 @@ class LlamaCppGenerator:
         c = self.encode_plain(continuation) if isinstance(continuation, str) else [int(t) for t in continuation]
         if not c:
             return []
-        with self._lock:
-            slot, _, lg = self._read_prefix(p + c, len(p) - 1)
-            self.slots.keep(slot, p + c)
+        lg = self._exclusive(lambda: self._read_and_keep(p + c, len(p) - 1))
         z = lg[: len(c)].astype(np.float64)
         mx = z.max(axis=1)
         lse = mx + np.log(np.exp(z - mx[:, None]).sum(axis=1))
@@ -370,11 +529,7 @@ class LlamaCppGenerator:
         """Log-softmax over the vocabulary of the token after `prefix` followed by token ids `then`
         (raw logits, T = 1): every candidate next token scored from one read (a judge's digits)."""
         ids = self.encode(prefix) + [int(t) for t in then]
-        with self._lock:
-            slot, _, lg = self._read_prefix(ids, len(ids) - 1)
-            self.slots.keep(slot, ids)
-        z = lg[-1].astype(np.float64)
-        return z - (z.max() + np.log(np.exp(z - z.max()).sum()))
+        return log_softmax(self._exclusive(lambda: self._read_and_keep(ids, len(ids) - 1))[-1])
 
     def logprob_of(self, prefix: str, continuation: str | Sequence[int]) -> float:
         """Sum of `token_logprobs` (the model's log-probability of the continuation)."""
@@ -382,8 +537,7 @@ class LlamaCppGenerator:
 
     def clear_cache(self) -> None:
         """Forget every cached sequence."""
-        with self._lock:
-            self.slots.clear()
+        self._exclusive(self.slots.clear)
 
     def close(self) -> None:
         """Free the llama.cpp context and model (also done when the object is collected)."""

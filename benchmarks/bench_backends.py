@@ -243,7 +243,7 @@ def bench_sweep(args: argparse.Namespace, threads: int, judge_mode: str, batchin
         n_ctx=n_ctx,
         max_batch=units * n,
         n_threads=threads,
-        cache_tokens=n_ctx if judge_mode == "follow_up" else None,
+        cache_tokens=n_ctx if judge_mode == "follow_up" else args.sweep_cache_tokens,
     )
     counted = EngineCounter(gen)
     # a wrapper that does not admit concurrent calls makes the runner merge them in rounds (Coalescer)
@@ -380,6 +380,13 @@ def main() -> None:
         default="separate,in_batch",
         help="self-evaluation judges of the sweep row: separate (a new prompt), follow_up (a turn after the "
         "sample), in_batch (that turn read while the sample's row is in the batch)",
+    )
+    ap.add_argument(
+        "--sweep-cache-tokens",
+        type=int,
+        default=None,
+        help="tokens the engine's prefix cache may hold in the sweep (default n_ctx // 2; the follow-up judge "
+        "keeps every sample)",
     )
     ap.add_argument(
         "--sweep-batching",

@@ -37,10 +37,43 @@ FULL: dict[str, Any] = dict(constraint="lipogram:e", budgets=(32, 64, 128), seed
                             chunk_tokens=2, temperature=1.0)  # fmt: skip
 
 
-def default_path(model: str = "smollm2-135m", constraint: str = "lipogram:e") -> Path:
-    """``data/constrained/<model>-<constraint>.json`` of the checkout (committed, read by smoke runs)."""
-    name = f"{model}-{constraint.replace(':', '-')}.json"
+BACKENDS: tuple[str, ...] = ("llamacpp", "hf")
+
+
+def default_path(model: str = "smollm2-135m", constraint: str = "lipogram:e", backend: str = "llamacpp") -> Path:
+    """``data/constrained/<model>[-<backend>]-<constraint>.json`` of the checkout (committed, read by
+    smoke runs); llama.cpp, the first engine recorded, keeps the name without a backend."""
+    if backend not in BACKENDS:
+        raise ValueError(f"constrained.default_path: backend must be one of {BACKENDS}, got {backend!r}")
+    engine = "" if backend == "llamacpp" else f"-{backend}"
+    name = f"{model}{engine}-{constraint.replace(':', '-')}.json"
     return Path(__file__).resolve().parents[2] / "data" / "constrained" / name
+
+
+def recorded_runs(folder: Path | None = None) -> dict[str, tuple[pd.DataFrame, dict[str, Any]]]:
+    """Every record under `folder` (default ``data/constrained/``), keyed ``<model>/<backend>``."""
+    folder = default_path().parent if folder is None else Path(folder)
+    out = {}
+    for path in sorted(folder.glob("*.json")):
+        df, meta = load_record(path)
+        out[f"{meta['model']}/{meta['backend']}"] = (df, meta)
+    return out
+
+
+def gaps_by_run(runs: dict[str, tuple[pd.DataFrame, dict[str, Any]]]) -> pd.DataFrame:
+    """Per record: SMC's paired satisfaction gap to each baseline (± SE), and the three rates at the
+    largest budget; the table notebook 08 prints beside its claims."""
+    rows = []
+    for key, (df, meta) in runs.items():
+        top = int(df["budget"].max())
+        rates = df[df["budget"] == top].groupby("method")["satisfied"].mean()
+        row: dict[str, Any] = {"run": key, "runs": len(df) // len(METHODS), "wall_s": meta.get("wall_s")}
+        for base, label in (("constrained_best_of_n", "bon"), ("rejection_sampling", "rejection")):
+            gap, se = paired_rate_gap(df, "constrained_smc", base)
+            row[f"smc-{label}"], row[f"smc-{label} se"] = gap, se
+        row.update({f"{m} @{top}": float(rates.get(m, math.nan)) for m in METHODS})
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def _run_one(method: str, gen: Any, prob: Problem, budget: int, seed: int, chunk_tokens: int, **kw: Any) -> Any:
@@ -155,15 +188,18 @@ def load_record(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
 
 
 __all__ = [
+    "BACKENDS",
     "FULL",
     "METHODS",
     "PROMPTS",
     "compare",
     "default_path",
+    "gaps_by_run",
     "load_record",
     "mean_logprob",
     "paired_rate_gap",
     "rate_se",
     "record",
+    "recorded_runs",
     "summary",
 ]

@@ -104,3 +104,35 @@ def test_default_path_is_under_data():
     assert (
         p.parent.name == "constrained" and p.parent.parent.name == "data" and p.name == "smollm2-135m-lipogram-e.json"
     )
+
+
+def test_default_path_names_the_backend_except_llamacpp():
+    assert constrained.default_path("qwen2.5-coder-0.5b").name == "qwen2.5-coder-0.5b-lipogram-e.json"
+    assert constrained.default_path(backend="hf").name == "smollm2-135m-hf-lipogram-e.json"
+    with pytest.raises(ValueError, match="backend must be one of"):
+        constrained.default_path(backend="vllm")
+
+
+def test_recorded_runs_and_gaps_by_run(tmp_path):
+    """Two records: SMC satisfies in both seeds of the first, baselines in one; the second is a tie."""
+    methods = list(constrained.METHODS)
+
+    def rows(sat: dict[str, list[float]]) -> pd.DataFrame:
+        return pd.DataFrame(
+            [
+                {"prompt": "p", "seed": s, "budget": 64, "method": m, "satisfied": sat[m][s],
+                 "generated_tokens": 64, "text": None, "mean_logprob": math.nan}
+                for s in (0, 1) for m in methods
+            ]
+        )  # fmt: skip
+
+    a = rows({"constrained_smc": [1, 1], "constrained_best_of_n": [0, 1], "rejection_sampling": [0, 0]})
+    b = rows({m: [1, 0] for m in methods})
+    constrained.record(a, tmp_path / "a.json", {"model": "m1", "backend": "llamacpp", "wall_s": 3.0})
+    constrained.record(b, tmp_path / "b.json", {"model": "m1", "backend": "hf", "wall_s": 4.0})
+    runs = constrained.recorded_runs(tmp_path)
+    assert list(runs) == ["m1/llamacpp", "m1/hf"]
+    t = constrained.gaps_by_run(runs).set_index("run")
+    assert t.loc["m1/llamacpp", "smc-bon"] == pytest.approx(0.5) and t.loc["m1/llamacpp", "smc-rejection"] == 1.0
+    assert t.loc["m1/llamacpp", "runs"] == 2 and t.loc["m1/llamacpp", "constrained_smc @64"] == 1.0
+    assert t.loc["m1/hf", "smc-bon"] == 0.0 and t.loc["m1/hf", "smc-bon se"] == 0.0

@@ -251,7 +251,7 @@ def bench_sweep(args: argparse.Namespace, threads: int, judge_mode: str, batchin
     hyper = {"max_tokens": tokens, "temperature": 0.8}
     gen.generate([Request(gen.format_prompt(problems[0]), n=2, max_tokens=4, seed=1)])  # warm-up
     gen.clear_cache()
-    served = gen.slots.served
+    served, before = gen.slots.served, gen.stats()
     t0 = time.perf_counter()
     specs = [("majority_vote", hyper), ("best_of_n", hyper)]
     judge = SelfEvaluation(gen, follow_up=judge_mode != "separate", in_batch=judge_mode == "in_batch")
@@ -268,6 +268,7 @@ def bench_sweep(args: argparse.Namespace, threads: int, judge_mode: str, batchin
         "bon_acc": float(df[df.strategy_name == "best_of_n"].correct.mean()),
         "maj_acc": float(df[df.strategy_name == "majority_vote"].correct.mean()),
         "kept": judge.kept,
+        "stats": gen.stats() - before,
     }
     gen.close()
     return out
@@ -335,6 +336,15 @@ def print_engine_sections(args: argparse.Namespace, prompt: str, threads: int) -
                     f"{r['calls']} calls; {r['served']} prompt tokens served from cache, {r['evictions']} "
                     f"evictions, {r['kept']} scores read in the batch; accuracy majority {r['maj_acc']:.2f}, "
                     f"best-of-8 {r['bon_acc']:.2f})"
+                )
+                st = r["stats"]
+                # where the time went: the batch's real width, the follow-up and prompt tokens that share
+                # the decode work, and the seconds outside decode steps and prefills (Python, waiting)
+                print(
+                    f"    where: {st.steps} decode steps, {st.mean_rows:.1f} rows per step of at most "
+                    f"{args.sweep_units * 8}; {st.follow_up_tokens} follow-up tokens in the steps; prompt tokens "
+                    f"{st.prompt_tokens_read} read, {st.prompt_tokens_served} served; {st.step_s:.1f} s in steps, "
+                    f"{st.prefill_s:.1f} s in prefills, {r['sweep_s'] - st.step_s - st.prefill_s:.1f} s outside both"
                 )
         # the machine's speed drifts over a run of many minutes: raw decoding again after the sweeps, and
         # each ratio against the faster of the two (the smaller ratio)

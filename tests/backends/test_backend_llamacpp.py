@@ -180,6 +180,23 @@ def test_batched_samples_accounting_logprobs_and_seeds(gen, prompt):
     assert again[0].n_cached_tokens == n_prompt - 1
 
 
+def test_engine_stats_count_sampled_and_prompt_tokens(gen, prompt):
+    """`stats()`: every sampled token once, every prompt token read or served, time in steps and prefills."""
+    gen.clear_cache()
+    before = gen.stats()
+    reqs = [Request(prompt, n=3, max_tokens=8, seed=2), Request(prompt + "Let", n=2, max_tokens=5, seed=3)]
+    outs = gen.generate(reqs)
+    d = gen.stats() - before
+    assert d.sampled_tokens == sum(c.n_tokens for o in outs for c in o)
+    assert d.prompt_tokens_read + d.prompt_tokens_served == sum(gen.count_tokens(r.prefix) for r in reqs)
+    assert d.prompt_tokens_read >= gen.count_tokens(prompt) and d.follow_up_tokens == 0
+    assert 1 <= d.steps <= 8 and 1.0 <= d.mean_rows <= 5.0 and d.step_s > 0 and d.prefill_s > 0
+    again = gen.stats()
+    gen.generate([Request(prompt, n=1, max_tokens=2, seed=4)])
+    d2 = gen.stats() - again
+    assert (d2.prompt_tokens_read, d2.prompt_tokens_served) == (1, gen.count_tokens(prompt) - 1)
+
+
 def test_stop_strings_are_kept_and_the_next_step_reuses_the_prefix(gen):
     gen.clear_cache()
     prefix = "Count: 1, 2, 3,"
@@ -224,11 +241,14 @@ def test_an_in_batch_judge_reads_each_sample_once(gen, prompt, monkeypatch):
     for _ in range(2):
         gen.clear_cache()
         judge = SelfEvaluation(gen, follow_up=True, in_batch=True)
+        before = gen.stats()
         try:
             out = gen.generate([req])[0]
         finally:
             gen.attach_follow_up(None)
         assert judge.kept == req.n
+        # the follow-up turns were read in the decode steps: at least a token each, at most its reserve
+        assert req.n <= (gen.stats() - before).follow_up_tokens <= req.n * judge.reserve
         with monkeypatch.context() as m:
             m.setattr(gen, "logprob_of", lambda *a: pytest.fail("an in-batch score was read again"))
             runs.append(([c.text for c in out], judge.score(problem, [c.text for c in out])))

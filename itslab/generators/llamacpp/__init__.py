@@ -5,6 +5,6 @@ llama-cpp-python loads when a model is opened, not when this package is imported
 
 from __future__ import annotations
 
-from itslab.generators.llamacpp.generator import LlamaCppGenerator
+from itslab.generators.llamacpp.generator import EngineStats, LlamaCppGenerator
 
-__all__ = ["LlamaCppGenerator"]
+__all__ = ["EngineStats", "LlamaCppGenerator"]

@@ -15,7 +15,8 @@ thinning until its longest row is done. Other engine work (`token_logprobs`, ...
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol, Sequence, TypeVar
 
@@ -104,6 +105,33 @@ class _Call(_Work):
 
 
 _W = TypeVar("_W", bound=_Work)
+
+
+@dataclass
+class EngineStats:
+    """Where the engine's decode slots and time went, counted since it was created (`stats` gives a
+    copy; subtract two copies for one stretch of work). A sweep slower than raw batched decoding
+    shows why here: few rows per step (``mean_rows``, the batch thinning as rows end), follow-up
+    tokens sharing the steps, prompts read again instead of served from the cache, or time outside
+    the decode steps (Python, scoring)."""
+
+    steps: int = 0  # decode steps that sampled a token for at least one row
+    sampled_tokens: int = 0  # tokens sampled (one per live row per step): the completions' n_tokens
+    follow_up_tokens: int = 0  # follow-up prompt tokens read in the decode steps (in-batch judges)
+    prompt_tokens_read: int = 0  # prompt (and scored) tokens decoded by prefills
+    prompt_tokens_served: int = 0  # prompt tokens taken from cached sequences instead
+    step_s: float = 0.0  # seconds in decode steps (sampling, the batch's llama_decode)
+    prefill_s: float = 0.0  # seconds reading prompts and scored texts
+
+    @property
+    def mean_rows(self) -> float:
+        """Mean sampling rows per step (the batch's real width)."""
+        return self.sampled_tokens / self.steps if self.steps else 0.0
+
+    def __sub__(self, other: "EngineStats") -> "EngineStats":
+        return EngineStats(
+            *(getattr(self, f) - getattr(other, f) for f in self.__dataclass_fields__)  # type: ignore[arg-type]
+        )
 
 
 class FollowUp(Protocol):
@@ -197,6 +225,7 @@ class LlamaCppGenerator:
         self._judging: list[_Row] = []  # finished rows reading their follow-up prompt
         self._z = np.zeros((0, self.llm.n_vocab), np.float32)
         self._chunks = 0
+        self._stats = EngineStats()
         self.path = path
         self.model_id = model_id or name
         self.n_params = self.llm.n_params
@@ -242,7 +271,17 @@ class LlamaCppGenerator:
         src, m = self.slots.match(np.asarray(ids, np.int32), limit=min(len(ids) - 1, out_from))
         if src is not None:
             self.slots.copy(src, slot, m)
-        return slot, m, self.llm.prefill(ids, slot, m, out_from, self.slots.evict_one)
+        t0 = time.perf_counter()
+        lg = self.llm.prefill(ids, slot, m, out_from, self.slots.evict_one)
+        st = self._stats
+        st.prefill_s += time.perf_counter() - t0
+        st.prompt_tokens_read += len(ids) - m
+        st.prompt_tokens_served += m
+        return slot, m, lg
+
+    def stats(self) -> EngineStats:
+        """A copy of the engine's counters since creation (`EngineStats`)."""
+        return replace(self._stats)
 
     def _read_and_keep(self, ids: list[int], out_from: int) -> np.ndarray:
         """Logits at positions ``out_from ..`` of `ids`, read (from the cache where it can) and kept cached."""
@@ -409,8 +448,17 @@ class LlamaCppGenerator:
     def _step(self) -> None:
         """One token for every sampling row, and as much of the finished rows' follow-ups as fits, in
         one ``llama_decode``; rows that end (and have read their follow-up) complete their call."""
+        t0 = time.perf_counter()
+        try:
+            self._step_rows()
+        finally:
+            self._stats.step_s += time.perf_counter() - t0
+
+    def _step_rows(self) -> None:
         live, judging, hook = self._live, self._judging, self.follow_up
         if live:
+            self._stats.steps += 1
+            self._stats.sampled_tokens += len(live)
             u = np.array([w.uniforms[len(w.tokens)] for w in live])
             toks, lps = sample_rows(self._z[: len(live)], [w.sampling for w in live], u)
             still = []
@@ -442,6 +490,7 @@ class LlamaCppGenerator:
                 self.llm.put(k, w.judge_ids[p], p, w.slot, p == len(w.judge_ids) - 1)
                 k += 1
             w.judge_at += take
+            self._stats.follow_up_tokens += take
             if w.judge_at == len(w.judge_ids):
                 read.append(w)
         self.llm.decode(k, self.slots.evict_one)

@@ -115,9 +115,10 @@ gallery: $(STAMP) models
 bench: $(STAMP) models
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-# Recording order: the banks notebooks 01/03/05 (GSM8K) read first; then SmolLM2 (the cheapest: ~4x faster than
-# Qwen-0.5B, and the second model size 09 and 10 wait for), the temperatures 02 reads, then Countdown and the
-# 1.5B model; each run resumes at its first unfinished part.
+# Recording order: the banks notebooks 01/03/05 (GSM8K) read first; then SmolLM2 (the second model size 09 and 10
+# wait for; it decodes faster per token but its samples run about twice as long, so its bank took 3.8 h against
+# Qwen-0.5B's 2 h), the temperatures 02 reads, then Countdown and the 1.5B model; each run resumes at its first
+# unfinished part.
 BANK_SPECS ?= arith-qwen05-t0.7 gsm8k-qwen05-t0.8 arith-smollm2-t0.7 arith-qwen05-t0.3 arith-qwen05-t1.0 \
               countdown-qwen05-t0.7 arith-qwen15-t0.7 countdown-qwen15-t0.7
 banks: $(STAMP)

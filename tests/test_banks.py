@@ -179,7 +179,12 @@ def test_every_shipped_bank_verifies_and_regrades(entry):
     assert set(df["problem_id"]) <= set(problems)
     regraded = [tasks.check_answer(problems[r.problem_id], r.answer) for r in df.itertuples()]
     assert regraded == df["correct"].tolist()
-    assert (df["finish_reason"] == "length").mean() < 0.05
+    cut = (df["finish_reason"] == "length").mean()
+    assert cut == pytest.approx(b.manifest["cut_off_fraction"], abs=1e-5)
+    if spec["task"]["name"] == "gsm8k":
+        # #16 sizes GSM8K's max_tokens so that < 5 % are cut; the arithmetic banks keep 512 tokens and report
+        # what it cut (T = 0.3 and SmolLM2: 9-11 %, many of them repetition loops; data/banks/README.md)
+        assert cut < 0.05
 
 
 def test_the_readme_table_is_the_command_output():

@@ -194,3 +194,15 @@ def test_a_claim_on_an_unfinished_bank_waits_and_is_checked_once_it_exists(regis
     (folder / banks.MANIFEST).write_text("{}")
     with pytest.raises(AssertionError, match="bank-gap: not measured"):
         claims.check("nb", {"gain": 0.3, "widening": (0.0, 0.1)}, mode="smoke")
+
+
+def test_every_shipped_bank_has_the_capstones_per_bank_claims():
+    # notebook 18 measures these four on every finished bank and refuses unregistered ones: a bank that lands
+    # without them would fail CI in the notebook; here it fails first, naming what to register
+    from itslab import banks
+
+    registered = {c.id for c in claims.load("18_capstone")}
+    per_bank = ("oracle-headroom", "majority-short-of-oracle", "diminishing-gains", "more-reasoning-hurts")
+    for entry in banks.list_banks():
+        missing = [f"{k}[{entry['name']}]" for k in per_bank if f"{k}[{entry['name']}]" not in registered]
+        assert not missing, f"register in itslab/claims/18_capstone.toml before notebook 18 runs on it: {missing}"

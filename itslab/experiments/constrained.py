@@ -61,8 +61,9 @@ def recorded_runs(folder: Path | None = None) -> dict[str, tuple[pd.DataFrame, d
 
 
 def gaps_by_run(runs: dict[str, tuple[pd.DataFrame, dict[str, Any]]]) -> pd.DataFrame:
-    """Per record: SMC's paired satisfaction gap to each baseline (± SE), and the three rates at the
-    largest budget; the table notebook 08 prints beside its claims."""
+    """Per record: SMC's paired satisfaction gap to each baseline (± SE), the three rates at the
+    largest budget, and the prompt tokens the engine's prefix cache served (None where not recorded);
+    the table notebook 08 prints beside its claims."""
     rows = []
     for key, (df, meta) in runs.items():
         top = int(df["budget"].max())
@@ -72,6 +73,7 @@ def gaps_by_run(runs: dict[str, tuple[pd.DataFrame, dict[str, Any]]]) -> pd.Data
             gap, se = paired_rate_gap(df, "constrained_smc", base)
             row[f"smc-{label}"], row[f"smc-{label} se"] = gap, se
         row.update({f"{m} @{top}": float(rates.get(m, math.nan)) for m in METHODS})
+        row["prefix tokens from cache"] = meta.get("prefix_tokens_served_from_cache")
         rows.append(row)
     return pd.DataFrame(rows)
 

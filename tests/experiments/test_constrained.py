@@ -129,10 +129,13 @@ def test_recorded_runs_and_gaps_by_run(tmp_path):
     a = rows({"constrained_smc": [1, 1], "constrained_best_of_n": [0, 1], "rejection_sampling": [0, 0]})
     b = rows({m: [1, 0] for m in methods})
     constrained.record(a, tmp_path / "a.json", {"model": "m1", "backend": "llamacpp", "wall_s": 3.0})
-    constrained.record(b, tmp_path / "b.json", {"model": "m1", "backend": "hf", "wall_s": 4.0})
+    constrained.record(
+        b, tmp_path / "b.json", {"model": "m1", "backend": "hf", "wall_s": 4.0, "prefix_tokens_served_from_cache": 7}
+    )
     runs = constrained.recorded_runs(tmp_path)
     assert list(runs) == ["m1/llamacpp", "m1/hf"]
     t = constrained.gaps_by_run(runs).set_index("run")
     assert t.loc["m1/llamacpp", "smc-bon"] == pytest.approx(0.5) and t.loc["m1/llamacpp", "smc-rejection"] == 1.0
     assert t.loc["m1/llamacpp", "runs"] == 2 and t.loc["m1/llamacpp", "constrained_smc @64"] == 1.0
     assert t.loc["m1/hf", "smc-bon"] == 0.0 and t.loc["m1/hf", "smc-bon se"] == 0.0
+    assert t.loc["m1/hf", "prefix tokens from cache"] == 7 and pd.isna(t.loc["m1/llamacpp", "prefix tokens from cache"])

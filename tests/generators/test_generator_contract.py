@@ -1,6 +1,6 @@
 """The generator contract (architecture.md, "Backends") on every backend a CPU runs: each simulator,
 replay from a sample store, a recorded bank, the transformers engine and llama.cpp on the embedded
-SmolLM2-135M. One list of n samples per request, in order; the same request and seed give the same
+SmolLM2-135M (and, marked `gpu`, the transformers engine on a CUDA device). One list of n samples per request, in order; the same request and seed give the same
 samples and the first k of n do not depend on n; ``max_tokens == 0`` gives the shared empty samples;
 stop strings cut where the first one completes; bad requests raise the shared one-line error; token
 counts and finish reasons keep to the rules.
@@ -111,6 +111,19 @@ def hf_backend() -> Backend:
 
 
 @pytest.fixture(scope="module")
+def hf_cuda_backend() -> Backend:
+    """The transformers engine on a CUDA device, on a seeded random model (gpu_model.py): runs with
+    ``-m gpu`` on a GPU machine (tools/gpu_check.sh)."""
+    from gpu_model import cuda_device, embedded_tokenizer, random_llama
+
+    from itslab.generators.hf import HFGenerator
+
+    device, tok = cuda_device(), embedded_tokenizer()
+    gen = HFGenerator(random_llama(tok).to(device), tokenizer=tok, cache_bytes=64 << 20)
+    return Backend(gen, _chat_prompts(gen), max_tokens=12, reset=gen.prefix_cache.clear)
+
+
+@pytest.fixture(scope="module")
 def llamacpp_backend():
     pytest.importorskip("llama_cpp")
     from itslab.generators.llamacpp import LlamaCppGenerator
@@ -146,10 +159,19 @@ BUILT = {
     "sim-thinking": lambda: _simulated("thinking"),
     "sim-anytime": lambda: _simulated("anytime"),
 }
-FIXTURES = {"replay": "replay_backend", "bank": "bank_backend", "hf": "hf_backend", "llamacpp": "llamacpp_backend"}
+FIXTURES = {
+    "replay": "replay_backend",
+    "bank": "bank_backend",
+    "hf": "hf_backend",
+    "llamacpp": "llamacpp_backend",
+    "hf-cuda": "hf_cuda_backend",
+}
+GPU = {"hf-cuda"}
 
 
-@pytest.fixture(scope="module", params=[*BUILT, *FIXTURES])
+@pytest.fixture(
+    scope="module", params=[pytest.param(k, marks=[pytest.mark.gpu] if k in GPU else []) for k in [*BUILT, *FIXTURES]]
+)
 def backend(request) -> Backend:
     if request.param in BUILT:
         return BUILT[request.param]()

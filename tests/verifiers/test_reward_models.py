@@ -162,3 +162,22 @@ def test_prm_errors(llama_lm, tiny_tokenizer):
     with pytest.raises(ValueError, match="longer than max_length"):
         ProcessRewardModel(llama_lm, tiny_tokenizer, format="math_shepherd", max_length=3).score(P, [TEXTS[3]])
     assert set(FORMATS) == {"math_shepherd", "qwen_prm", "token_classification", "prefix_classification"}
+
+
+@pytest.mark.gpu
+def test_reward_models_score_the_same_on_a_cuda_device(llama_cls, llama_lm, tiny_tokenizer):
+    """The adapters send inputs to the model's device: on CUDA (float32) the scores are the CPU's."""
+    import copy
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    makers = (
+        (llama_cls, lambda m: OutcomeRewardModel(m, tiny_tokenizer, batch_size=3)),
+        (llama_lm, lambda m: ProcessRewardModel(m, tiny_tokenizer, format="math_shepherd", batch_size=2)),
+    )
+    for model, make in makers:
+        want = make(model).score(P, TEXTS)
+        got = make(copy.deepcopy(model).to("cuda")).score(P, TEXTS)
+        assert [len(s) for s in got] == [len(s) for s in want]
+        for g, w in zip(got, want):
+            assert g == pytest.approx(w, abs=1e-4)

@@ -11,9 +11,12 @@ functions, defined through each other so they cannot disagree:
 - `is_correct(problem, text)` = ``check_answer(problem, answer_of(problem, text))``.
 
 Strategies (`Result.correct`, the oracle), pools, verifiers and banks all grade through them.
-`same_answer` is the one answer equivalence (majority vote and pools): for checker tasks two
-answers are the same only when their normalised texts are, because math-verify would call the
-bare target ``13`` equal to the expression ``3+10``.
+`same_answer` is the one answer equivalence (majority vote and pools). For Countdown and the Game of
+24 two expressions are the same answer when they combine the same numbers to the same value
+(`countdown.expression_key`: ``10 + 3`` and ``3+10``, or any two solutions, which are valid or
+invalid together; the key is read off the expressions, not the gold), not when math-verify calls
+them equal: it would call the bare target ``13`` equal to the expression ``3+10``. Other checker
+answers are the same when their normalised texts are.
 """
 
 from __future__ import annotations
@@ -94,5 +97,8 @@ def same_answer(problem: Problem | None, a: str, b: str) -> bool:
         sa, sb = parse_slot(a), parse_slot(b)
         return sa == sb if sa is not None and sb is not None else normalize_answer(a) == normalize_answer(b)
     if problem is not None and _has_checker(problem):
-        return normalize_answer(a) == normalize_answer(b)
+        from itslab.tasks.synthetic.countdown import expression_key
+
+        ka, kb = expression_key(a), expression_key(b)
+        return ka == kb if ka is not None and kb is not None else normalize_answer(a) == normalize_answer(b)
     return answers_equal(a, b)

@@ -143,6 +143,27 @@ def test_pool_majority_and_the_strategy_merge_the_same_answers():
     assert maj == 1.0 and r.correct is True
 
 
+def test_countdown_votes_group_expressions_by_value_and_numbers_not_by_text():
+    """Four different solutions against one wrong expression written three times: as texts the wrong
+    one is the mode (3 against 1 each); grouped by value and numbers the solutions are one answer
+    (4 votes) and the vote is right. No gold is read: the bare target, and an expression reaching
+    it with other numbers, stay apart from the solutions."""
+    from itslab.tasks import same_answer
+
+    meta = {"numbers": (2, 3, 4), "target": 14, "checker": "countdown"}
+    p = Problem("cd", "Use 2, 3 and 4 to make 14.", None, meta=meta)
+    right = ["\\boxed{2*(3+4)}", "\\boxed{(4+3)*2}", "\\boxed{4*3+2}", "\\boxed{2 + 4 \\times 3}"]
+    gen = Fixed({p.prompt: right + ["\\boxed{2*3+4}"] * 3 + ["\\boxed{2+3+4}"]})
+    pool = draw_pool(gen, [p], 8, seed=0)
+    assert pool.correct.sum() == 4
+    assert majority_at_k(pool.answers, pool.correct, [8]).value.iloc[0] == 1.0
+    r = strategies.get("majority_vote")(p, gen, None, Budget(samples=8), problem_rng(0, "cd"), n=8)
+    assert r.correct is True
+    assert same_answer(p, "2*(3+4)", "4*3+2") and same_answer(p, "2*3+4", "(3*2)+4")
+    assert not same_answer(p, "14", "2*(3+4)") and not same_answer(p, "7*2", "2*(3+4)")
+    assert not same_answer(p, "2*3+4", "2*(3+4)")
+
+
 @pytest.mark.parametrize("n, c", [(5, [2.5]), (5.5, [2]), (5, [float("nan")]), (5, [6]), (5, [-1])])
 def test_pass_at_k_refuses_bad_counts(n, c):
     with pytest.raises(ValueError, match="pass_at_k"):

@@ -131,24 +131,37 @@ def _eval(node: ast.AST, used: list[int]) -> Fraction:
     raise ValueError(f"disallowed syntax: {type(node).__name__}")
 
 
-def check_expression(expr: str, numbers: Sequence[int], target: int) -> bool:
-    """Whether `expr` uses exactly the given numbers (each once) with + - * / and equals `target`. Never raises."""
+def expression_key(expr: str) -> tuple[Fraction, tuple[int, ...]] | None:
+    """``(value, sorted numbers used)`` of an arithmetic expression written as models write them
+    (LaTeX operators, brackets, one side of an ``=``), or None when it is not one.
+
+    Two expressions with the same key are the same answer to a Countdown problem: the same numbers
+    combined to the same value, so they are valid or invalid together (``(8-4)*6`` and ``6*(8-4)``,
+    or any two solutions). Voting groups answers by it (`itslab.tasks.same_answer`), which needs no
+    gold: the key is read off the expression alone.
+    """
     if not isinstance(expr, str) or len(expr) > 200:
-        return False
+        return None
     s = expr.replace("\\times", "*").replace("\\cdot", "*").replace("\\div", "/").replace("×", "*")
     s = s.replace("÷", "/").replace("\\left", "").replace("\\right", "").replace("$", "")
     s = s.replace("{", "(").replace("}", ")").replace("[", "(").replace("]", ")")
     if "=" in s:  # "(8-4)*6 = 24" or "24 = (8-4)*6": keep the side that has operators
         sides = [p for p in s.split("=") if re.search(r"[-+*/]", p)]
         if len(sides) != 1:
-            return False
+            return None
         s = sides[0]
     try:
         used: list[int] = []
         value = _eval(ast.parse(s.strip(), mode="eval"), used)
     except (SyntaxError, ValueError, ZeroDivisionError, RecursionError, MemoryError, TypeError):
-        return False
-    return sorted(used) == sorted(numbers) and value == target
+        return None
+    return value, tuple(sorted(used))
+
+
+def check_expression(expr: str, numbers: Sequence[int], target: int) -> bool:
+    """Whether `expr` uses exactly the given numbers (each once) with + - * / and equals `target`. Never raises."""
+    key = expression_key(expr)
+    return key is not None and key == (target, tuple(sorted(numbers)))
 
 
 _EXPR_TAIL = re.compile(r"[\d(][\d\s+\-*/().×÷]*$")

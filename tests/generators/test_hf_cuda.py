@@ -18,6 +18,7 @@ import dataclasses
 import numpy as np
 import pytest
 from gpu_model import cuda_device, embedded_tokenizer, random_llama
+from hf_checks import check_greedy_matches_model_generate
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -97,20 +98,7 @@ def test_the_device_draws_what_the_cpu_engine_draws(gen, cpu_model, tok, prompt)
 
 
 def test_greedy_matches_model_generate_across_padded_batch(gen, prompt):
-    short = "The capital of France is"
-    reqs = [Request(prompt, n=1, max_tokens=8, temperature=0.0), Request(short, n=1, max_tokens=8, temperature=0.0)]
-    outs = gen.generate(reqs, ignore_eos=True)
-    for r, cs in zip(reqs, outs):
-        x = torch.tensor([gen.encode(r.prefix)], device=gen.device)
-        ref = gen.model.generate(
-            x,
-            attention_mask=torch.ones_like(x),
-            do_sample=False,
-            max_new_tokens=8,
-            min_new_tokens=8,
-            pad_token_id=gen.tokenizer.eos_token_id,
-        )
-        assert list(cs[0].token_ids) == ref[0, x.shape[1] :].tolist()
+    check_greedy_matches_model_generate(gen, prompt)
 
 
 def test_prefix_cache_on_the_device_reuses_agrees_and_keeps_its_cap(gen, cpu_model, tok, device, prompt):

@@ -15,6 +15,8 @@ import pytest
 torch = pytest.importorskip("torch")  # the transformers engine is the optional `hf` extra
 pytest.importorskip("transformers")
 
+from hf_checks import check_greedy_matches_model_generate  # noqa: E402
+
 from itslab.generators.hf.cache import RadixKVCache  # noqa: E402
 from itslab.generators.hf.sampling import RowParams, sample_next  # noqa: E402
 from itslab.rng import sample_uniforms  # noqa: E402
@@ -126,20 +128,7 @@ def test_four_samples_counts_logprobs_and_seeds(gen, prompt):
 
 @pytest.mark.slow  # ~5 s: runs HF generate as well
 def test_greedy_matches_model_generate_across_padded_batch(gen, prompt):
-    short = "The capital of France is"
-    reqs = [Request(prompt, n=1, max_tokens=8, temperature=0.0), Request(short, n=1, max_tokens=8, temperature=0.0)]
-    outs = gen.generate(reqs, ignore_eos=True)
-    for r, cs in zip(reqs, outs):
-        x = torch.tensor([gen.encode(r.prefix)])
-        ref = gen.model.generate(
-            x,
-            attention_mask=torch.ones_like(x),
-            do_sample=False,
-            max_new_tokens=8,
-            min_new_tokens=8,
-            pad_token_id=gen.tokenizer.eos_token_id,
-        )
-        assert list(cs[0].token_ids) == ref[0, x.shape[1] :].tolist()
+    check_greedy_matches_model_generate(gen, prompt)
 
 
 @pytest.mark.slow  # ~10 s of batch-1 decoding

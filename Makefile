@@ -118,7 +118,8 @@ bench: $(STAMP) models
 # Recording order: the banks notebooks 01/03/05 (GSM8K) read first; then SmolLM2 (the second model size 09 and 10
 # wait for; it decodes faster per token but its samples run about twice as long, so its bank took 3.8 h against
 # Qwen-0.5B's 2 h), the temperatures 02 reads, then the 1.5B model (09's size claims, 10's model mix and 18 wait
-# for it; ~6 h), then Countdown, which no notebook reads yet; each run resumes at its first unfinished part.
+# for it; ~6 h), then Countdown (2 numbers; 18's Countdown claims wait for it; Qwen-0.5B ~2 h by its pilot); each run
+# resumes at its first unfinished part.
 BANK_SPECS ?= arith-qwen05-t0.7 gsm8k-qwen05-t0.8 arith-smollm2-t0.7 arith-qwen05-t0.3 arith-qwen05-t1.0 \
               arith-qwen15-t0.7 countdown-qwen05-t0.7 countdown-qwen15-t0.7
 banks: $(STAMP)

@@ -38,3 +38,16 @@ def test_run_by_level_labels_quintiles_easiest_first():
     groups = {"all": problems[:3]}
     acc = step_search.compare_groups(groups, step_search.search_specs(["best_of_n"]), [2], gen, prm)
     assert acc["group"].tolist() == ["all"] and acc["n_problems"].tolist() == [3]
+
+
+def test_fragments_as_wrong_keeps_numbers_and_drops_sentence_fragments():
+    import pandas as pd
+
+    assert step_search.final_answer_form("2 stickers") and step_search.final_answer_form("10")
+    assert not step_search.final_answer_form("3. The remaining stickers are split equally into 2 bags:")
+    assert not step_search.final_answer_form(None)
+    df = pd.DataFrame(
+        {"correct": [True, True, False], "answer": ["5", "1. Ann starts with 3 marbles and splits them", "8"]}
+    )
+    assert step_search.fragments_as_wrong(df)["correct"].tolist() == [True, False, False]
+    assert df["correct"].tolist() == [True, True, False]  # the input is not changed

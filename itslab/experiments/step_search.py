@@ -11,6 +11,9 @@ arXiv:2408.00724) compare REBASE with sampling + weighted voting at matched comp
 - `calibrate_shift`: the shift at which a monotone accuracy hits a target (bisection);
 - `search_specs`: the strategies compared, with short labels;
 - `run_by_level`: `experiments.run` over rollout budgets with Snell's difficulty level per row.
+- `record_real`: weighted best-of-N against beam search on Qwen2.5-Coder-0.5B with the exact step PRM;
+  `final_answer_form` / `fragments_as_wrong`: its rows read strictly (a correct answer must be a
+  number, not a sentence fragment that the grader's last-number fallback happens to match).
 """
 
 from __future__ import annotations
@@ -207,3 +210,22 @@ def record_real(
     out.to_csv(path, index=False)
     sidecar.write_text(json.dumps(settings, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return out
+
+
+def final_answer_form(answer: Any) -> bool:
+    """Whether a recorded answer is a final answer: a number once `normalize_answer` has dropped units
+    and wrappers ("2 stickers" is; "3. The remaining stickers are split equally into 2 bags:" is a
+    sentence fragment, which `answers_equal` grades by the last number it finds in it)."""
+    import re
+
+    from itslab.tasks.answers import normalize_answer
+
+    if not isinstance(answer, str):
+        return False
+    return re.fullmatch(r"[-+]?\d+(?:\.\d+)?(?:/\d+)?", normalize_answer(answer)) is not None
+
+
+def fragments_as_wrong(df: pd.DataFrame) -> pd.DataFrame:
+    """`df` (rows with ``correct`` and ``answer``) with every correct row whose answer has no
+    `final_answer_form` counted wrong: a stricter reading for a report; the grading rule is unchanged."""
+    return df.assign(correct=df["correct"].astype(bool) & df["answer"].map(final_answer_form))

@@ -140,6 +140,93 @@ def test_weighted_particles_approach_the_constrained_target_and_evidence():
     assert all(satisfies("words:2", p.text) for p, w in zip(state.particles, state.weights) if w > 0)
 
 
+class Scripted:
+    """A generator whose samples are a fixed script: sample j of any request is ``script[j]`` (tokens =
+    words, a 3-token prompt read afresh each time), so what a strategy draws and pays is known by hand."""
+
+    model_id, n_params = "scripted", 0.0
+
+    def __init__(self, script: list[str]) -> None:
+        self.script = script
+
+    def count_tokens(self, text: str) -> int:
+        return 3
+
+    def generate(self, requests: list[Request]) -> list[list[Completion]]:
+        validate_requests(requests)
+        return [[Completion(t, len(t.split()), 3, seed=r.seed) for t in self.script[: r.n]] for r in requests]
+
+
+def test_constrained_best_of_n_returns_the_first_sample_that_meets_the_constraint():
+    """By hand: of "the end" / "a dog ran" / "green" / "a cat", samples 1 and 3 have no 'e'. A budget of 4
+    samples buys one request of 4 (2 + 3 + 1 + 2 = 8 generated tokens, 4 × 3 prompt tokens); the answer is
+    sample 1, the first that satisfies (the pool is i.i.d., so the first is an exact draw from p(x | ok))."""
+    gen = Scripted(["the end", "a dog ran", "green", "a cat"])
+    r = constrained_best_of_n(PROBLEM, gen, None, Budget(samples=4), problem_rng(0, "s"), constraint="lipogram:e")
+    assert r.answer == "a dog ran"
+    assert [c.score for c in r.candidates] == [0.0, 1.0, 0.0, 1.0]
+    assert [c.answer for c in r.candidates] == [None, "a dog ran", None, None]
+    assert (r.usage.samples, r.usage.generated_tokens, r.usage.prompt_tokens) == (4, 8, 12)
+    assert len(r.trace) == 2 and r.trace[-1].info == {"chosen": 1, "n_samples": 4, "n_satisfied": 2}
+    # n = 1 buys only the first sample, which fails: no answer, one sample paid
+    one = constrained_best_of_n(PROBLEM, gen, None, Budget(samples=4), problem_rng(0, "s"), constraint="lipogram:e",
+                                n=1)  # fmt: skip
+    assert one.answer is None and (one.usage.samples, one.usage.generated_tokens) == (1, 2)
+    # "exactly 1 word": only sample 2 ("green") meets it
+    w1 = constrained_best_of_n(PROBLEM, gen, None, Budget(samples=4), problem_rng(0, "s"), constraint="words:1")
+    assert w1.answer == "green" and [c.score for c in w1.candidates] == [0.0, 0.0, 1.0, 0.0]
+
+
+def _plain_text_distribution(probs: dict[str, float], max_len: int) -> dict[str, float]:
+    """p_LM(x) of the i.i.d. stub cut at `max_len` characters: plain sampling's exact distribution."""
+    return _exact_conditional(probs, max_len, lambda x: True)
+
+
+def test_constant_potential_over_many_chunks_is_plain_sampling_in_distribution():
+    """A constant potential leaves every weight equal, so SMC never resamples and each particle is the
+    LM's own chunk-by-chunk continuation of its prefix: N independent plain samples. The code does not
+    make this exact under a seed (every chunk after the first draws its own request seed), so it is
+    checked in distribution: 4 one-token chunks, 4000 particles (seed 0), the particles' text
+    distribution (31 texts, enumerated) within 0.05 total variation of p_LM. A correct run's TV is
+    Monte Carlo noise: 0.026-0.032 on seeds 0-2, as plain draw_pool of 4000 on the same seeds
+    (0.027-0.031); particles sharing one chunk, stopping a token early, or the answer not drawn by
+    weight all fail it. The run's generated tokens are exactly the particles' (no chunk paid twice)."""
+    probs = {"a": 0.5, "b": 0.3, "": 0.2}
+    target = _plain_text_distribution(probs, 4)
+    gen = CharStub(probs)
+    run = Run("constrained_smc", PROBLEM, gen, None, Budget(samples=10**6))
+    smc = ConstrainedSMC(run, Constant(1.5), n_particles=4000, chunk_tokens=1, max_tokens=4)
+    rng = np.random.default_rng(0)
+    state, infos = smc.init(), []
+    while not state.done:
+        state, info_ = smc.step(state, rng)
+        infos.append(info_)
+    assert len(infos) == 4 and not any(i.resampled for i in infos)
+    assert all(i.ancestors == tuple(range(4000)) for i in infos)
+    assert np.allclose(state.weights, 1 / 4000) and all(p.finished for p in state.particles)
+    assert sum(s.usage.generated_tokens for s in run.steps) == sum(p.n_tokens for p in state.particles)
+
+    def tv(texts: list[str]) -> float:
+        got: dict[str, float] = defaultdict(float)
+        for t in texts:
+            got[t] += 1 / len(texts)
+        return 0.5 * sum(abs(got.get(x, 0.0) - target.get(x, 0.0)) for x in set(got) | set(target))
+
+    plain = draw_pool(Run("plain", PROBLEM, gen, None, Budget(samples=4000)), np.random.default_rng(0), 4000,
+                      max_tokens=4, temperature=1.0, top_p=1.0)  # fmt: skip
+    assert tv([c.text for c in plain]) < 0.05
+    assert tv([p.text for p in state.particles]) < 0.05, tv([p.text for p in state.particles])
+    # the strategy's answer (one particle drawn by weight) is one plain sample too: its length law
+    kw: dict = dict(constraint="constant", n_particles=4, chunk_tokens=1, max_tokens=4)
+    lengths = [
+        len(constrained_smc(PROBLEM, gen, None, Budget(samples=40), problem_rng(s, "c"), **kw).answer)
+        for s in range(600)
+    ]
+    law = [0.2 * 0.8**k for k in range(4)] + [0.8**4]  # P(length k) of plain sampling
+    freq = np.bincount(lengths, minlength=5) / len(lengths)
+    assert np.abs(freq - law).max() < 0.06, (freq, law)  # 600 draws: SE at most 0.02 per length
+
+
 # ---------------------------------------------------------------- steering beats filtering
 
 

@@ -114,6 +114,7 @@ from itslab.scaling.model_frontier import (
 from itslab.scaling.pool_strategies import expected_cost, strategy_accuracy, vote_weights
 from itslab.scaling.selective import (
     Selective,
+    calibration_error_se,
     expected_calibration_error,
     reliability,
     risk_coverage,
@@ -184,6 +185,7 @@ __all__ = [
     "StoppingTrace",
     "adaptive_vote",
     "early_stop",
+    "calibration_error_se",
     "expected_calibration_error",
     "majority_posterior",
     "reliability",

@@ -11,6 +11,8 @@
   threshold, with a paired problem-bootstrap SE (more compute, more accuracy on what is answered?).
 - `reliability`, `expected_calibration_error`  equal-width bins of confidence against accuracy
   (Guo et al. 2017): ECE = Σ_bins share · |accuracy − mean confidence|.
+- `calibration_error_se`  the ECE of a pool [problems, samples] with its problem-bootstrap SE
+  (the samples of one problem are not independent, so problems are resampled, not samples).
 
 >>> c = np.array([0.9, 0.8, 0.3, 0.6]); ok = np.array([True, True, False, False])
 >>> s = selective_answer(c, ok, wrong_penalty=1.0)
@@ -139,6 +141,34 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bi
     """ECE (Guo et al. 2017): Σ over equal-width bins of (bin share) · |accuracy − mean confidence|."""
     r = reliability(confidence, correct, n_bins)
     return float(np.sum(r["count"] * np.abs(r["accuracy"] - r["confidence"])) / r["count"].sum())
+
+
+def calibration_error_se(
+    confidence: np.ndarray,
+    correct: np.ndarray,
+    *,
+    rng: np.random.Generator,
+    n_boot: int = 1000,
+    n_bins: int = 10,
+) -> tuple[float, float]:
+    """ECE of a pool with its problem-bootstrap SE: rows of `confidence` / `correct` [P, n] are problems
+    (a 1-D input is one sample per problem). A bin's term share · |accuracy − confidence| is
+    |Σ correct − Σ confidence| / N, so each replicate is three matrix products of resampling counts."""
+    c, ok = np.asarray(confidence, dtype=float), np.asarray(correct, dtype=bool)
+    if c.ndim == 1:
+        c, ok = c[:, None], ok[:, None]
+    if c.shape != ok.shape or c.ndim != 2:
+        raise ValueError(f"confidence {c.shape} and correct {ok.shape} must both be [problems, samples]")
+    point = expected_calibration_error(c, ok, n_bins)  # also checks finiteness and the [0, 1] range
+    bins = np.minimum((c * n_bins).astype(int), n_bins - 1)
+    rows = np.repeat(np.arange(len(c)), c.shape[1])
+    per = np.zeros((3, len(c), n_bins))  # per problem and bin: samples, Σ confidence, Σ correct
+    for k, w in enumerate((np.ones(c.size), c.ravel(), ok.ravel().astype(float))):
+        np.add.at(per[k], (rows, bins.ravel()), w)
+    w = bootstrap_counts(len(c), rng, n_boot).astype(float)
+    count, conf, right = (w @ per[k] for k in range(3))
+    reps = np.abs(right - conf).sum(axis=1) / count.sum(axis=1)
+    return point, float(reps.std(ddof=1))
 
 
 def vote_confidence(answers: np.ndarray, correct: np.ndarray, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:

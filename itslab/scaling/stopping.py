@@ -4,7 +4,9 @@ A sequential strategy draws one sample at a time and stops when a statistic of t
 passes a threshold. On a pool of n recorded samples per problem the rule can be replayed for
 every threshold at once: shuffle each row (`n_orders` random orders, so the answer does not hang
 on the recorded order), compute the statistic and the pick after each prefix, then a threshold
-only decides where each row stops. That makes a threshold slider cheap.
+only decides where each row stops. That makes a threshold slider cheap. With ``shuffle=False`` each
+row is replayed once, in its recorded order: the order a strategy drew its samples in, so the
+strategy and its replay can be compared sample for sample.
 
 - `majority_posterior`  Adaptive-Consistency's Beta stopping criterion (Aggarwal et al. 2023,
   arXiv:2305.11860): with v1 votes for the leading answer and v2 for the runner-up, the posterior
@@ -95,10 +97,13 @@ class StoppingTrace:
         return pd.DataFrame([{"threshold": float(t), **self.at(float(t), max_samples).summary()} for t in thresholds])
 
 
-def _orders(shape: tuple[int, int], rng: np.random.Generator, n_orders: int) -> np.ndarray:
-    """[orders, P, n] column indices: each row a uniform random permutation."""
+def _orders(shape: tuple[int, int], rng: np.random.Generator, n_orders: int, shuffle: bool = True) -> np.ndarray:
+    """[orders, P, n] column indices: each row a uniform random permutation (``shuffle=False``: one
+    order, the recorded one)."""
     if n_orders < 1:
         raise ValueError(f"n_orders must be >= 1, got {n_orders}")
+    if not shuffle:
+        return np.broadcast_to(np.arange(shape[1]), (1, *shape))
     base = np.broadcast_to(np.arange(shape[1]), (n_orders, *shape))
     return rng.permuted(base, axis=2)
 
@@ -110,11 +115,13 @@ def adaptive_vote(
     rng: np.random.Generator,
     n_orders: int = 8,
     min_samples: int = 1,
+    shuffle: bool = True,
 ) -> StoppingTrace:
     """Adaptive-Consistency on a pool of answers [P, n]: after each sample, the Beta posterior that the
     leading answer beats the runner-up, and whether the leader (ties: the first seen) is right.
 
     Abstentions (None) cast no vote; with no vote yet the posterior is 1/2 and the pick is wrong.
+    ``shuffle=False`` replays each row once in its recorded order (`n_orders` is then ignored).
     """
     codes, class_ok = encode_answers(answers, correct)
     P, n = codes.shape
@@ -123,9 +130,10 @@ def adaptive_vote(
     for i, c in enumerate(class_ok):
         ok_tab[i, : len(c)] = c
     rows = np.arange(P)
-    signal = np.empty((n_orders, P, n))
-    pick_ok = np.empty((n_orders, P, n), dtype=bool)
-    for o, order in enumerate(_orders((P, n), rng, n_orders)):
+    orders = _orders((P, n), rng, n_orders, shuffle)
+    signal = np.empty((len(orders), P, n))
+    pick_ok = np.empty((len(orders), P, n), dtype=bool)
+    for o, order in enumerate(orders):
         shuffled = np.take_along_axis(codes, order, axis=1)
         counts = np.zeros((P, width + 1))
         first = np.full((P, width + 1), n + 1.0)
@@ -143,17 +151,19 @@ def adaptive_vote(
 
 
 def early_stop(
-    scores: np.ndarray, correct: np.ndarray, *, rng: np.random.Generator, n_orders: int = 8
+    scores: np.ndarray, correct: np.ndarray, *, rng: np.random.Generator, n_orders: int = 8, shuffle: bool = True
 ) -> StoppingTrace:
     """Early-stopping best-of-N on a pool: the running maximum of the confidence `scores` [P, n]
-    after each sample, and whether the best-scored sample so far (ties: the first) is right."""
+    after each sample, and whether the best-scored sample so far (ties: the first) is right.
+    ``shuffle=False`` replays each row once in its recorded order (`n_orders` is then ignored)."""
     scores, correct = np.asarray(scores, dtype=float), np.asarray(correct, dtype=bool)
     if scores.shape != correct.shape or scores.ndim != 2:
         raise ValueError(f"scores {scores.shape} and correct {correct.shape} must both be [problems, n]")
     P, n = scores.shape
-    signal = np.empty((n_orders, P, n))
-    pick_ok = np.empty((n_orders, P, n), dtype=bool)
-    for o, order in enumerate(_orders((P, n), rng, n_orders)):
+    orders = _orders((P, n), rng, n_orders, shuffle)
+    signal = np.empty((len(orders), P, n))
+    pick_ok = np.empty((len(orders), P, n), dtype=bool)
+    for o, order in enumerate(orders):
         s, c = np.take_along_axis(scores, order, axis=1), np.take_along_axis(correct, order, axis=1)
         signal[o] = np.maximum.accumulate(s, axis=1)
         # index of the first maximum so far: where s equals the running max for the first time

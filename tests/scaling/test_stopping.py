@@ -7,6 +7,8 @@ import pytest
 
 from itslab.scaling import (
     adaptive_vote,
+    bootstrap_counts,
+    calibration_error_se,
     early_stop,
     expected_calibration_error,
     majority_at_k,
@@ -49,11 +51,31 @@ def test_adaptive_vote_abstentions_cast_no_vote():
 def test_early_stop_picks_the_running_best():
     scores = np.array([[0.2, 0.6, 0.5, 0.95, 0.1]])
     ok = np.array([[False, True, False, False, True]])
-    t = early_stop(scores, ok, rng=np.random.default_rng(0), n_orders=50)
+    t = early_stop(scores, ok, rng=np.random.default_rng(0), n_orders=4000)
     assert t.fixed(5).correct[0] == 0.0  # the best of all five (0.95) is wrong
-    assert t.at(0.9).samples[0] == pytest.approx(t.at(0.9).samples[0])
+    # at 0.9 every order stops on the 0.95 sample (wrong), which sits at each position 1..5 equally
+    # often: mean position 3, sd sqrt(2) per order, so the 4000-order mean is within 0.1 (4.5 SE; seed 0)
+    at9 = t.at(0.9)
+    assert at9.correct[0] == 0.0 and at9.samples[0] == pytest.approx(3.0, abs=0.1)
+    # at 0.55 it stops on the first of {0.6 (right), 0.95 (wrong)}: 6 / 3 = 2 samples, right half the time
+    at55 = t.at(0.55)
+    assert at55.samples[0] == pytest.approx(2.0, abs=0.1) and at55.correct[0] == pytest.approx(0.5, abs=0.04)
     one = t.at(-np.inf)
-    assert one.samples[0] == 1 and one.correct[0] == pytest.approx(0.4, abs=0.2)  # the first sample: 2 of 5 right
+    assert one.samples[0] == 1 and one.correct[0] == pytest.approx(0.4, abs=0.04)  # the first sample: 2 of 5 right
+
+
+def test_unshuffled_replay_reads_the_recorded_order():
+    scores = np.array([[0.2, 0.6, 0.5, 0.95, 0.1], [0.1, 0.3, 0.2, 0.4, 0.35]])
+    ok = np.array([[False, True, False, False, True], [True, False, False, True, False]])
+    t = early_stop(scores, ok, rng=np.random.default_rng(0), n_orders=7, shuffle=False)
+    assert t.signal.shape == (1, 2, 5)
+    r = t.at(0.55)  # row 0 stops at 0.6 (sample 2, right); row 1 never reaches it: best of five, 0.4, right
+    assert r.samples.tolist() == [2.0, 5.0] and r.correct.tolist() == [1.0, 1.0]
+    assert t.at(0.9).samples.tolist() == [4.0, 5.0] and t.at(0.9).correct.tolist() == [0.0, 1.0]
+    answers = np.array([["x", "y", "x", "x", "x"]], dtype=object)
+    v = adaptive_vote(answers, answers == "x", rng=np.random.default_rng(0), n_orders=3, shuffle=False)
+    # posteriors after each vote: 3/4, 1/2, 11/16, 13/16, 57/64: 0.8 is first reached at the fourth sample
+    assert v.at(0.8).samples[0] == 4.0 and v.at(0.8).correct[0] == 1.0
 
 
 def test_selective_answer_and_risk_coverage():
@@ -72,6 +94,21 @@ def test_selective_gain_is_paired():
         ok.astype(float), ok, np.ones(100), ok, threshold=0.5, rng=np.random.default_rng(0), n_boot=200
     )
     assert d == pytest.approx(0.5) and 0 < se < 0.1
+
+
+def test_calibration_error_se_resamples_problems():
+    rng = np.random.default_rng(0)
+    conf = rng.uniform(size=(30, 4))
+    ok = rng.uniform(size=conf.shape) < conf**2  # overconfident
+    point, se = calibration_error_se(conf, ok, rng=np.random.default_rng(1), n_boot=50)
+    assert point == pytest.approx(expected_calibration_error(conf, ok))
+    # the same resampling counts, each replicate's ECE computed from its repeated rows
+    counts = bootstrap_counts(30, np.random.default_rng(1), 50)
+    reps = [expected_calibration_error(np.repeat(conf, w, axis=0), np.repeat(ok, w, axis=0)) for w in counts]
+    assert se == pytest.approx(np.std(reps, ddof=1))
+    assert calibration_error_se(conf[:, 0], ok[:, 0], rng=np.random.default_rng(1), n_boot=50)[0] == pytest.approx(
+        expected_calibration_error(conf[:, 0], ok[:, 0])
+    )
 
 
 def test_calibration_of_a_calibrated_score():

@@ -2,7 +2,9 @@
 
 Hand-derived cases: with an infinite threshold both are their fixed-N parents (the same samples, the
 same answer); with a threshold no posterior can miss they stop after the first sample; the stopping
-rule agrees with its replay on a pool (`itslab.scaling.stopping`) within 4 SE (seeded).
+rule agrees with its replay on a pool (`itslab.scaling.stopping`) within 4 SE (seeded); early-stopping
+best-of-N run on a recorded pool (`ReplayGenerator`) stops at the very sample, and is right exactly when,
+the replay read in the recorded order says.
 """
 
 from __future__ import annotations
@@ -127,3 +129,37 @@ def test_early_stop_stops_when_the_verifier_budget_ends(suite):
         problems[0], gen, ver, budget, problem_rng(0, "x"), threshold=INF, max_tokens=200
     )
     assert r.usage.verifier_calls == 2 and budget.allows(r.usage)
+
+
+def test_early_stop_on_a_replayed_pool_stops_where_the_replay_says(suite, tmp_path):
+    # Record each problem's 12 scored samples (threshold inf: early_stop_bon draws them all, one request
+    # each) into a sample store; rerun the strategy at finite thresholds on a ReplayGenerator of that
+    # store, which fails on any sample that was not recorded. The replay `scaling.early_stop` read in
+    # the recorded order must stop at the same sample and be right exactly when the strategy is.
+    from itslab.generators.replay import ReplayGenerator
+    from itslab.generators.store import Cached, SampleStore
+    from itslab.scaling import early_stop
+    from itslab.tasks.checking import check_answer
+
+    problems, gen = suite
+    ver = NoisyVerifier(auc=0.75, seed=0)  # continuous scores: each threshold stops somewhere else
+    n = 12
+    store = SampleStore(tmp_path / "pool.db")
+    full = [_call("early_stop_bon", p, Cached(gen, store), ver, n, threshold=INF) for p in problems]
+    scores = np.array([[c.score for c in r.candidates] for r in full])
+    texts = [[c.text for c in r.candidates] for r in full]
+    correct = np.array([[check_answer(p, c.answer) for c in r.candidates] for p, r in zip(problems, full)])
+    replay = early_stop(scores, correct, rng=np.random.default_rng(0), shuffle=False)
+    replayed = ReplayGenerator(store, gen.model_id)
+    for threshold in (0.3, 0.6, 0.8, INF):
+        want = replay.at(threshold)
+        assert threshold == INF or 1 <= want.samples.min() < want.samples.max()  # rows stop at different samples
+        for i, p in enumerate(problems):
+            r = _call("early_stop_bon", p, replayed, ver, n, threshold=threshold)
+            k = int(want.samples[i])
+            assert r.usage.samples == r.usage.verifier_calls == k, (threshold, p.id)
+            assert [c.text for c in r.candidates] == texts[i][:k]
+            assert [c.score for c in r.candidates] == list(scores[i, :k])
+            best = int(np.argmax(scores[i, :k]))  # the first maximum
+            assert r.answer == full[i].candidates[best].answer and float(r.correct) == want.correct[i]
+    store.close()

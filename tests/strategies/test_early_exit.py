@@ -4,7 +4,9 @@ Hand-built cases: Certaindex's agreement rule on answer lists written out by han
 code's check has been reported to pass lists that disagree; ours must not); Dynasor's probe parse;
 a scripted generator whose probe replies are fixed per position, where the exit point of every
 window is derived by hand; with an interval at least `max_tokens` the strategy draws exactly
-`majority_vote`'s samples; with a window longer than the number of probes it never exits.
+`majority_vote`'s samples; with a window longer than the number of probes it never exits. On the
+transformers engine (embedded SmolLM2-135M, slow) every probe is charged to the budget and a window
+longer than the probes never exits.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import pytest
 
 from itslab import Budget, strategies
 from itslab.generators.simulated import make_suite
+from itslab.protocols import GeneratorWrapper
 from itslab.rng import problem_rng
 from itslab.strategies.probes import DYNASOR_PROBE, is_hesitant, probe_answer, probes_agree
 from itslab.types import Completion, Problem, Request
@@ -223,3 +226,66 @@ def test_bad_hyper_parameters_raise_one_line_errors():
         strategies.get(EE)(problems[0], gen, None, Budget(samples=9), problem_rng(0, "x"), window=0)
     with pytest.raises(ValueError, match="probe_interval must be an int >= 1"):
         strategies.get(EE)(problems[0], gen, None, Budget(samples=9), problem_rng(0, "x"), probe_interval=2.5)
+
+
+# --- the transformers engine (embedded SmolLM2-135M on CPU) ------------------------------------------
+class _Logged(GeneratorWrapper):
+    """Passes requests to the engine and keeps each request with the completions it got."""
+
+    def __init__(self, generator) -> None:
+        super().__init__(generator)
+        self.calls: list[tuple] = []
+
+    def generate(self, requests):
+        out = self.inner.generate(requests)
+        self.calls += list(zip(requests, out))
+        return out
+
+
+@pytest.fixture(scope="module")
+def hf_engine():
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from itslab import models
+
+    return models.load("smollm2-135m", device="cpu", cache_bytes=64 << 20, num_threads=1)
+
+
+@pytest.mark.slow  # ~30 s of CPU decoding
+def test_probe_early_exit_on_the_hf_engine(hf_engine):
+    p = Problem(id="hf", prompt="What is 12 + 7? Think step by step.", answer="19")
+    kw = dict(n=2, probe_interval=8, max_tokens=40, probe_tokens=6, temperature=0.7)
+    n_chunks = 40 // 8
+    for window in (1, 2, n_chunks):  # n_chunks > the at most n_chunks - 1 probes of a trace
+        log = _Logged(hf_engine)
+        budget = Budget(samples=100, generated_tokens=1000)
+        r = strategies.get(EE)(p, log, None, budget, problem_rng(0, "hf"), window=window, **kw)
+        info, steps = r.trace[-1].info, [s for s in r.trace if s.kind in ("chunk", "probe")]
+        probe_calls = [(q, cs) for q, cs in log.calls if q.prefix.endswith(PROBE)]
+        # every probe is a request on the ledger: one sample, its decoded tokens, its re-read prefix
+        assert sum(s.usage.samples for s in steps if s.kind == "probe") == len(probe_calls) > 0
+        assert sum(s.usage.generated_tokens for s in steps if s.kind == "probe") == sum(
+            cs[0].n_tokens for _, cs in probe_calls
+        )
+        assert all(q.temperature == 0.0 and q.max_tokens == 6 for q, _ in probe_calls)
+        assert r.usage.samples == sum(q.n for q, _ in log.calls)
+        assert r.usage.generated_tokens == sum(c.n_tokens for _, cs in log.calls for c in cs)
+        read = sum(q.n * hf_engine.count_tokens(q.prefix) for q, _ in log.calls)
+        assert r.usage.prompt_tokens + r.usage.cached_tokens == read and budget.allows(r.usage)
+        # the exit decision is Certaindex's rule on the probes the model gave, at the first agreement
+        for i, probes in enumerate(info["probes"]):
+            answers, hesitant = [a for _, a, _ in probes], [h for _, _, h in probes]
+            agreed = [probes_agree(answers[: j + 1], hesitant[: j + 1], window, p) for j in range(len(probes))]
+            assert info["exited"][i] == any(agreed) and agreed.count(True) <= 1
+            if info["exited"][i]:
+                assert r.candidates[i].answer == answers[-1] and info["trace_tokens"][i] == probes[-1][0]
+        if window == 1:  # seeded: one trace states 19 at its second probe and exits there
+            assert any(info["exited"])
+        if window == n_chunks:  # a window longer than the probes: no trace exits, each runs to its end
+            assert info["exited"] == (False, False)
+            assert all(len(pr) == -(-t // 8) - 1 for pr, t in zip(info["probes"], info["trace_tokens"]))
+    # a budget of 3 requests: the first chunk (n = 1), one probe, one more chunk; then it stops
+    small = Budget(samples=3)
+    r = strategies.get(EE)(p, hf_engine, None, small, problem_rng(0, "hf"), window=n_chunks, **{**kw, "n": 1})
+    assert r.usage.samples == 3 and small.allows(r.usage)
+    assert [s.kind for s in r.trace if s.kind in ("chunk", "probe")] == ["chunk", "probe", "chunk"]

@@ -35,7 +35,9 @@ Rows (tokens/s, and the ratio against the named baseline):
    follow-up read while the sample's row is still in the batch (``in_batch=True``); and with the
    problems batched in rounds (``--sweep-units`` problems per engine call, the `Coalescer`) or
    continuously (twice as many problems in flight, their rows admitted as rows end, the engine's
-   batch capped at the same ``--sweep-units`` x 8 rows).
+   batch capped at the same ``--sweep-units`` x 8 rows); with one unified KV cache or a KV stream per
+   sequence (``--sweep-kv``), raw decoding measured both ways and every ratio taken against the
+   faster.
 
 Run: ``ITSLAB_DATA_DIR=/path/to/data python benchmarks/bench_backends.py [--samples 32 --tokens 128
 --server llama-server]``. The numbers depend on what else runs on the machine; the tables say how
@@ -218,13 +220,16 @@ def bench_bandwidth(prompt: str, tokens: int, reps: int, threads: int) -> tuple[
     return bw, out
 
 
-def bench_sweep(args: argparse.Namespace, threads: int, judge_mode: str, batching: str) -> dict[str, float]:
+def bench_sweep(
+    args: argparse.Namespace, threads: int, judge_mode: str, batching: str, kv: str = "unified"
+) -> dict[str, float]:
     """The sweep row: majority vote + best-of-N (self-evaluation) over GSM8K, its generated tokens over
     its whole wall time; the judge as a separate prompt ("separate"), as a follow-up turn read from the
     cache ("follow_up"), or as that turn read in the decoding batch ("in_batch"); problems batched in
     rounds ("round": `--sweep-units` per engine call) or continuously ("continuous": twice as many in
     flight, the engine's batch refilled as rows end). The engine decodes at most `--sweep-units` x 8
-    rows at once either way, the raw figure's batch."""
+    rows at once either way, the raw figure's batch. `kv`: one unified KV cache ("unified") or a KV
+    stream per sequence ("streams", `kv_streams=True`; an in-batch judge then reads after the batch)."""
     from itslab import tasks
     from itslab.experiments.pool_memo import EngineCounter
     from itslab.experiments.runner import run
@@ -235,7 +240,7 @@ def bench_sweep(args: argparse.Namespace, threads: int, judge_mode: str, batchin
     n, units, tokens = 8, args.sweep_units, args.sweep_tokens
     problems = tasks.load("gsm8k", limit=args.sweep_problems)
     # room for every row's worst case (and its follow-up) beside its prompt, so the batch is never split
-    n_ctx = units * (512 + n * (tokens + 64))
+    n_ctx = units * (512 + n * (tokens + 64)) if kv == "unified" else 512 + tokens + 64  # streams: per sequence
     # the follow-up judge reads each sample from the cache, so samples stay until scored (the next batch
     # evicts them before it decodes); the separate judge gains nothing from them, so the default cap
     gen = LlamaCppGenerator(
@@ -244,6 +249,7 @@ def bench_sweep(args: argparse.Namespace, threads: int, judge_mode: str, batchin
         max_batch=units * n,
         n_threads=threads,
         cache_tokens=n_ctx if judge_mode == "follow_up" else args.sweep_cache_tokens,
+        kv_streams=kv == "streams",
     )
     counted = EngineCounter(gen)
     # a wrapper that does not admit concurrent calls makes the runner merge them in rounds (Coalescer)
@@ -274,8 +280,9 @@ def bench_sweep(args: argparse.Namespace, threads: int, judge_mode: str, batchin
     return out
 
 
-def bench_raw_sweep_rate(args: argparse.Namespace, threads: int) -> tuple[int, float]:
-    """Raw batched decoding of the sweep's batch shape (rows, tokens) on its model: (rows, tokens/s)."""
+def bench_raw_sweep_rate(args: argparse.Namespace, threads: int, kv: str = "unified") -> tuple[int, float]:
+    """Raw batched decoding of the sweep's batch shape (rows, tokens) on its model, with one unified KV
+    cache or a stream per sequence (`kv`): (rows, tokens/s)."""
     from itslab import tasks
     from itslab.generators.llamacpp import LlamaCppGenerator
     from itslab.models import gguf_path
@@ -285,7 +292,7 @@ def bench_raw_sweep_rate(args: argparse.Namespace, threads: int) -> tuple[int, f
     ids = gen.encode(gen.format_prompt(problem))
     gen.close()
     rows = args.sweep_units * 8
-    tok, sec = raw_decode(gguf_path(args.sweep_model), ids, rows, args.sweep_tokens, threads)
+    tok, sec = raw_decode(gguf_path(args.sweep_model), ids, rows, args.sweep_tokens, threads, unified=kv == "unified")
     return rows, tok / sec
 
 
@@ -309,8 +316,17 @@ def print_engine_sections(args: argparse.Namespace, prompt: str, threads: int) -
             f"\nsweep: majority vote + best-of-N (self-evaluation), {args.sweep_problems} GSM8K problems x 8 samples, "
             f"{args.sweep_model}, max_tokens {args.sweep_tokens}, at most {args.sweep_units * 8} rows per decode step"
         )
-        rows, raw_before = bench_raw_sweep_rate(args, threads)
-        print(f"  raw batched decoding, {rows} rows x {args.sweep_tokens} tokens: {raw_before:.1f} tokens/s (before)")
+        kvs = args.sweep_kv.split(",")
+        bad = sorted(set(kvs) - {"unified", "streams"})
+        if bad:
+            raise SystemExit(f"--sweep-kv: unknown {bad}; valid: ['streams', 'unified']")
+        raw_before = {}
+        for kv in kvs:
+            rows, raw_before[kv] = bench_raw_sweep_rate(args, threads, kv)
+            print(
+                f"  raw batched decoding, {rows} rows x {args.sweep_tokens} tokens, {kv} KV: "
+                f"{raw_before[kv]:.1f} tokens/s (before)"
+            )
         judges = {
             "separate": "judge as a separate prompt",
             "follow_up": "judge as a follow-up turn",
@@ -325,32 +341,34 @@ def print_engine_sections(args: argparse.Namespace, prompt: str, threads: int) -
             if bad:
                 raise SystemExit(f"--sweep-{flag}: unknown {bad}; valid: {sorted(valid)}")
         results = []
-        for mode in args.sweep_judges.split(","):
-            for batching in args.sweep_batching.split(","):
-                r = bench_sweep(args, threads, mode, batching)
-                label = f"{judges[mode]}, {batchings[batching]}"
-                results.append((label, r))
-                print(
-                    f"  {label}: {r['tokens']} tokens in {r['sweep_s']:.1f} s = {r['tokens'] / r['sweep_s']:.1f} "
-                    f"tokens/s over the whole sweep ({r['engine_s']:.1f} s with a generate call running, "
-                    f"{r['calls']} calls; {r['served']} prompt tokens served from cache, {r['evictions']} "
-                    f"evictions, {r['kept']} scores read in the batch; accuracy majority {r['maj_acc']:.2f}, "
-                    f"best-of-8 {r['bon_acc']:.2f})"
-                )
-                st = r["stats"]
-                # where the time went: the batch's real width, the follow-up and prompt tokens that share
-                # the decode work, and the seconds outside decode steps and prefills (Python, waiting)
-                print(
-                    f"    where: {st.steps} decode steps, {st.mean_rows:.1f} rows per step of at most "
-                    f"{args.sweep_units * 8}; {st.follow_up_tokens} follow-up tokens in the steps; prompt tokens "
-                    f"{st.prompt_tokens_read} read, {st.prompt_tokens_served} served; {st.step_s:.1f} s in steps, "
-                    f"{st.prefill_s:.1f} s in prefills, {r['sweep_s'] - st.step_s - st.prefill_s:.1f} s outside both"
-                )
+        for kv, mode, batching in (
+            (kv, m, b) for kv in kvs for m in args.sweep_judges.split(",") for b in args.sweep_batching.split(",")
+        ):
+            r = bench_sweep(args, threads, mode, batching, kv)
+            label = f"{kv} KV, {judges[mode]}, {batchings[batching]}"
+            results.append((label, r))
+            print(
+                f"  {label}: {r['tokens']} tokens in {r['sweep_s']:.1f} s = {r['tokens'] / r['sweep_s']:.1f} "
+                f"tokens/s over the whole sweep ({r['engine_s']:.1f} s with a generate call running, "
+                f"{r['calls']} calls; {r['served']} prompt tokens served from cache, {r['evictions']} "
+                f"evictions, {r['kept']} scores read in the batch; accuracy majority {r['maj_acc']:.2f}, "
+                f"best-of-8 {r['bon_acc']:.2f})"
+            )
+            st = r["stats"]
+            # where the time went: the batch's real width, the follow-up and prompt tokens that share
+            # the decode work, and the seconds outside decode steps and prefills (Python, waiting)
+            print(
+                f"    where: {st.steps} decode steps, {st.mean_rows:.1f} rows per step of at most "
+                f"{args.sweep_units * 8}; {st.follow_up_tokens} follow-up tokens in the steps; prompt tokens "
+                f"{st.prompt_tokens_read} read, {st.prompt_tokens_served} served; {st.step_s:.1f} s in steps, "
+                f"{st.prefill_s:.1f} s in prefills, {r['sweep_s'] - st.step_s - st.prefill_s:.1f} s outside both"
+            )
         # the machine's speed drifts over a run of many minutes: raw decoding again after the sweeps, and
-        # each ratio against the faster of the two (the smaller ratio)
-        _, raw_after = bench_raw_sweep_rate(args, threads)
-        raw = max(raw_before, raw_after)
-        print(f"  raw batched decoding again: {raw_after:.1f} tokens/s (after); ratios against {raw:.1f}")
+        # every ratio against the fastest raw figure measured, either KV layout, before or after (the smallest ratio)
+        raw_after = {kv: bench_raw_sweep_rate(args, threads, kv)[1] for kv in kvs}
+        raw = max([*raw_before.values(), *raw_after.values()])
+        after = ", ".join(f"{kv} KV {v:.1f}" for kv, v in raw_after.items())
+        print(f"  raw batched decoding again: {after} tokens/s (after); ratios against the fastest, {raw:.1f}")
         for label, r in results:
             ratio = r["tokens"] / r["sweep_s"] / raw
             print(f"    {label}: sweep / raw = {ratio:.2f}x (target >= 0.7: {'met' if ratio >= 0.7 else 'MISSED'})")
@@ -403,6 +421,12 @@ def main() -> None:
         default="round,continuous",
         help="how the sweep's problems share the engine: round (a Coalescer round per call), continuous "
         "(concurrent calls, rows admitted as rows end)",
+    )
+    ap.add_argument(
+        "--sweep-kv",
+        default="unified,streams",
+        help="KV layouts of the sweep row and its raw figure: unified (one cache, every row attends over all "
+        "cells in use) or streams (a KV stream per sequence)",
     )
     ap.add_argument("--skip-sweep", action="store_true", help="skip row 7 (needs ITSLAB_DATA_DIR)")
     args = ap.parse_args()

@@ -24,17 +24,30 @@ import numpy as np
 
 
 def raw_decode(
-    path: Path, prompt: Sequence[int], n_seq: int, tokens: int, threads: int, temperature: float = 0.8, seed: int = 0
+    path: Path,
+    prompt: Sequence[int],
+    n_seq: int,
+    tokens: int,
+    threads: int,
+    temperature: float = 0.8,
+    seed: int = 0,
+    unified: bool = True,
 ) -> tuple[int, float]:
-    """(generated tokens, seconds) of `n_seq` samples x `tokens` tokens of `prompt`, prompt read included."""
+    """(generated tokens, seconds) of `n_seq` samples x `tokens` tokens of `prompt`, prompt read included.
+
+    ``unified=False``: a KV stream per sequence (llama.cpp's ``kv_unified=False``), the prompt read
+    into sequence 0 and copied whole into the others; each row then attends over its own cells only.
+    """
     import llama_cpp as L
 
     L.llama_backend_init()
     model = L.llama_model_load_from_file(str(path).encode(), L.llama_model_default_params())
     cp = L.llama_context_default_params()
     n_batch = max(len(prompt), n_seq)
-    cp.n_ctx, cp.n_batch, cp.n_ubatch = len(prompt) + n_seq * tokens + 256, n_batch, n_batch
-    cp.n_seq_max, cp.kv_unified, cp.no_perf = n_seq, True, True
+    per_seq = len(prompt) + tokens + 256
+    cp.n_ctx = len(prompt) + n_seq * tokens + 256 if unified else n_seq * per_seq
+    cp.n_batch, cp.n_ubatch = n_batch, n_batch
+    cp.n_seq_max, cp.kv_unified, cp.no_perf = n_seq, unified, True
     cp.n_threads = cp.n_threads_batch = threads
     ctx = L.llama_init_from_model(model, cp)
     batch = L.llama_batch_init(n_batch, 0, n_seq)
@@ -45,13 +58,16 @@ def raw_decode(
         L.llama_sampler_chain_add(chain, L.llama_sampler_init_dist(seed + s))
         samplers.append(chain)
     t0 = time.perf_counter()
+    shared = n_seq if unified else 1  # separate streams: read into sequence 0, then copied
     for i, tok in enumerate(prompt):  # the prompt once, in every sequence
-        batch.token[i], batch.pos[i], batch.n_seq_id[i], batch.logits[i] = tok, i, n_seq, i == len(prompt) - 1
-        for s in range(n_seq):
+        batch.token[i], batch.pos[i], batch.n_seq_id[i], batch.logits[i] = tok, i, shared, i == len(prompt) - 1
+        for s in range(shared):
             batch.seq_id[i][s] = s
     batch.n_tokens = len(prompt)
     if L.llama_decode(ctx, batch) != 0:
         raise RuntimeError("raw_decode: llama_decode failed on the prompt")
+    for s in range(1, n_seq if not unified else 1):
+        L.llama_memory_seq_cp(L.llama_get_memory(ctx), 0, s, -1, -1)
     rows = [len(prompt) - 1] * n_seq  # batch index of each sequence's logits
     for t in range(tokens):
         picked = [L.llama_sampler_sample(samplers[s], ctx, rows[s]) for s in range(n_seq)]

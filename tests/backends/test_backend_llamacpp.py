@@ -106,6 +106,30 @@ def test_seq_slots_cache_token_budget_evicts_least_recently_used():
         SeqSlots(lib, None, n_slots=2, cache_tokens=-1)
 
 
+def test_seq_slots_with_decode_rows_keep_rows_apart_and_copy_whole_streams():
+    """Per-sequence streams: ids below `rows` are decode rows (lowest first), the cache lives above
+    them, a copy is a whole-stream copy cut back to the prefix, and `move` packs a row lower."""
+    lib = _FakeLib()
+    s = SeqSlots(lib, None, n_slots=6, rows=2)
+    assert [s.acquire_row(), s.acquire_row()] == [0, 1] and s.acquire() == 2
+    with pytest.raises(RuntimeError, match="decode rows are busy"):
+        s.acquire_row()
+    s.copy(2, 0, 5)
+    assert lib.calls[-2:] == [("cp", 2, 0, -1, -1), ("rm", 0)]  # whole stream, then cut back to 5 tokens
+    s.release(0)
+    assert s.free_rows == {0} and 0 not in s.free
+    s.move(1, 0)
+    assert lib.calls[-2:] == [("cp", 1, 0, -1, -1), ("rm", 1)] and s.free_rows == {1} and 0 in s.busy
+    s.keep(2, [1, 2, 3])
+    assert s.acquire() == 3 and set(s.entries) == {2}  # the cache never hands out a row id
+    unified = SeqSlots(_FakeLib(), None, n_slots=3)
+    assert unified.acquire_row() == 0 and unified.acquire() == 1  # one pool when rows == 0
+    unified.copy(0, 1, 4)
+    assert unified.lib.calls == [("cp", 0, 1, 0, 4)]
+    with pytest.raises(ValueError, match="rows"):
+        SeqSlots(lib, None, n_slots=2, rows=2)
+
+
 def test_default_threads_counts_physical_cores_and_reads_the_override(monkeypatch, tmp_path):
     from itslab.generators.llamacpp import model
 
@@ -353,12 +377,15 @@ def test_prefix_reuse_with_two_slots_matches_fresh_reads(gen):
     tight.close()
 
 
-def test_calls_from_threads_share_the_batch_and_each_returns_when_its_rows_are_done(gen, prompt):
+@pytest.mark.parametrize("engine", ["gen", "streams_gen"])
+def test_calls_from_threads_share_the_batch_and_each_returns_when_its_rows_are_done(engine, prompt, request):
     """Continuous batching: a call made while another decodes joins its batch at the next step and
-    returns as soon as its own rows end; the long call runs on, driven by its own thread."""
+    returns as soon as its own rows end; the long call runs on, driven by its own thread (with a
+    unified cache and with a KV stream per sequence, where rows are packed as they come and go)."""
     import threading
     import time
 
+    gen = request.getfixturevalue(engine)
     gen.clear_cache()
     sizes, decode = [], gen.llm.decode
 
@@ -413,3 +440,60 @@ def test_scoring_and_a_bad_call_from_other_threads_do_not_disturb_a_running_batc
     long.join(60)
     assert np.allclose(busy, idle, atol=1e-3) and int(np.argmax(busy)) == int(np.argmax(idle))
     assert [c.n_tokens for c in outs["long"]] == [96] * 4
+
+
+@pytest.fixture(scope="module")
+def streams_gen():
+    pytest.importorskip("llama_cpp")
+    from itslab.generators.llamacpp import LlamaCppGenerator
+
+    g = LlamaCppGenerator("smollm2-135m", n_ctx=512, max_batch=8, n_seq_max=16, kv_streams=True)
+    yield g
+    g.close()
+
+
+def test_kv_streams_draw_the_unified_cache_s_samples_and_decode_packed_rows(gen, streams_gen, prompt):
+    """Per-sequence KV streams change where attention looks, not the model: greedy rows give the
+    unified cache's texts, every sampled text has the same token logprobs under both (up to kernel
+    rounding, which also lets a sampled row drift at a near tie, so sampled texts are not compared),
+    every step decodes its rows as consecutive sequence ids from 0 (one ubatch) while rows end at
+    different steps, and a second call is served from the cached prompt."""
+    reqs = [
+        Request(prompt, n=3, max_tokens=40, temperature=0.8, seed=3),
+        Request("Count: 1, 2, 3,", n=2, max_tokens=12, temperature=0.0, seed=0),
+        Request("The capital of France is", n=3, max_tokens=24, temperature=0.8, seed=5),
+    ]
+    gen.clear_cache()
+    want = [[c.text for c in r] for r in gen.generate(reqs)]
+    streams_gen.clear_cache()
+    steps, put, decode = [[]], streams_gen.llm.put, streams_gen.llm.decode
+
+    def spy_put(k, tok, pos, seq, want_logits):
+        steps[-1].append(seq)
+        return put(k, tok, pos, seq, want_logits)
+
+    def spy_decode(n, on_full):
+        steps.append([])
+        return decode(n, on_full)
+
+    streams_gen.llm.put, streams_gen.llm.decode = spy_put, spy_decode
+    try:
+        got = streams_gen.generate(reqs)
+    finally:
+        streams_gen.llm.put, streams_gen.llm.decode = put, decode
+    assert [c.text for c in got[1]] == want[1]  # greedy
+    for r, out in zip(reqs, got):
+        for c in out:
+            a, b = gen.token_logprobs(r.prefix, c.token_ids), streams_gen.token_logprobs(r.prefix, c.token_ids)
+            assert np.allclose(a, b, atol=0.02) and np.allclose(c.logprobs, b, atol=0.02)
+    row_steps = [s for s in steps if len(s) > 1 and len(set(s)) == len(s)]  # decode steps (prefills: one seq)
+    assert row_steps and all(s == list(range(len(s))) for s in row_steps)
+    assert any(len(s) == 8 for s in row_steps) and any(len(s) < 8 for s in row_steps)  # full, then thinning
+    again = streams_gen.generate(reqs[:1])[0]
+    assert all(c.n_cached_tokens >= c.n_prompt_tokens - 1 for c in again)  # the prompt came from the cache
+    assert streams_gen.slots.free_rows == set(range(8)) and not streams_gen._live
+
+
+def test_kv_streams_refuse_a_request_longer_than_one_stream(streams_gen):
+    with pytest.raises(ValueError, match="exceeds the KV cache"):
+        streams_gen.generate([Request("Hi", n=1, max_tokens=600)])

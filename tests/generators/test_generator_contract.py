@@ -133,6 +133,17 @@ def llamacpp_backend():
     gen.close()
 
 
+@pytest.fixture(scope="module")
+def llamacpp_streams_backend():
+    """llama.cpp with a KV stream per sequence (`kv_streams=True`): rows packed, whole-stream copies."""
+    pytest.importorskip("llama_cpp")
+    from itslab.generators.llamacpp import LlamaCppGenerator
+
+    gen = LlamaCppGenerator("smollm2-135m", n_ctx=512, max_batch=16, n_seq_max=32, kv_streams=True)
+    yield Backend(gen, _chat_prompts(gen), max_tokens=12, reset=gen.clear_cache)
+    gen.close()
+
+
 def _chat_prompts(gen: Any) -> tuple[str, str]:
     ask = ("What is 12 + 7? Think step by step.", "Name a colour and say why you like it.")
     p0, p1 = (gen.chat_prompt([{"role": "user", "content": q}]) for q in ask)
@@ -164,6 +175,7 @@ FIXTURES = {
     "bank": "bank_backend",
     "hf": "hf_backend",
     "llamacpp": "llamacpp_backend",
+    "llamacpp-streams": "llamacpp_streams_backend",
     "hf-cuda": "hf_cuda_backend",
 }
 GPU = {"hf-cuda"}

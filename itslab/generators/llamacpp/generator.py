@@ -163,6 +163,13 @@ class LlamaCppGenerator:
     batch is decoded, cached sequences make room for its worst case. ``weights="q8_0"`` (or "q4_0",
     "f16") converts the GGUF once to a type llama.cpp batches well on CPU (`requantized`);
     the model id then says so, as the samples differ slightly.
+
+    ``kv_streams=True`` gives every sequence its own KV stream of ``n_ctx`` cells (llama.cpp's
+    ``kv_unified=False``; ``n_ctx * n_seq_max`` cells in all): a decode step's attention then spans
+    each row's own context, not every cell in use, which is most of a step's cost once rows hold a
+    few thousand cells between them (docs/methods.md, "llama.cpp KV cache"). ``n_ctx`` is then the
+    longest prompt + sample one row may hold; the cache is bounded by its slots, not its tokens;
+    follow-up prompts are read after the batch, not in it (see `FollowUp`).
     """
 
     def __init__(
@@ -179,6 +186,7 @@ class LlamaCppGenerator:
         cache_tokens: int | None = None,
         weights: str | None = None,
         model_id: str | None = None,
+        kv_streams: bool = False,
         verbose: bool = False,
     ) -> None:
         if max_batch < 1 or n_ctx < 16 or n_batch < 1:
@@ -207,15 +215,21 @@ class LlamaCppGenerator:
             n_seq_max=n_seq_max,
             n_threads=n_threads,
             n_gpu_layers=n_gpu_layers,
+            kv_unified=not kv_streams,
             verbose=verbose,
         )
-        cache_tokens = self.llm.n_ctx // 2 if cache_tokens is None else cache_tokens
+        self.kv_streams = kv_streams
+        if cache_tokens is None:  # a unified cache's entries slow every step; separate streams' do not
+            cache_tokens = self.llm.n_ctx if kv_streams else self.llm.n_ctx // 2
         if not 0 <= cache_tokens <= self.llm.n_ctx:
             raise ValueError(
                 f"LlamaCppGenerator.cache_tokens must lie in [0, n_ctx={self.llm.n_ctx}], got {cache_tokens}"
             )
-        self.slots = SeqSlots(self.llm.lib, self.llm.memory, n_seq_max, cache_tokens)
-        self.n_ctx, self.max_batch, self.cache_samples = self.llm.n_ctx, max_batch, cache_samples
+        self.slots = SeqSlots(
+            self.llm.lib, self.llm.memory, n_seq_max, cache_tokens, rows=max_batch if kv_streams else 0
+        )
+        self.n_ctx = self.llm.n_ctx_seq if kv_streams else self.llm.n_ctx
+        self.max_batch, self.cache_samples = max_batch, cache_samples
         # continuous batching: work waits in `_inbox` for the thread driving the engine (`_submit`)
         self._cv = threading.Condition()
         self._inbox: list[_Work] = []
@@ -396,7 +410,10 @@ class LlamaCppGenerator:
                 )
                 row_cells = c.requests[i].max_tokens + self._reserve
                 same = next((k for k, (i2, _) in enumerate(c.queue) if i2 != i), len(c.queue))
-                k = min(same, self.max_batch - len(busy), (self.n_ctx - held - len(c.ids[i])) // row_cells)
+                room = (
+                    len(self.slots.free_rows) if self.kv_streams else (self.n_ctx - held - len(c.ids[i])) // row_cells
+                )
+                k = min(same, self.max_batch - len(busy), room)
                 if k < 1:
                     return
                 self._start_rows(c, i, [j for _, j in c.queue[:k]])
@@ -413,7 +430,7 @@ class LlamaCppGenerator:
         rows = []
         try:
             for k, j in enumerate(js):
-                row_slot = self.slots.acquire()
+                row_slot = self.slots.acquire_row()
                 self.slots.copy(slot, row_slot, len(ids))
                 rows.append(
                     _Row(
@@ -440,6 +457,8 @@ class LlamaCppGenerator:
             self.slots.keep(slot, ids)
         self._live += rows
         self._z = np.concatenate([self._z, np.repeat(lg[-1:], len(rows), axis=0)])
+        if self.kv_streams:  # each row has its stream: nothing to make room for
+            return
         # free the cells the rows may grow into now, least recently used first, rather than when a
         # decode finds the cache full (a failed llama_decode, a warning and one eviction per retry)
         busy = self._live + self._judging
@@ -472,15 +491,14 @@ class LlamaCppGenerator:
                 if hook is not None and self._start_follow_up(w, hook, prefix, ids):
                     judging.append(w)
                     continue
-                if self.cache_samples:  # all but the last token are in the KV cache
-                    self.slots.keep(w.slot, ids + w.tokens[:-1])
-                else:
-                    self.slots.release(w.slot)
+                self._retire(w, ids + w.tokens[:-1])  # all but the last token are in the KV cache
                 self._complete(w)
             live = self._live = still
         if not live and not judging:
             self._z = self._z[:0]
             return
+        if self.kv_streams:  # one ubatch only for consecutive sequence ids, in order
+            live = self._live = self._pack(live)
         for k, w in enumerate(live):
             self.llm.put(k, w.tokens[-1], w.prompt_len + len(w.tokens) - 1, w.slot, True)
         k, read = len(live), []
@@ -497,13 +515,31 @@ class LlamaCppGenerator:
         logits = self.llm.logits(len(live) + len(read))
         for w, z in zip(read, logits[len(live) :]):  # outputs come in batch order: live rows first
             hook.take(w.judge, log_softmax(z))  # type: ignore[union-attr]
-            if self.cache_samples:
-                self.slots.keep(w.slot, w.judge_ids)
-            else:
-                self.slots.release(w.slot)
+            self._retire(w, w.judge_ids)
             self._complete(w)
         self._judging = [w for w in judging if w.judge_at < len(w.judge_ids)]
         self._z = logits[: len(live)]
+
+    def _retire(self, w: _Row, tokens: list[int]) -> None:
+        """Row `w` is done: its sequence (holding `tokens`) becomes a cache entry, or is dropped."""
+        if not self.cache_samples:
+            self.slots.release(w.slot)
+        elif self.kv_streams:  # decode-row ids stay free for rows: copy the sample into a cache slot
+            slot = self.slots.acquire()
+            self.slots.copy(w.slot, slot, len(tokens))
+            self.slots.release(w.slot)
+            self.slots.keep(slot, tokens)
+        else:
+            self.slots.keep(w.slot, tokens)
+
+    def _pack(self, live: list[_Row]) -> list[_Row]:
+        """Per-sequence streams: move rows into the lowest row ids (llama.cpp decodes one step in one
+        ubatch only when its sequence ids run consecutively) and order them by id."""
+        holes = sorted(k for k in self.slots.free_rows if k < len(live))
+        for w, dst in zip(sorted((w for w in live if w.slot >= len(live)), key=lambda w: w.slot), holes):
+            self.slots.move(w.slot, dst)
+            w.slot = dst
+        return sorted(live, key=lambda w: w.slot)
 
     def _complete(self, w: _Row) -> None:
         """Write row `w`'s completion into its call; the call is done with its last row."""
@@ -542,6 +578,8 @@ class LlamaCppGenerator:
         """Set row `w` up to read `hook`'s follow-up prompt: keep the KV it shares with the sample
         (all but the sample's last token are in the cache) and queue the rest; False when there is
         nothing to read or more than ``hook.reserve`` tokens."""
+        if self.kv_streams:  # a follow-up reads many tokens of one row: it would split the step's ubatch
+            return False
         judge = hook.follow_up_prompt(prefix, w.text.decode("utf-8", errors="replace"))
         if judge is None:
             return False

@@ -14,6 +14,13 @@ Why bound the cache: with a unified cache every decode step attends over (flash 
 the mask of) every cell in use, cached or not, so a cache grown to ``n_ctx`` slows each step of
 every later batch (docs/methods.md, "llama.cpp KV cache").
 
+With per-sequence KV streams (``kv_unified=False``; `LlamaCppGenerator(kv_streams=True)`) a row
+attends over its own cells only, but llama.cpp can copy a sequence into another stream only whole,
+and batches a decode step in one piece only when its sequence ids are consecutive. So there
+`SeqSlots(rows=R)` keeps ids ``0 .. R-1`` for the rows being decoded (the engine keeps the live ones
+packed at the bottom, `move`), the cache lives in the ids above, and `copy` copies the whole stream
+and cuts it back to the shared prefix.
+
 Why not state save/restore (``llama_state_seq_get_data``)? It copies the KV bytes out and back
 in for every reuse; sequence copies in a unified cache are free and keep all reuse on the device.
 """
@@ -51,11 +58,15 @@ class SeqSlots:
     in so this bookkeeping can be tested without a model.
     """
 
-    def __init__(self, lib: Any, mem: Any, n_slots: int, cache_tokens: int | None = None) -> None:
+    def __init__(self, lib: Any, mem: Any, n_slots: int, cache_tokens: int | None = None, *, rows: int = 0) -> None:
         if cache_tokens is not None and cache_tokens < 0:
             raise ValueError(f"SeqSlots.cache_tokens must be >= 0 or None, got {cache_tokens}")
+        if not 0 <= rows < n_slots:
+            raise ValueError(f"SeqSlots.rows must lie in [0, n_slots={n_slots}), got {rows}")
         self.lib, self.mem, self.cache_tokens = lib, mem, cache_tokens
-        self.free: list[int] = list(range(n_slots - 1, -1, -1))  # pop() hands out slot 0 first
+        self.rows = rows  # ids below it are decode rows (per-sequence streams); 0: one pool for all
+        self.free: list[int] = list(range(n_slots - 1, rows - 1, -1))  # pop() hands out the lowest first
+        self.free_rows: set[int] = set(range(rows))
         self.entries: dict[int, Entry] = {}
         self.busy: set[int] = set()
         self._tick = 0
@@ -90,16 +101,43 @@ class SeqSlots:
         self.busy.add(slot)
         return slot
 
+    def acquire_row(self) -> int:
+        """The lowest free decode-row id (per-sequence streams; `acquire` when ``rows == 0``), marked busy."""
+        if not self.rows:
+            return self.acquire()
+        if not self.free_rows:
+            raise RuntimeError(f"llama.cpp: all {self.rows} decode rows are busy")
+        slot = min(self.free_rows)
+        self.free_rows.discard(slot)
+        self.busy.add(slot)
+        return slot
+
     def copy(self, src: int, dst: int, n: int) -> None:
-        """Share positions [0, n) of slot `src` with slot `dst` (no KV is copied or recomputed)."""
-        if n > 0:
+        """Give slot `dst` positions [0, n) of slot `src`: shared cells in a unified cache (nothing is
+        copied or recomputed), a whole-stream copy cut back to `n` with per-sequence streams."""
+        if n <= 0:
+            return
+        if self.rows:
+            self.lib.llama_memory_seq_cp(self.mem, src, dst, -1, -1)
+            self.lib.llama_memory_seq_rm(self.mem, dst, n, -1)
+        else:
             self.lib.llama_memory_seq_cp(self.mem, src, dst, 0, n)
+
+    def move(self, src: int, dst: int) -> None:
+        """Move busy decode row `src` into the free row id `dst` (per-sequence streams: keeps rows packed)."""
+        self.lib.llama_memory_seq_cp(self.mem, src, dst, -1, -1)
+        self.free_rows.discard(dst)
+        self.busy.add(dst)
+        self.release(src)
 
     def release(self, slot: int) -> None:
         """Drop a busy slot's sequence from the KV cache and free the slot."""
         self.busy.discard(slot)
         self.lib.llama_memory_seq_rm(self.mem, slot, -1, -1)
-        self.free.append(slot)
+        if slot < self.rows:
+            self.free_rows.add(slot)
+        else:
+            self.free.append(slot)
 
     def keep(self, slot: int, tokens: Sequence[int] | np.ndarray) -> None:
         """Turn a busy slot into a cache entry holding `tokens`, dropping entries it makes redundant."""

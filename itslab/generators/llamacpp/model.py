@@ -88,7 +88,12 @@ def default_threads() -> int:
 
 
 class LlamaModel:
-    """A GGUF model with one context of `n_ctx` KV cells, `n_seq_max` sequences and batches of `n_batch` tokens."""
+    """A GGUF model with one context of `n_ctx` KV cells, `n_seq_max` sequences and batches of `n_batch` tokens.
+
+    ``kv_unified=False`` gives every sequence its own KV stream of ``n_ctx`` cells (llama.cpp's
+    per-sequence streams), so a row's attention spans only its own cells; ``n_ctx_seq`` is then the
+    cells of one sequence and the context holds ``n_ctx * n_seq_max`` in all.
+    """
 
     def __init__(
         self,
@@ -99,6 +104,7 @@ class LlamaModel:
         n_seq_max: int,
         n_threads: int | None = None,
         n_gpu_layers: int = 0,
+        kv_unified: bool = True,
         verbose: bool = False,
     ) -> None:
         L = self.lib = llama_lib()
@@ -115,9 +121,10 @@ class LlamaModel:
         if not self._model:
             raise RuntimeError(f"llama.cpp could not load {path}")
         cp = L.llama_context_default_params()
-        cp.n_ctx, cp.n_batch, cp.n_ubatch, cp.n_seq_max = n_ctx, n_batch, n_batch, n_seq_max
+        cp.n_ctx = n_ctx if kv_unified else n_ctx * n_seq_max
+        cp.n_batch, cp.n_ubatch, cp.n_seq_max = n_batch, n_batch, n_seq_max
         cp.n_threads = cp.n_threads_batch = n_threads or default_threads()
-        cp.kv_unified = True
+        cp.kv_unified = kv_unified
         cp.no_perf = True
         self._ctx = L.llama_init_from_model(self._model, cp)
         if not self._ctx:
@@ -128,6 +135,7 @@ class LlamaModel:
         self._vocab = L.llama_model_get_vocab(self._model)
         self.n_vocab = int(L.llama_vocab_n_tokens(self._vocab))
         self.n_ctx, self.n_batch = int(L.llama_n_ctx(self._ctx)), n_batch
+        self.n_ctx_seq, self.kv_unified = int(L.llama_n_ctx_seq(self._ctx)), kv_unified
         self.n_params = float(L.llama_model_n_params(self._model))
         self._batch = L.llama_batch_init(n_batch, 0, 1)
         self.pieces = [self._piece(t) for t in range(self.n_vocab)]

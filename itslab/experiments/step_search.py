@@ -11,7 +11,8 @@ arXiv:2408.00724) compare REBASE with sampling + weighted voting at matched comp
 - `calibrate_shift`: the shift at which a monotone accuracy hits a target (bisection);
 - `search_specs`: the strategies compared, with short labels;
 - `run_by_level`: `experiments.run` over rollout budgets with Snell's difficulty level per row.
-- `record_real`: weighted best-of-N against beam search on Qwen2.5-Coder-0.5B with the exact step PRM;
+- `record_real`: weighted best-of-N against beam search on Qwen2.5-Coder-0.5B with the exact step PRM
+  or a noisy copy of it of set step AUC (`verifiers.step_rules.LengthBiasedPRM`);
   `final_answer_form` / `fragments_as_wrong`: its rows read strictly (a correct answer must be a
   number, not a sentence fragment that the grader's last-number fallback happens to match).
 """
@@ -171,22 +172,27 @@ def record_real(
     temperature: float = 0.7,
     seed: int = 0,
     n_threads: int | None = 1,
+    prm_auc: float | None = None,
     force: bool = False,
 ) -> pd.DataFrame:
     """Weighted best-of-N against PRM beam search on a real model, the PRM being the exact rule-based
-    step verifier (`verifiers.step_rules.RuleStepVerifier`) on synthetic arithmetic chains; one row
-    per (problem, strategy) written to `path` (CSV) with a ``.json`` sidecar holding the settings.
-    A file recorded with the same settings is read back instead (`force` records again)."""
+    step verifier (`verifiers.step_rules.RuleStepVerifier`) on synthetic arithmetic chains, or with
+    `prm_auc` its noisy copy of that per-step ROC AUC (`LengthBiasedPRM`, no length bias, seeded by
+    `seed`): a PRM whose quality is set, not assumed; one row per (problem, strategy) written to
+    `path` (CSV) with a ``.json`` sidecar holding the settings. A file recorded with the same
+    settings is read back instead (`force` records again)."""
     import json
     from pathlib import Path
 
     from itslab.experiments.grid import Rollouts
     from itslab.generators.llamacpp import LlamaCppGenerator
     from itslab.tasks.synthetic import make
-    from itslab.verifiers.step_rules import RuleStepVerifier
+    from itslab.verifiers.step_rules import LengthBiasedPRM, RuleStepVerifier
 
     settings = dict(model=model, n_problems=n_problems, difficulty=difficulty, n=n, beam_width=beam_width,
                     temperature=temperature, seed=seed, limits=REAL_LIMITS)  # fmt: skip
+    if prm_auc is not None:  # only then: a file recorded with the exact PRM keeps its settings
+        settings["prm_auc"] = prm_auc
     path = Path(path)
     sidecar = path.with_suffix(".json")
     if not force and path.is_file() and sidecar.is_file() and json.loads(sidecar.read_text()) == settings:
@@ -200,7 +206,8 @@ def record_real(
                      "beam_search"),
     ]  # fmt: skip
     try:
-        df = run(problems, specs, [Rollouts(n)], [seed], gen, RuleStepVerifier(), progress=False)
+        prm = RuleStepVerifier() if prm_auc is None else LengthBiasedPRM(auc=prm_auc, seed=seed)
+        df = run(problems, specs, [Rollouts(n)], [seed], gen, prm, progress=False)
     finally:
         gen.close()
     keep = ["problem_id", "strategy", "budget", "seed", "correct", "answer", "gold", "samples", "generated_tokens",

@@ -229,7 +229,8 @@ def bench_sweep(
     rounds ("round": `--sweep-units` per engine call) or continuously ("continuous": twice as many in
     flight, the engine's batch refilled as rows end). The engine decodes at most `--sweep-units` x 8
     rows at once either way, the raw figure's batch. `kv`: one unified KV cache ("unified") or a KV
-    stream per sequence ("streams", `kv_streams=True`; an in-batch judge then reads after the batch)."""
+    stream per sequence ("streams", `kv_streams=True`; an in-batch judge's follow-ups then wait in the
+    band and are read together, `LlamaCppGenerator`)."""
     from itslab import tasks
     from itslab.experiments.pool_memo import EngineCounter
     from itslab.experiments.runner import run

@@ -130,6 +130,24 @@ def test_seq_slots_with_decode_rows_keep_rows_apart_and_copy_whole_streams():
         SeqSlots(lib, None, n_slots=2, rows=2)
 
 
+def test_seq_slots_band_hands_out_consecutive_ids_between_rows_and_cache():
+    """The band (ids rows .. rows+band-1) is handed out lowest first, never as a row or a cache id,
+    and a row moved into it frees its row id; a full band says so (None) rather than raising."""
+    lib = _FakeLib()
+    s = SeqSlots(lib, None, n_slots=7, rows=2, band=2)
+    assert s.acquire_row() == 0 and s.acquire() == 4  # the cache starts above the band
+    a = s.acquire_band()
+    s.move(0, a)
+    assert a == 2 and s.free_rows == {0, 1} and 2 in s.busy and lib.calls[-2:] == [("cp", 0, 2, -1, -1), ("rm", 0)]
+    assert s.acquire_band() == 3 and s.acquire_band() is None
+    s.release(2)
+    s.release(3)
+    assert s.free_band == {2, 3} and 2 not in s.free and s.acquire_band() == 2
+    for bad in ({"rows": 0, "band": 1}, {"rows": 2, "band": 5}):
+        with pytest.raises(ValueError, match="band"):
+            SeqSlots(lib, None, n_slots=7, **bad)
+
+
 def test_default_threads_counts_physical_cores_and_reads_the_override(monkeypatch, tmp_path):
     from itslab.generators.llamacpp import model
 
@@ -447,7 +465,7 @@ def streams_gen():
     pytest.importorskip("llama_cpp")
     from itslab.generators.llamacpp import LlamaCppGenerator
 
-    g = LlamaCppGenerator("smollm2-135m", n_ctx=512, max_batch=8, n_seq_max=16, kv_streams=True)
+    g = LlamaCppGenerator("smollm2-135m", n_ctx=512, max_batch=8, n_seq_max=24, kv_streams=True)
     yield g
     g.close()
 
@@ -497,3 +515,56 @@ def test_kv_streams_draw_the_unified_cache_s_samples_and_decode_packed_rows(gen,
 def test_kv_streams_refuse_a_request_longer_than_one_stream(streams_gen):
     with pytest.raises(ValueError, match="exceeds the KV cache"):
         streams_gen.generate([Request("Hi", n=1, max_tokens=600)])
+
+
+def test_kv_streams_read_waiting_follow_ups_together_in_the_band(gen, streams_gen, prompt, monkeypatch):
+    """Streams with an in-batch judge: a finished row leaves its decode row for the band (ids 8..15)
+    and the band's follow-ups are read together, their sequence ids consecutive, in fewer decodes
+    than samples; every sample is judged, what is kept is what a separate read of the judge prompt
+    gives (up to the kernels' rounding at another batch shape), and `score` reads nothing again.
+    Without room for a band (n_seq_max 16) the judges are left to `score`."""
+    from itslab.generators.llamacpp import LlamaCppGenerator
+    from itslab.verifiers import SelfEvaluation
+
+    problem = Problem(id="t/judge", prompt="What is 12 + 7? Think step by step.", answer="19")
+    reqs = [Request(prompt, n=6, max_tokens=40, temperature=0.8, seed=5), Request(prompt, n=5, max_tokens=16, seed=6)]
+    streams_gen.clear_cache()
+    reads, put, decode = [[]], streams_gen.llm.put, streams_gen.llm.decode
+
+    def spy_put(k, tok, pos, seq, want_logits):
+        reads[-1].append(seq)
+        return put(k, tok, pos, seq, want_logits)
+
+    def spy_decode(n, on_full):
+        reads.append([])
+        return decode(n, on_full)
+
+    judge = SelfEvaluation(streams_gen, follow_up=True, in_batch=True)
+    seen = {}
+    take = judge.take
+    judge.take = lambda p, lp: (seen.setdefault(p, np.array(lp)), take(p, lp))  # type: ignore[method-assign]
+    streams_gen.llm.put, streams_gen.llm.decode = spy_put, spy_decode
+    try:
+        out = streams_gen.generate(reqs)
+    finally:
+        streams_gen.llm.put, streams_gen.llm.decode = put, decode
+        streams_gen.attach_follow_up(None)
+    assert judge.kept == 11 and len(seen) == 11
+    band_reads = [sorted(set(r)) for r in reads if r and 8 <= min(r) and max(r) < 16]  # (prompts: ids >= 16)
+    assert band_reads and all(ids == list(range(8, 8 + len(ids))) for ids in band_reads)
+    assert len(band_reads) < 11 and max(len(ids) for ids in band_reads) > 1  # read together
+    assert not streams_gen._judging and streams_gen.slots.free_band == set(range(8, 16))
+    for prompt_text, lp in seen.items():
+        alone = streams_gen.next_token_logprobs(prompt_text)
+        assert np.allclose(alone, lp, atol=0.02) and int(np.argmax(alone)) == int(np.argmax(lp))
+    with monkeypatch.context() as m:
+        m.setattr(streams_gen, "logprob_of", lambda *a: pytest.fail("an in-batch score was read again"))
+        judge.score(problem, [c.text for c in out[0]])
+    narrow = LlamaCppGenerator("smollm2-135m", n_ctx=512, max_batch=8, n_seq_max=16, kv_streams=True)
+    try:
+        assert narrow.slots.band == 0
+        late = SelfEvaluation(narrow, follow_up=True, in_batch=True)
+        narrow.generate(reqs[:1])
+        assert late.kept == 0 and len(late.score(problem, ["19"])) == 1
+    finally:
+        narrow.close()

@@ -168,8 +168,10 @@ class LlamaCppGenerator:
     ``kv_unified=False``; ``n_ctx * n_seq_max`` cells in all): a decode step's attention then spans
     each row's own context, not every cell in use, which is most of a step's cost once rows hold a
     few thousand cells between them (docs/methods.md, "llama.cpp KV cache"). ``n_ctx`` is then the
-    longest prompt + sample one row may hold; the cache is bounded by its slots, not its tokens;
-    follow-up prompts are read after the batch, not in it (see `FollowUp`).
+    longest prompt + sample one row may hold; the cache is bounded by its slots, not its tokens.
+    A follow-up prompt's many tokens of one row would split a decode step there, so a finished row
+    waits in a band of 16 sequence ids (`SeqSlots`) and the band's follow-ups are read together, in
+    one ubatch, when the band is full, a call waits only on them, or no row is sampling.
     """
 
     def __init__(
@@ -225,8 +227,11 @@ class LlamaCppGenerator:
             raise ValueError(
                 f"LlamaCppGenerator.cache_tokens must lie in [0, n_ctx={self.llm.n_ctx}], got {cache_tokens}"
             )
+        # streams: follow-ups read 16 at a time (16 question turns fit one n_batch of 512), if the ids
+        # left for the cache allow it; else they are read by the scorer after the batch
+        band = min(16, max_batch) if kv_streams and n_seq_max - max_batch - min(16, max_batch) >= 2 else 0
         self.slots = SeqSlots(
-            self.llm.lib, self.llm.memory, n_seq_max, cache_tokens, rows=max_batch if kv_streams else 0
+            self.llm.lib, self.llm.memory, n_seq_max, cache_tokens, rows=max_batch if kv_streams else 0, band=band
         )
         self.n_ctx = self.llm.n_ctx_seq if kv_streams else self.llm.n_ctx
         self.max_batch, self.cache_samples = max_batch, cache_samples
@@ -236,7 +241,7 @@ class LlamaCppGenerator:
         self._driving = False
         self._calls: list[_Call] = []  # admitted calls with rows still waiting for room, oldest first
         self._live: list[_Row] = []  # rows sampling; `_z` holds their next-token logits, in order
-        self._judging: list[_Row] = []  # finished rows reading their follow-up prompt
+        self._judging: list[_Row] = []  # finished rows reading their follow-up prompt (streams: waiting to)
         self._z = np.zeros((0, self.llm.n_vocab), np.float32)
         self._chunks = 0
         self._stats = EngineStats()
@@ -403,7 +408,7 @@ class LlamaCppGenerator:
             c = self._calls[0]
             while c.queue:
                 i = c.queue[0][0]
-                busy = self._live + self._judging
+                busy = self._live if self.kv_streams else self._live + self._judging  # streams: judges in the band
                 # worst case of the rows in the batch, and each chunk's prompt once (its rows share it)
                 held = sum(w.max_tokens + self._reserve for w in busy) + sum(
                     {w.chunk: w.prefix_cells for w in busy}.values()
@@ -494,11 +499,15 @@ class LlamaCppGenerator:
                 self._retire(w, ids + w.tokens[:-1])  # all but the last token are in the KV cache
                 self._complete(w)
             live = self._live = still
+        if self.kv_streams:
+            if judging and self._judges_due(judging, live):
+                self._read_band()
+            if live:  # one ubatch only for consecutive sequence ids, in order
+                live = self._live = self._pack(live)
+            judging = []  # waiting in the band, not read in the step
         if not live and not judging:
             self._z = self._z[:0]
             return
-        if self.kv_streams:  # one ubatch only for consecutive sequence ids, in order
-            live = self._live = self._pack(live)
         for k, w in enumerate(live):
             self.llm.put(k, w.tokens[-1], w.prompt_len + len(w.tokens) - 1, w.slot, True)
         k, read = len(live), []
@@ -517,8 +526,46 @@ class LlamaCppGenerator:
             hook.take(w.judge, log_softmax(z))  # type: ignore[union-attr]
             self._retire(w, w.judge_ids)
             self._complete(w)
-        self._judging = [w for w in judging if w.judge_at < len(w.judge_ids)]
+        if not self.kv_streams:  # streams: `self._judging` holds the rows waiting in the band
+            self._judging = [w for w in judging if w.judge_at < len(w.judge_ids)]
         self._z = logits[: len(live)]
+
+    def _judges_due(self, judging: list[_Row], live: list[_Row]) -> bool:
+        """Streams: read the band's follow-ups now? When the band is full, no row is sampling, or a call
+        waits on nothing else (reading later would only delay it)."""
+        if len(judging) >= self.slots.band or not live:
+            return True
+        waiting: dict[int, int] = {}
+        for w in judging:
+            waiting[id(w.call)] = waiting.get(id(w.call), 0) + 1
+        return any(w.call is not None and w.call.left == waiting[id(w.call)] for w in judging)
+
+    def _read_band(self) -> None:
+        """Streams: read the follow-ups of the rows waiting in the band, in as few ``llama_decode`` calls
+        as `n_batch` allows (their ids run consecutively, so each is one ubatch per prompt length), hand
+        each its log-softmax and complete it."""
+        hook, pending = self.follow_up, sorted(self._judging, key=lambda w: w.slot)
+        while pending:
+            k, read = 0, []
+            for w in pending:
+                take = min(self.llm.n_batch - k, len(w.judge_ids) - w.judge_at)
+                if take <= 0:
+                    break
+                for p in range(w.judge_at, w.judge_at + take):
+                    self.llm.put(k, w.judge_ids[p], p, w.slot, p == len(w.judge_ids) - 1)
+                    k += 1
+                w.judge_at += take
+                self._stats.follow_up_tokens += take
+                if w.judge_at == len(w.judge_ids):
+                    read.append(w)
+            self.llm.decode(k, self.slots.evict_one)
+            for w, z in zip(read, self.llm.logits(len(read))):  # outputs come in batch order
+                hook.take(w.judge, log_softmax(z))  # type: ignore[union-attr]
+            for w in read:
+                self._retire(w, w.judge_ids)
+                self._complete(w)
+            pending = [w for w in pending if w.judge_at < len(w.judge_ids)]
+        self._judging.clear()  # in place: `_step_rows` may hold the list
 
     def _retire(self, w: _Row, tokens: list[int]) -> None:
         """Row `w` is done: its sequence (holding `tokens`) becomes a cache entry, or is dropped."""
@@ -577,8 +624,8 @@ class LlamaCppGenerator:
     def _start_follow_up(self, w: _Row, hook: FollowUp, prefix: str, prompt_ids: list[int]) -> bool:
         """Set row `w` up to read `hook`'s follow-up prompt: keep the KV it shares with the sample
         (all but the sample's last token are in the cache) and queue the rest; False when there is
-        nothing to read or more than ``hook.reserve`` tokens."""
-        if self.kv_streams:  # a follow-up reads many tokens of one row: it would split the step's ubatch
+        nothing to read or more than ``hook.reserve`` tokens. Streams: the row moves into the band."""
+        if self.kv_streams and not self.slots.band:  # read by the scorer after the batch
             return False
         judge = hook.follow_up_prompt(prefix, w.text.decode("utf-8", errors="replace"))
         if judge is None:
@@ -590,6 +637,14 @@ class LlamaCppGenerator:
         )
         if not 0 < len(jids) - m <= hook.reserve:
             return False
+        if self.kv_streams:  # free the decode row now; the follow-up waits in the band
+            band = self.slots.acquire_band()
+            if band is None:
+                self._read_band()
+                band = self.slots.acquire_band()
+            assert band is not None
+            self.slots.move(w.slot, band)
+            w.slot = band
         self.llm.lib.llama_memory_seq_rm(self.llm.memory, w.slot, m, -1)
         w.judge, w.judge_ids, w.judge_at = judge, jids, m
         return True

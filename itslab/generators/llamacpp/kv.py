@@ -19,7 +19,9 @@ attends over its own cells only, but llama.cpp can copy a sequence into another 
 and batches a decode step in one piece only when its sequence ids are consecutive. So there
 `SeqSlots(rows=R)` keeps ids ``0 .. R-1`` for the rows being decoded (the engine keeps the live ones
 packed at the bottom, `move`), the cache lives in the ids above, and `copy` copies the whole stream
-and cuts it back to the shared prefix.
+and cuts it back to the shared prefix. `SeqSlots(band=B)` sets ids ``R .. R+B-1`` apart for finished
+rows waiting to read a follow-up prompt: the engine reads the band's waiting follow-ups together, and
+their ids, handed out lowest first and freed together, run consecutively, so that read is one ubatch.
 
 Why not state save/restore (``llama_state_seq_get_data``)? It copies the KV bytes out and back
 in for every reuse; sequence copies in a unified cache are free and keep all reuse on the device.
@@ -58,15 +60,23 @@ class SeqSlots:
     in so this bookkeeping can be tested without a model.
     """
 
-    def __init__(self, lib: Any, mem: Any, n_slots: int, cache_tokens: int | None = None, *, rows: int = 0) -> None:
+    def __init__(
+        self, lib: Any, mem: Any, n_slots: int, cache_tokens: int | None = None, *, rows: int = 0, band: int = 0
+    ) -> None:
         if cache_tokens is not None and cache_tokens < 0:
             raise ValueError(f"SeqSlots.cache_tokens must be >= 0 or None, got {cache_tokens}")
         if not 0 <= rows < n_slots:
             raise ValueError(f"SeqSlots.rows must lie in [0, n_slots={n_slots}), got {rows}")
+        if not 0 <= band < n_slots - rows or (band and not rows):
+            raise ValueError(
+                f"SeqSlots.band must lie in [0, n_slots - rows = {n_slots - rows}) and needs rows > 0, got {band}"
+            )
         self.lib, self.mem, self.cache_tokens = lib, mem, cache_tokens
         self.rows = rows  # ids below it are decode rows (per-sequence streams); 0: one pool for all
-        self.free: list[int] = list(range(n_slots - 1, rows - 1, -1))  # pop() hands out the lowest first
+        self.band = band  # ids rows .. rows+band-1: finished rows waiting to read a follow-up together
+        self.free: list[int] = list(range(n_slots - 1, rows + band - 1, -1))  # pop() hands out the lowest first
         self.free_rows: set[int] = set(range(rows))
+        self.free_band: set[int] = set(range(rows, rows + band))
         self.entries: dict[int, Entry] = {}
         self.busy: set[int] = set()
         self._tick = 0
@@ -112,6 +122,15 @@ class SeqSlots:
         self.busy.add(slot)
         return slot
 
+    def acquire_band(self) -> int | None:
+        """The lowest free band id, marked busy; None when the band is full (read its follow-ups first)."""
+        if not self.free_band:
+            return None
+        slot = min(self.free_band)
+        self.free_band.discard(slot)
+        self.busy.add(slot)
+        return slot
+
     def copy(self, src: int, dst: int, n: int) -> None:
         """Give slot `dst` positions [0, n) of slot `src`: shared cells in a unified cache (nothing is
         copied or recomputed), a whole-stream copy cut back to `n` with per-sequence streams."""
@@ -124,9 +143,11 @@ class SeqSlots:
             self.lib.llama_memory_seq_cp(self.mem, src, dst, 0, n)
 
     def move(self, src: int, dst: int) -> None:
-        """Move busy decode row `src` into the free row id `dst` (per-sequence streams: keeps rows packed)."""
+        """Move busy decode row `src` into the free row or band id `dst` (per-sequence streams: keeps rows
+        packed, or sets a finished row aside to read its follow-up)."""
         self.lib.llama_memory_seq_cp(self.mem, src, dst, -1, -1)
         self.free_rows.discard(dst)
+        self.free_band.discard(dst)
         self.busy.add(dst)
         self.release(src)
 
@@ -136,6 +157,8 @@ class SeqSlots:
         self.lib.llama_memory_seq_rm(self.mem, slot, -1, -1)
         if slot < self.rows:
             self.free_rows.add(slot)
+        elif slot < self.rows + self.band:
+            self.free_band.add(slot)
         else:
             self.free.append(slot)
 

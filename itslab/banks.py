@@ -445,7 +445,9 @@ def finalize(folder: Path, spec: BankSpec, *, command: str, source: Mapping[str,
 
 @dataclass(frozen=True, eq=False)
 class Bank:
-    """A loaded bank: the tidy `frame` (one row per sample) and [P, n] arrays in problem order."""
+    """A loaded bank: the tidy `frame` (one row per sample) and [P, n] arrays in problem order;
+    `answers` holds each sample's `itslab.tasks.vote_key` (how majority voting groups it), the
+    frame's ``answer`` column the answer as extracted."""
 
     name: str
     frame: Any
@@ -575,6 +577,8 @@ def load(name: str, root: str | Path | None = None) -> Bank:
 
 def _from_frame(name: str, df: Any, man: Mapping[str, Any], where: str) -> Bank:
     """A `Bank` from its sample rows (schema and equal sample counts checked; arrays read-only)."""
+    from itslab.tasks import vote_key
+
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise BankError(f"{where}: missing columns {missing}")
@@ -589,8 +593,12 @@ def _from_frame(name: str, df: Any, man: Mapping[str, Any], where: str) -> Bank:
         return a.reshape(P, n)
 
     ids = tuple(df["problem_id"].to_numpy().reshape(P, n)[:, 0])
+    # the arrays vote as the majority_vote strategy does: by `tasks.vote_key` (the stored answer is the
+    # raw extraction, e.g. "   6 - 4 " and "4 - 6 = 2", or "2" and "2 marbles"; the frame keeps it)
+    probs = _voting_problems(man.get("spec", {}), ids)
+    raw = [None if a is None or (isinstance(a, float) and math.isnan(a)) else a for a in df["answer"]]
     answers = np.array(
-        [None if a is None or (isinstance(a, float) and math.isnan(a)) else a for a in df["answer"]], dtype=object
+        [None if a is None else vote_key(probs[k // n], a) for k, a in enumerate(raw)], dtype=object
     ).reshape(P, n)
     arrays = {
         "correct": grid("correct", bool),
@@ -602,6 +610,19 @@ def _from_frame(name: str, df: Any, man: Mapping[str, Any], where: str) -> Bank:
     for a in arrays.values():
         a.setflags(write=False)
     return Bank(name=name, frame=df, manifest=man, problem_ids=ids, **arrays)
+
+
+def _voting_problems(spec: Mapping[str, Any], ids: Sequence[str]) -> list[Problem | None]:
+    """The problems whose rules decide how a bank's answers vote (a synthetic task's checker); None
+    for a benchmark, whose answers vote by their normalised form (no data needed to load it)."""
+    from itslab import tasks
+
+    task = dict(spec.get("task", {}))
+    name = task.pop("name", None)
+    if name not in tasks.synthetic.GENERATORS:
+        return [None] * len(ids)
+    by_id = {p.id: p for p in tasks.load(name, **task)}
+    return [by_id.get(i) for i in ids]
 
 
 def in_progress(root: str | Path | None = None) -> list[str]:

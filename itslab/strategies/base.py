@@ -226,12 +226,11 @@ def extract(problem: Problem, text: str) -> str | None:
 def equivalence_classes(answers: Sequence[str | None], problem: Problem | None = None) -> list[int]:
     """Class id per answer, grouping equivalent answers; None answers each get class -1.
 
-    Answers are first keyed by their normalised form, then distinct keys are merged when
-    `itslab.tasks.same_answer` says so for `problem` (few distinct answers per problem, so the
-    pairwise pass is cheap).
+    Answers are first keyed by `itslab.tasks.vote_key` (the normalised form; a Countdown
+    expression's value and numbers), then distinct keys are merged when `itslab.tasks.same_answer`
+    says so for `problem` (few distinct answers per problem, so the pairwise pass is cheap).
     """
-    from itslab.tasks.answers import normalize_answer
-    from itslab.tasks.checking import same_answer
+    from itslab.tasks.checking import same_answer, vote_key
 
     reps: list[str] = []
     key_to_class: dict[str, int] = {}
@@ -240,7 +239,7 @@ def equivalence_classes(answers: Sequence[str | None], problem: Problem | None =
         if a is None:
             out.append(-1)
             continue
-        key = normalize_answer(a)
+        key = vote_key(problem, a)
         if key not in key_to_class:
             cls = next((i for i, r in enumerate(reps) if same_answer(problem, r, a)), None)
             if cls is None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from itslab.tasks import synthetic
 from itslab.tasks.answers import answers_equal, extract_answer, normalize_answer
-from itslab.tasks.checking import answer_of, check_answer, gradable, is_correct, same_answer
+from itslab.tasks.checking import answer_of, check_answer, gradable, is_correct, same_answer, vote_key
 from itslab.tasks.loaders import BENCHMARKS, DataError, load_benchmark, read_jsonl
 from itslab.tasks.prompts import STOP, TEMPLATES, PromptTemplate, format_messages, format_prompt, with_template
 from itslab.types import Problem
@@ -69,5 +69,6 @@ __all__ = [
     "read_jsonl",
     "same_answer",
     "synthetic",
+    "vote_key",
     "with_template",
 ]

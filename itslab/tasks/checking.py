@@ -11,12 +11,12 @@ functions, defined through each other so they cannot disagree:
 - `is_correct(problem, text)` = ``check_answer(problem, answer_of(problem, text))``.
 
 Strategies (`Result.correct`, the oracle), pools, verifiers and banks all grade through them.
-`same_answer` is the one answer equivalence (majority vote and pools). For Countdown and the Game of
-24 two expressions are the same answer when they combine the same numbers to the same value
-(`countdown.expression_key`: ``10 + 3`` and ``3+10``, or any two solutions, which are valid or
-invalid together; the key is read off the expressions, not the gold), not when math-verify calls
-them equal: it would call the bare target ``13`` equal to the expression ``3+10``. Other checker
-answers are the same when their normalised texts are.
+`same_answer` is the one answer equivalence (majority vote and pools), `vote_key` its cheap first
+stage. For Countdown and the Game of 24 two expressions are the same answer when they combine the
+same numbers to the same value (`countdown.expression_key`: ``10 + 3`` and ``3+10``, or any two
+solutions, which are valid or invalid together; the key is read off the expressions, not the gold),
+not when math-verify calls them equal: it would call the bare target ``13`` equal to the expression
+``3+10``. Other checker answers are the same when their normalised texts are.
 """
 
 from __future__ import annotations
@@ -87,6 +87,25 @@ def is_correct(problem: Problem, text: str, *, symbolic: bool = True) -> bool:
 def gradable(problem: Problem) -> bool:
     """Whether `problem` can be graded (it has a gold answer or a checker)."""
     return problem.answer is not None or _has_checker(problem)
+
+
+def vote_key(problem: Problem | None, answer: str) -> str:
+    """The cheap canonical form of an answer under which votes are counted first (`same_answer` may
+    then merge distinct keys): for Countdown and the Game of 24 the expression's value and the numbers
+    it uses (``countdown.expression_key``: ``3 + 10``, ``10+3`` and ``3+10 = 13`` are one answer); for
+    meeting scheduling the slot; otherwise the normalised answer (``2`` and ``2 marbles`` are one)."""
+    if problem is not None and problem.meta.get("checker") == "meeting":
+        from itslab.tasks.synthetic.scheduling import parse_slot, slot_text
+
+        slot = parse_slot(answer)
+        return slot_text(slot) if slot is not None else normalize_answer(answer)
+    if problem is not None and _has_checker(problem):
+        from itslab.tasks.synthetic.countdown import expression_key
+
+        key = expression_key(answer)
+        if key is not None:
+            return f"{key[0]} from {', '.join(map(str, key[1]))}"
+    return normalize_answer(answer)
 
 
 def same_answer(problem: Problem | None, a: str, b: str) -> bool:

@@ -180,3 +180,23 @@ def test_meeting_answers_are_graded_by_the_constraints():
             if k:
                 assert f"breaks {k} of {n} constraints" in v.feedback(p, text)
     assert v.score(p, ["no idea"]) == [(0.0,)] and "No slot found" in v.feedback(p, "no idea")
+
+
+def test_vote_key_is_the_first_stage_of_the_one_answer_equivalence():
+    """`vote_key`: a Countdown expression votes by its value and numbers (spacing, order, LaTeX and a
+    trailing "= target" do not split a vote; another expression with the same value does), a meeting
+    slot by the slot, a math answer by its normalised form; keys agree with `same_answer`."""
+    from itslab.tasks import normalize_answer, same_answer, vote_key
+
+    [c] = make("countdown", 1, difficulty=1, seed=0)
+    a, b = c.meta["numbers"]
+    same = [f"{a} + {b}", f"   {b}+{a} ", f"{a} + {b} = {a + b}"]
+    assert len({vote_key(c, x) for x in same}) == 1
+    assert vote_key(c, f"{a} * {b}") != vote_key(c, same[0]) or a * b == a + b
+    assert all(same_answer(c, same[0], x) for x in same)
+    assert vote_key(c, "no idea") == normalize_answer("no idea")  # not an expression: its normalised text
+    [m] = make("meeting", 1, difficulty=3, seed=0)
+    day, hour = m.answer.split()[0], int(m.answer.split()[1].split(":")[0])
+    pm = f"{hour - 12} pm" if hour > 12 else f"{hour} am"
+    assert vote_key(m, f"{day[:3]} {pm}") == vote_key(m, m.answer) == m.answer
+    assert vote_key(None, "2 marbles") == vote_key(None, "2") == "2"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from fractions import Fraction
 from functools import lru_cache
 from typing import Sequence
@@ -152,7 +153,10 @@ def expression_key(expr: str) -> tuple[Fraction, tuple[int, ...]] | None:
         s = sides[0]
     try:
         used: list[int] = []
-        value = _eval(ast.parse(s.strip(), mode="eval"), used)
+        with warnings.catch_warnings():  # "1.5.2" and the like: not an expression, no warning to print
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(s.strip(), mode="eval")
+        value = _eval(tree, used)
     except (SyntaxError, ValueError, ZeroDivisionError, RecursionError, MemoryError, TypeError):
         return None
     return value, tuple(sorted(used))

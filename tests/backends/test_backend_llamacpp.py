@@ -4,6 +4,7 @@ strings, bad requests) is checked in tests/generators/test_generator_contract.py
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 import numpy as np
@@ -460,6 +461,26 @@ def test_scoring_and_a_bad_call_from_other_threads_do_not_disturb_a_running_batc
     assert [c.n_tokens for c in outs["long"]] == [96] * 4
 
 
+@contextlib.contextmanager
+def _sequence_ids_per_decode(gen):
+    """The sequence ids of the entries of every ``llama_decode`` the engine makes meanwhile (a list per call)."""
+    calls, put, decode = [[]], gen.llm.put, gen.llm.decode
+
+    def spy_put(k, tok, pos, seq, want_logits):
+        calls[-1].append(seq)
+        return put(k, tok, pos, seq, want_logits)
+
+    def spy_decode(n, on_full):
+        calls.append([])
+        return decode(n, on_full)
+
+    gen.llm.put, gen.llm.decode = spy_put, spy_decode
+    try:
+        yield calls
+    finally:
+        gen.llm.put, gen.llm.decode = put, decode
+
+
 @pytest.fixture(scope="module")
 def streams_gen():
     pytest.importorskip("llama_cpp")
@@ -484,21 +505,8 @@ def test_kv_streams_draw_the_unified_cache_s_samples_and_decode_packed_rows(gen,
     gen.clear_cache()
     want = [[c.text for c in r] for r in gen.generate(reqs)]
     streams_gen.clear_cache()
-    steps, put, decode = [[]], streams_gen.llm.put, streams_gen.llm.decode
-
-    def spy_put(k, tok, pos, seq, want_logits):
-        steps[-1].append(seq)
-        return put(k, tok, pos, seq, want_logits)
-
-    def spy_decode(n, on_full):
-        steps.append([])
-        return decode(n, on_full)
-
-    streams_gen.llm.put, streams_gen.llm.decode = spy_put, spy_decode
-    try:
+    with _sequence_ids_per_decode(streams_gen) as steps:
         got = streams_gen.generate(reqs)
-    finally:
-        streams_gen.llm.put, streams_gen.llm.decode = put, decode
     assert [c.text for c in got[1]] == want[1]  # greedy
     for r, out in zip(reqs, got):
         for c in out:
@@ -529,25 +537,14 @@ def test_kv_streams_read_waiting_follow_ups_together_in_the_band(gen, streams_ge
     problem = Problem(id="t/judge", prompt="What is 12 + 7? Think step by step.", answer="19")
     reqs = [Request(prompt, n=6, max_tokens=40, temperature=0.8, seed=5), Request(prompt, n=5, max_tokens=16, seed=6)]
     streams_gen.clear_cache()
-    reads, put, decode = [[]], streams_gen.llm.put, streams_gen.llm.decode
-
-    def spy_put(k, tok, pos, seq, want_logits):
-        reads[-1].append(seq)
-        return put(k, tok, pos, seq, want_logits)
-
-    def spy_decode(n, on_full):
-        reads.append([])
-        return decode(n, on_full)
-
     judge = SelfEvaluation(streams_gen, follow_up=True, in_batch=True)
     seen = {}
     take = judge.take
     judge.take = lambda p, lp: (seen.setdefault(p, np.array(lp)), take(p, lp))  # type: ignore[method-assign]
-    streams_gen.llm.put, streams_gen.llm.decode = spy_put, spy_decode
     try:
-        out = streams_gen.generate(reqs)
+        with _sequence_ids_per_decode(streams_gen) as reads:
+            out = streams_gen.generate(reqs)
     finally:
-        streams_gen.llm.put, streams_gen.llm.decode = put, decode
         streams_gen.attach_follow_up(None)
     assert judge.kept == 11 and len(seen) == 11
     band_reads = [sorted(set(r)) for r in reads if r and 8 <= min(r) and max(r) < 16]  # (prompts: ids >= 16)

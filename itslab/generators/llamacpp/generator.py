@@ -510,16 +510,7 @@ class LlamaCppGenerator:
             return
         for k, w in enumerate(live):
             self.llm.put(k, w.tokens[-1], w.prompt_len + len(w.tokens) - 1, w.slot, True)
-        k, read = len(live), []
-        for w in judging:  # as much of the follow-ups as the batch has room for, oldest first
-            take = min(self.llm.n_batch - k, len(w.judge_ids) - w.judge_at)
-            for p in range(w.judge_at, w.judge_at + take):
-                self.llm.put(k, w.judge_ids[p], p, w.slot, p == len(w.judge_ids) - 1)
-                k += 1
-            w.judge_at += take
-            self._stats.follow_up_tokens += take
-            if w.judge_at == len(w.judge_ids):
-                read.append(w)
+        k, read = self._put_follow_ups(judging, len(live))
         self.llm.decode(k, self.slots.evict_one)
         logits = self.llm.logits(len(live) + len(read))
         for w, z in zip(read, logits[len(live) :]):  # outputs come in batch order: live rows first
@@ -529,6 +520,23 @@ class LlamaCppGenerator:
         if not self.kv_streams:  # streams: `self._judging` holds the rows waiting in the band
             self._judging = [w for w in judging if w.judge_at < len(w.judge_ids)]
         self._z = logits[: len(live)]
+
+    def _put_follow_ups(self, rows: list[_Row], k: int) -> tuple[int, list[_Row]]:
+        """Put as much of `rows`' follow-up prompts into the batch after entry `k` as it has room for,
+        oldest first: the entries then in the batch, and the rows whose follow-up ends in it."""
+        read = []
+        for w in rows:
+            take = min(self.llm.n_batch - k, len(w.judge_ids) - w.judge_at)
+            if take <= 0:
+                break
+            for p in range(w.judge_at, w.judge_at + take):
+                self.llm.put(k, w.judge_ids[p], p, w.slot, p == len(w.judge_ids) - 1)
+                k += 1
+            w.judge_at += take
+            self._stats.follow_up_tokens += take
+            if w.judge_at == len(w.judge_ids):
+                read.append(w)
+        return k, read
 
     def _judges_due(self, judging: list[_Row], live: list[_Row]) -> bool:
         """Streams: read the band's follow-ups now? When the band is full, no row is sampling, or a call
@@ -546,18 +554,7 @@ class LlamaCppGenerator:
         each its log-softmax and complete it."""
         hook, pending = self.follow_up, sorted(self._judging, key=lambda w: w.slot)
         while pending:
-            k, read = 0, []
-            for w in pending:
-                take = min(self.llm.n_batch - k, len(w.judge_ids) - w.judge_at)
-                if take <= 0:
-                    break
-                for p in range(w.judge_at, w.judge_at + take):
-                    self.llm.put(k, w.judge_ids[p], p, w.slot, p == len(w.judge_ids) - 1)
-                    k += 1
-                w.judge_at += take
-                self._stats.follow_up_tokens += take
-                if w.judge_at == len(w.judge_ids):
-                    read.append(w)
+            k, read = self._put_follow_ups(pending, 0)
             self.llm.decode(k, self.slots.evict_one)
             for w, z in zip(read, self.llm.logits(len(read))):  # outputs come in batch order
                 hook.take(w.judge, log_softmax(z))  # type: ignore[union-attr]

@@ -11,6 +11,7 @@ one; `load` returns a `Bank`, `replay` a generator serving its samples. Specs ar
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -595,7 +596,8 @@ def _from_frame(name: str, df: Any, man: Mapping[str, Any], where: str) -> Bank:
     ids = tuple(df["problem_id"].to_numpy().reshape(P, n)[:, 0])
     # the arrays vote as the majority_vote strategy does: by `tasks.vote_key` (the stored answer is the
     # raw extraction, e.g. "   6 - 4 " and "4 - 6 = 2", or "2" and "2 marbles"; the frame keeps it)
-    probs = _voting_problems(man.get("spec", {}), ids)
+    by_id = _task_problems(man.get("spec", {}), where, synthetic_only=True) or {}
+    probs = [by_id.get(i) for i in ids]  # None: vote by the normalised answer
     raw = [None if a is None or (isinstance(a, float) and math.isnan(a)) else a for a in df["answer"]]
     answers = np.array(
         [None if a is None else vote_key(probs[k // n], a) for k, a in enumerate(raw)], dtype=object
@@ -612,17 +614,30 @@ def _from_frame(name: str, df: Any, man: Mapping[str, Any], where: str) -> Bank:
     return Bank(name=name, frame=df, manifest=man, problem_ids=ids, **arrays)
 
 
-def _voting_problems(spec: Mapping[str, Any], ids: Sequence[str]) -> list[Problem | None]:
-    """The problems whose rules decide how a bank's answers vote (a synthetic task's checker); None
-    for a benchmark, whose answers vote by their normalised form (no data needed to load it)."""
+def _task_problems(spec: Mapping[str, Any], where: str, *, synthetic_only: bool = False) -> dict[str, Problem] | None:
+    """The problems of the task a bank's spec names, by id (rebuilt: a bank holds no text). With
+    `synthetic_only`, None for a benchmark task, so a load needs no benchmark data."""
     from itslab import tasks
 
     task = dict(spec.get("task", {}))
     name = task.pop("name", None)
-    if name not in tasks.synthetic.GENERATORS:
-        return [None] * len(ids)
-    by_id = {p.id: p for p in tasks.load(name, **task)}
-    return [by_id.get(i) for i in ids]
+    synthetic = name in tasks.synthetic.GENERATORS
+    if synthetic_only and not synthetic:
+        return None
+    try:
+        if synthetic:  # every load of a synthetic bank rebuilds them: generate each task once
+            return dict(_synthetic_problems(name, json.dumps(task, sort_keys=True)))
+        return {p.id: p for p in tasks.load(name, **task)}
+    except TypeError as e:  # an option the task does not take
+        raise BankError(f"{where}: task: {e}") from None
+
+
+@functools.lru_cache(maxsize=16)
+def _synthetic_problems(name: str, options: str) -> tuple[tuple[str, Problem], ...]:
+    """A synthetic task's problems (deterministic in its options; `Problem` is frozen, so shared)."""
+    from itslab import tasks
+
+    return tuple((p.id, p) for p in tasks.load(name, **json.loads(options)))
 
 
 def in_progress(root: str | Path | None = None) -> list[str]:
@@ -778,19 +793,11 @@ class BankScores:
 def problems(name: str | Bank, root: str | Path | None = None) -> list[Problem]:
     """The problems bank `name` (or a loaded `Bank`) was recorded on (rebuilt from its spec's task; the
     bank holds no text)."""
-    from itslab.experiments import config as configs
-
     b = name if isinstance(name, Bank) else load(name, root)
-    name = b.name
-    spec = b.manifest.get("spec", {})
-    cfg = configs.parse(
-        {"task": spec["task"], "model": spec["model"], "strategies": ["majority_vote"], "budgets": [1]},
-        source=f"bank {name}",
-    )
-    by_id = {p.id: p for p in configs.build_problems(cfg)}
+    by_id = _task_problems(b.manifest.get("spec", {}), f"bank {b.name}") or {}
     missing = [pid for pid in b.problem_ids if pid not in by_id]
     if missing:
-        raise BankError(f"bank {name!r}: its task no longer yields problems {missing[:3]} (task data changed?)")
+        raise BankError(f"bank {b.name!r}: its task no longer yields problems {missing[:3]} (task data changed?)")
     return [by_id[pid] for pid in b.problem_ids]
 
 

@@ -213,6 +213,23 @@ def test_problems_rebuilds_the_recorded_problems(tmp_path):
     assert [p.id for p in banks.problems("toy", tmp_path)] == list(banks.load("toy", tmp_path).problem_ids)
 
 
+def test_a_bank_whose_task_changed_names_what_is_wrong(tmp_path):
+    folder = _record(tmp_path)
+    man = json.loads((folder / banks.MANIFEST).read_text())
+
+    def task(**over):
+        (folder / banks.MANIFEST).write_text(
+            json.dumps({**man, "spec": {**man["spec"], "task": {**SPEC["task"], **over}}})
+        )
+
+    task(limit=3)  # the task no longer yields two of the recorded problems
+    with pytest.raises(banks.BankError, match=r"bank 'toy': its task no longer yields problems \['arith"):
+        banks.problems("toy", tmp_path)
+    task(colour="red")  # an option the task does not take: a load rebuilds the problems that key the votes
+    with pytest.raises(banks.BankError, match=r"bank\.parquet: task: .*colour"):
+        banks.load("toy", tmp_path)
+
+
 COUNTDOWN = [e for e in SHIPPED if e["task"] == "countdown"]
 
 

@@ -304,14 +304,9 @@ def test_an_in_batch_judge_reads_what_a_separate_read_would(gen, prompt):
     in the batch they agree only up to llama.cpp's CPU kernels, whose rounding depends on the batch's
     size; for the same reason samples drawn beside an in-batch judge are not bitwise those of a run
     without it.)"""
-    from itslab.verifiers import SelfEvaluation
-
     req = Request(prompt, n=1, max_tokens=24, temperature=0.8, seed=7)
     gen.clear_cache()
-    judge = SelfEvaluation(gen, follow_up=True, in_batch=True)
-    seen = {}
-    take = judge.take
-    judge.take = lambda p, lp: (seen.setdefault(p, np.array(lp)), take(p, lp))  # type: ignore[method-assign]
+    judge, seen = _judge_keeping_what_it_takes(gen)
     try:
         [with_judge] = gen.generate([req])[0]
     finally:
@@ -461,6 +456,17 @@ def test_scoring_and_a_bad_call_from_other_threads_do_not_disturb_a_running_batc
     assert [c.n_tokens for c in outs["long"]] == [96] * 4
 
 
+def _judge_keeping_what_it_takes(gen):
+    """An in-batch follow-up `SelfEvaluation` on `gen` and the log-softmax vector it took per judge prompt."""
+    from itslab.verifiers import SelfEvaluation
+
+    judge = SelfEvaluation(gen, follow_up=True, in_batch=True)
+    seen = {}
+    take = judge.take
+    judge.take = lambda p, lp: (seen.setdefault(p, np.array(lp)), take(p, lp))  # type: ignore[method-assign]
+    return judge, seen
+
+
 @contextlib.contextmanager
 def _sequence_ids_per_decode(gen):
     """The sequence ids of the entries of every ``llama_decode`` the engine makes meanwhile (a list per call)."""
@@ -537,10 +543,7 @@ def test_kv_streams_read_waiting_follow_ups_together_in_the_band(gen, streams_ge
     problem = Problem(id="t/judge", prompt="What is 12 + 7? Think step by step.", answer="19")
     reqs = [Request(prompt, n=6, max_tokens=40, temperature=0.8, seed=5), Request(prompt, n=5, max_tokens=16, seed=6)]
     streams_gen.clear_cache()
-    judge = SelfEvaluation(streams_gen, follow_up=True, in_batch=True)
-    seen = {}
-    take = judge.take
-    judge.take = lambda p, lp: (seen.setdefault(p, np.array(lp)), take(p, lp))  # type: ignore[method-assign]
+    judge, seen = _judge_keeping_what_it_takes(streams_gen)
     try:
         with _sequence_ids_per_decode(streams_gen) as reads:
             out = streams_gen.generate(reqs)
